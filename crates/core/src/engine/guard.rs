@@ -1,0 +1,437 @@
+//! Guarded requests: the session cookie to a session, expiry, single-flight refresh, scopes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::{duration_secs, encode, Authenticated, PingOidc, RequestInfo, RequestKind};
+use crate::cookies;
+use crate::error::{ProviderError, TokenError};
+use crate::id_token::{self, Expectations};
+use crate::provider::TokenResponse;
+use crate::response::AuthResponse;
+use crate::session::SessionData;
+use crate::store::{LoadedSession, SaveOutcome};
+use crate::time::now_unix;
+
+/// An access token with its expiry and scopes.
+#[derive(Clone)]
+pub struct AccessToken {
+    token: String,
+    expires_at: Option<i64>,
+    scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken").field("expires_at", &self.expires_at).field("scopes", &self.scopes).finish()
+    }
+}
+
+impl AccessToken {
+    pub(crate) fn from_session(data: &SessionData) -> Self {
+        Self { token: data.access_token.clone(), expires_at: data.access_expires_at, scopes: data.scopes.clone() }
+    }
+
+    /// The token itself, for an `Authorization: Bearer` header. Keep it out of logs.
+    pub fn secret(&self) -> &str {
+        &self.token
+    }
+
+    /// Expiry in unix seconds, when the provider said.
+    pub fn expires_at(&self) -> Option<i64> {
+        self.expires_at
+    }
+
+    /// Granted scopes.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+}
+
+/// Why a guarded request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// No valid session: navigations go to sign-in, others get 401.
+    SignedOut,
+    /// The provider refused the refresh (`invalid_grant`): the session was ended.
+    SessionEnded,
+    /// The session's token lacks scopes: navigations go through sign-in for them, others
+    /// get 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`.
+    InsufficientScope,
+    /// The provider could not be reached for a refresh: 503 with `Retry-After`; the session
+    /// is kept.
+    ProviderUnavailable,
+    /// The session store could not be reached: 503 with `Retry-After`.
+    StoreUnavailable,
+}
+
+/// A refused guarded request, with the response to send.
+#[derive(Clone, Debug)]
+pub struct Rejection {
+    kind: RejectionKind,
+    response: AuthResponse,
+}
+
+impl Rejection {
+    /// Why.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The response to send (redirect, page or JSON).
+    pub fn response(&self) -> &AuthResponse {
+        &self.response
+    }
+
+    /// The response to send.
+    pub fn into_response(self) -> AuthResponse {
+        self.response
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "request refused: {:?} ({})", self.kind, self.response.status)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+pub(crate) enum RefreshFailure {
+    Ended,
+    ProviderUnavailable,
+    StoreUnavailable,
+}
+
+const RETRY_AFTER_SECS: &str = "5";
+
+impl PingOidc {
+    /// The signed-in user, with the access token refreshed first when it has expired or is
+    /// about to, and `required_scopes` checked. The rejection carries the response to send.
+    pub async fn authenticate<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        required_scopes: &[&str],
+    ) -> Result<Authenticated, Rejection> {
+        let kind = RequestKind::of(request);
+        let Some(user) = self.current(request, kind).await? else {
+            return Err(self.signed_out(request, kind, false));
+        };
+        let missing = crate::scope::missing(user.scopes(), required_scopes);
+        if !missing.is_empty() {
+            return Err(self.insufficient_scope(request, kind, &missing));
+        }
+        Ok(user)
+    }
+
+    /// The signed-in user if there is one. Errors only when the store or provider is down.
+    pub async fn optional_user<R: RequestInfo + ?Sized>(&self, request: &R) -> Result<Option<Authenticated>, Rejection> {
+        let kind = RequestKind::of(request);
+        match self.current(request, kind).await {
+            Err(rejection) if rejection.kind == RejectionKind::SessionEnded => Ok(None),
+            other => other,
+        }
+    }
+
+    /// The session id from a valid, signed session cookie.
+    pub(crate) fn session_id_from<'r, R: RequestInfo + ?Sized>(&self, request: &'r R) -> Option<&'r str> {
+        let config = &self.inner.config;
+        let value = cookies::find(request.cookie_headers(), &config.cookie_name)?;
+        cookies::verify_session_cookie(config, value)
+    }
+
+    /// The current session, refreshed when due. `Ok(None)` when signed out.
+    async fn current<R: RequestInfo + ?Sized>(&self, request: &R, kind: RequestKind) -> Result<Option<Authenticated>, Rejection> {
+        let Some(id) = self.session_id_from(request) else {
+            return Ok(None);
+        };
+        let store = &self.inner.store;
+        let loaded = match store.load(id).await {
+            Ok(Some(loaded)) => loaded,
+            Ok(None) => return Ok(None),
+            Err(error) => {
+                tracing::warn!(%error, "session store unavailable");
+                return Err(self.unavailable(kind, RejectionKind::StoreUnavailable));
+            }
+        };
+        let now = now_unix();
+        if now - loaded.last_seen >= self.inner.touch_interval {
+            if let Err(error) = store.touch(id, now).await {
+                tracing::warn!(%error, "could not record session use");
+            }
+        }
+        let loaded = if loaded.data.needs_refresh(now) {
+            self.refresh_session(id, kind, Some(loaded)).await?
+        } else {
+            loaded
+        };
+        Ok(Some(Authenticated { engine: self.clone(), session_id: Arc::from(id), session: loaded }))
+    }
+
+    pub(crate) fn signed_out<R: RequestInfo + ?Sized>(&self, request: &R, kind: RequestKind, ended: bool) -> Rejection {
+        let mut response = match kind {
+            RequestKind::Navigation => {
+                let here = match request.query() {
+                    Some(query) => format!("{}?{}", request.path(), query),
+                    None => request.path().to_string(),
+                };
+                let target = crate::return_to::sanitize(&here);
+                AuthResponse::redirect(302, &self.login_url(target.as_deref()))
+            }
+            RequestKind::Api => AuthResponse::json(
+                401,
+                json!({
+                    "error": if ended { "session_ended" } else { "unauthenticated" },
+                    "error_description": if ended { "The session ended; sign in again." } else { "Sign in first." },
+                    "login_url": self.login_url(None),
+                }),
+            ),
+        };
+        if ended || self.session_id_from(request).is_some() {
+            response = response.with_cookies([cookies::session_cookie_removal(&self.inner.config)]);
+        }
+        let kind = if ended { RejectionKind::SessionEnded } else { RejectionKind::SignedOut };
+        Rejection { kind, response }
+    }
+
+    fn insufficient_scope<R: RequestInfo + ?Sized>(&self, request: &R, kind: RequestKind, missing: &[&str]) -> Rejection {
+        let scope = missing.join(" ");
+        let response = match kind {
+            RequestKind::Navigation => {
+                let here = match request.query() {
+                    Some(query) => format!("{}?{}", request.path(), query),
+                    None => request.path().to_string(),
+                };
+                let target = crate::return_to::sanitize(&here).unwrap_or_else(|| "/".into());
+                let url = format!("{}&scope={}", self.login_url(Some(&target)), encode(&scope));
+                AuthResponse::redirect(302, &url)
+            }
+            RequestKind::Api => AuthResponse::json(
+                403,
+                json!({
+                    "error": "insufficient_scope",
+                    "error_description": "The session's access token lacks a required scope.",
+                    "scope": scope,
+                }),
+            )
+            .with_header("www-authenticate", format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"")),
+        };
+        Rejection { kind: RejectionKind::InsufficientScope, response }
+    }
+
+    pub(crate) fn unavailable(&self, kind: RequestKind, why: RejectionKind) -> Rejection {
+        let (code, message) = match why {
+            RejectionKind::StoreUnavailable => ("session_store_unavailable", "Sessions are unavailable right now. Try again shortly."),
+            _ => ("provider_unavailable", "The identity provider cannot be reached right now. Try again shortly."),
+        };
+        let response = match kind {
+            RequestKind::Navigation => AuthResponse::page(503, "Temporarily unavailable", message, None),
+            RequestKind::Api => AuthResponse::json_error(503, code, message),
+        };
+        Rejection { kind: why, response: response.with_header("retry-after", RETRY_AFTER_SECS) }
+    }
+
+    fn refresh_rejection(&self, kind: RequestKind, failure: RefreshFailure) -> Rejection {
+        match failure {
+            RefreshFailure::Ended => {
+                let response = match kind {
+                    RequestKind::Navigation => AuthResponse::redirect(302, &self.login_url(None)),
+                    RequestKind::Api => AuthResponse::json(
+                        401,
+                        json!({
+                            "error": "session_ended",
+                            "error_description": "The session ended; sign in again.",
+                            "login_url": self.login_url(None),
+                        }),
+                    ),
+                };
+                Rejection {
+                    kind: RejectionKind::SessionEnded,
+                    response: response.with_cookies([cookies::session_cookie_removal(&self.inner.config)]),
+                }
+            }
+            RefreshFailure::ProviderUnavailable => self.unavailable(kind, RejectionKind::ProviderUnavailable),
+            RefreshFailure::StoreUnavailable => self.unavailable(kind, RejectionKind::StoreUnavailable),
+        }
+    }
+
+    /// Refreshes the session's tokens once, however many requests ask at the same time, in
+    /// this process (a per-session async lock) and across instances (a lease in the store).
+    pub(crate) async fn refresh_session(
+        &self,
+        id: &str,
+        kind: RequestKind,
+        _stale: Option<LoadedSession>,
+    ) -> Result<LoadedSession, Rejection> {
+        let gate = {
+            let mut gates = self.inner.refresh_gates.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(gates.entry(id.into()).or_default())
+        };
+        let result = {
+            let _turn = gate.lock().await;
+            self.refresh_under_gate(id).await
+        };
+        drop(gate);
+        {
+            let mut gates = self.inner.refresh_gates.lock().unwrap_or_else(|p| p.into_inner());
+            if gates.get(id).is_some_and(|g| Arc::strong_count(g) == 1) {
+                gates.remove(id);
+            }
+        }
+        result.map_err(|failure| self.refresh_rejection(kind, failure))
+    }
+
+    async fn refresh_under_gate(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
+        let inner = &self.inner;
+        let store = &inner.store;
+        let store_down = |error: crate::error::StoreError| {
+            tracing::warn!(%error, "session store unavailable during refresh");
+            RefreshFailure::StoreUnavailable
+        };
+        // Another request (or instance) may have refreshed while this one waited.
+        let current = store.load(id).await.map_err(store_down)?.ok_or(RefreshFailure::Ended)?;
+        if !current.data.needs_refresh(now_unix()) {
+            return Ok(current);
+        }
+        let lease_key = format!("refresh:{id}");
+        let lease_ttl = inner.config.refresh_lease;
+        let owner = inner.instance_id.as_str();
+        let give_up_at = Instant::now() + lease_ttl + inner.config.http_timeout;
+        while !store.acquire_lease(&lease_key, owner, lease_ttl).await.map_err(store_down)? {
+            // Another instance holds the lease: wait for its result and reuse it.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let current = store.load(id).await.map_err(store_down)?.ok_or(RefreshFailure::Ended)?;
+            if !current.data.needs_refresh(now_unix()) {
+                return Ok(current);
+            }
+            if Instant::now() > give_up_at {
+                tracing::warn!("another instance holds the refresh lease for too long");
+                return Err(RefreshFailure::ProviderUnavailable);
+            }
+        }
+        let result = self.refresh_with_lease(id, &lease_key, owner).await;
+        if let Err(error) = store.release_lease(&lease_key, owner).await {
+            tracing::warn!(%error, "could not release the refresh lease");
+        }
+        result
+    }
+
+    #[tracing::instrument(name = "ping_oidc.refresh", skip_all)]
+    async fn refresh_with_lease(&self, id: &str, lease_key: &str, owner: &str) -> Result<LoadedSession, RefreshFailure> {
+        let inner = &self.inner;
+        let store = &inner.store;
+        let store_down = |error: crate::error::StoreError| {
+            tracing::warn!(%error, "session store unavailable during refresh");
+            RefreshFailure::StoreUnavailable
+        };
+        // Re-read under the lease: the token another instance just rotated is never sent again.
+        let current = store.load(id).await.map_err(store_down)?.ok_or(RefreshFailure::Ended)?;
+        if !current.data.needs_refresh(now_unix()) {
+            return Ok(current);
+        }
+        let Some(refresh_token) = current.data.refresh_token.clone() else {
+            tracing::info!("access token expired and there is no refresh token; ending the session");
+            let _ = store.delete(id).await;
+            return Err(RefreshFailure::Ended);
+        };
+        let lease_ttl = inner.config.refresh_lease;
+        let exchange = inner.provider.refresh(&inner.config, &refresh_token);
+        tokio::pin!(exchange);
+        let mut renew = tokio::time::interval(lease_ttl / 3);
+        renew.tick().await;
+        let result = loop {
+            tokio::select! {
+                result = &mut exchange => break result,
+                _ = renew.tick() => {
+                    if let Err(error) = store.acquire_lease(lease_key, owner, lease_ttl).await {
+                        tracing::warn!(%error, "could not renew the refresh lease");
+                    }
+                }
+            }
+        };
+        let tokens = match result {
+            Ok(tokens) => tokens,
+            Err(ProviderError::Rejected { error, .. }) => {
+                tracing::info!(error = %error, "the provider refused the refresh; ending the session");
+                let _ = store.delete(id).await;
+                return Err(RefreshFailure::Ended);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "refresh failed; keeping the session");
+                return Err(RefreshFailure::ProviderUnavailable);
+            }
+        };
+        let data = match self.refreshed_session(&current.data, tokens).await {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::warn!(reason = %error, "refreshed ID token rejected; ending the session");
+                let _ = store.delete(id).await;
+                return Err(RefreshFailure::Ended);
+            }
+        };
+        let data = Arc::new(data);
+        match store.update(id, Arc::clone(&data), current.version).await.map_err(store_down)? {
+            SaveOutcome::Saved { version } => {
+                tracing::debug!("tokens refreshed");
+                Ok(LoadedSession { data, version, last_seen: current.last_seen })
+            }
+            _ => {
+                tracing::warn!("another writer changed the session during refresh");
+                store.load(id).await.map_err(store_down)?.ok_or(RefreshFailure::Ended)
+            }
+        }
+    }
+
+    /// The session after a refresh: new tokens, the refresh token kept when not rotated, and
+    /// a new ID token checked against the old one (same issuer and subject).
+    async fn refreshed_session(&self, old: &SessionData, tokens: TokenResponse) -> Result<SessionData, TokenError> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let now = now_unix();
+        let mut data = old.clone();
+        if let Some(id_token) = &tokens.id_token {
+            let expect = Expectations {
+                issuer: &config.issuer,
+                client_id: &config.client_id,
+                trusted_audiences: &config.trusted_audiences,
+                nonce: None,
+                access_token: Some(&tokens.access_token),
+                subject: Some(&old.subject),
+                now,
+                skew: duration_secs(config.clock_skew),
+            };
+            let verified = id_token::verify(&inner.provider.keys, &inner.provider.http, id_token, &expect).await?;
+            let (raw, claims) = verified.into_parts();
+            for (name, value) in claims {
+                if !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash") {
+                    data.claims.insert(name, value);
+                }
+            }
+            data.id_token = raw;
+        }
+        apply_tokens(&mut data, tokens, config.refresh_leeway, now);
+        Ok(data)
+    }
+}
+
+/// Copies a token response into the session, computing when to refresh next.
+pub(crate) fn apply_tokens(data: &mut SessionData, tokens: TokenResponse, leeway: Duration, now: i64) {
+    data.access_expires_at = tokens.expires_in.map(|secs| now.saturating_add(secs));
+    data.refresh_at = tokens.expires_in.map(|secs| {
+        let early = duration_secs(leeway).min(secs / 4);
+        now.saturating_add(secs - early)
+    });
+    data.access_token = tokens.access_token;
+    if let Some(rotated) = tokens.refresh_token {
+        data.refresh_token = Some(rotated);
+    }
+    if let Some(scope) = tokens.scope {
+        let scopes = crate::scope::parse_scope_list(&scope);
+        if !scopes.is_empty() {
+            data.scopes = scopes;
+        }
+    }
+}

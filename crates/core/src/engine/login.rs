@@ -1,0 +1,327 @@
+//! `GET /auth/login` and `GET /auth/callback`: the authorization code flow with PKCE.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::guard::apply_tokens;
+use super::{duration_secs, PingOidc, RequestInfo};
+use crate::cookies;
+use crate::crypto::{pkce_challenge, random_token};
+use crate::error::{ProviderError, TokenError};
+use crate::id_token::{self, Expectations};
+use crate::provider::sanitize_code;
+use crate::response::AuthResponse;
+use crate::session::SessionData;
+use crate::transaction::{self, LoginTransaction, LIFETIME_SECS};
+use crate::time::now_unix;
+
+/// Prompts a login link may ask for.
+const PROMPTS: [&str; 4] = ["login", "consent", "select_account", "none"];
+const MAX_QUERY_BYTES: usize = 8 * 1024;
+
+/// The callback's query, each parameter at most once.
+#[derive(Default)]
+struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+impl CallbackParams {
+    fn parse(query: &str) -> Result<Self, &'static str> {
+        if query.len() > MAX_QUERY_BYTES {
+            return Err("The sign-in response is too large.");
+        }
+        let mut params = Self::default();
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match key.as_ref() {
+                "code" => &mut params.code,
+                "state" => &mut params.state,
+                "iss" => &mut params.iss,
+                "error" => &mut params.error,
+                "error_description" => &mut params.error_description,
+                _ => continue,
+            };
+            if slot.is_some() {
+                return Err("The sign-in response repeats a parameter.");
+            }
+            *slot = Some(value.into_owned());
+        }
+        Ok(params)
+    }
+}
+
+/// A refused callback: the status, what the user reads, and what the log says.
+struct CallbackFailure {
+    status: u16,
+    message: String,
+    reason: String,
+}
+
+impl CallbackFailure {
+    fn new(status: u16, message: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { status, message: message.into(), reason: reason.into() }
+    }
+
+    fn provider(error: ProviderError, what: &str) -> Self {
+        match error {
+            ProviderError::Unreachable(_) => Self::new(
+                503,
+                "The identity provider cannot be reached right now. Try signing in again shortly.",
+                format!("{what}: {error}"),
+            ),
+            other => Self::new(
+                502,
+                "The identity provider did not complete the sign-in.",
+                format!("{what}: {other}"),
+            ),
+        }
+    }
+
+    fn token(error: TokenError) -> Self {
+        if error.is_unavailable() {
+            Self::new(503, "The identity provider cannot be reached right now. Try again shortly.", error.to_string())
+        } else {
+            Self::new(502, "The sign-in response failed a security check.", format!("ID token rejected: {error}"))
+        }
+    }
+}
+
+impl PingOidc {
+    /// Starts sign-in: a fresh state, nonce and PKCE verifier in a per-attempt cookie, then a
+    /// redirect to the provider.
+    #[tracing::instrument(name = "ping_oidc.login", skip_all)]
+    pub(crate) fn login<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
+        let config = &self.inner.config;
+        let mut return_to = None;
+        let mut extra_scopes = Vec::new();
+        let mut prompt = None;
+        for (key, value) in url::form_urlencoded::parse(request.query().unwrap_or("").as_bytes()) {
+            match key.as_ref() {
+                "return_to" if return_to.is_none() => return_to = Some(value.into_owned()),
+                "scope" => {
+                    for scope in crate::scope::parse_scope_list(&value) {
+                        if !config.scopes.contains(&scope) && !extra_scopes.contains(&scope) {
+                            extra_scopes.push(scope);
+                        }
+                    }
+                }
+                "prompt" if PROMPTS.contains(&value.as_ref()) => prompt = Some(value.into_owned()),
+                _ => {}
+            }
+        }
+        let return_to = match return_to.as_deref().map(crate::return_to::sanitize) {
+            Some(Some(path)) => path,
+            Some(None) => {
+                tracing::info!("return_to refused (not a same-origin path); using the default");
+                config.default_return_to.clone()
+            }
+            None => config.default_return_to.clone(),
+        };
+        extra_scopes.truncate(16);
+        let Some(tx) = LoginTransaction::new(return_to, extra_scopes) else {
+            return AuthResponse::page(503, "Temporarily unavailable", "Sign-in could not start. Try again.", None);
+        };
+        let (Some(tx_cookie), Ok(mut url)) = (tx.to_cookie(config), url::Url::parse(&self.metadata().authorization_endpoint))
+        else {
+            return AuthResponse::page(503, "Temporarily unavailable", "Sign-in could not start. Try again.", None);
+        };
+        let mut scope = config.scopes.join(" ");
+        for extra in &tx.extra_scopes {
+            scope.push(' ');
+            scope.push_str(extra);
+        }
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &config.client_id)
+                .append_pair("redirect_uri", &config.redirect_uri())
+                .append_pair("scope", &scope)
+                .append_pair("state", &tx.state)
+                .append_pair("nonce", &tx.nonce)
+                .append_pair("code_challenge", &pkce_challenge(&tx.verifier))
+                .append_pair("code_challenge_method", "S256");
+            if let Some(prompt) = &prompt {
+                query.append_pair("prompt", prompt);
+            }
+        }
+        tracing::info!(extra_scopes = tx.extra_scopes.len(), "sign-in started");
+        AuthResponse::redirect(302, url.as_str()).with_cookies([tx_cookie])
+    }
+
+    /// Finishes sign-in. On any failure nothing is created and the user gets a clear page.
+    #[tracing::instrument(name = "ping_oidc.callback", skip_all)]
+    pub(crate) async fn callback<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
+        let params = CallbackParams::parse(request.query().unwrap_or(""));
+        let state = params.as_ref().ok().and_then(|p| p.state.clone());
+        let clear_tx = state.as_deref().and_then(|s| transaction::removal(&self.inner.config, s));
+        let result = match params {
+            Ok(params) => self.finish_sign_in(request, params).await,
+            Err(message) => Err(CallbackFailure::new(400, message, message)),
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(failure) => {
+                tracing::warn!(status = failure.status, reason = %failure.reason, "sign-in rejected");
+                let mut page = AuthResponse::page(
+                    failure.status,
+                    "Sign-in failed",
+                    &failure.message,
+                    Some((&self.login_url(None), "Sign in again")),
+                );
+                if failure.status == 503 {
+                    page = page.with_header("retry-after", "5");
+                }
+                page
+            }
+        };
+        response.with_cookies(clear_tx)
+    }
+
+    async fn finish_sign_in<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        params: CallbackParams,
+    ) -> Result<AuthResponse, CallbackFailure> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let metadata = &inner.provider.metadata;
+        let state = params
+            .state
+            .ok_or_else(|| CallbackFailure::new(400, "The sign-in response has no state.", "missing state"))?;
+        let tx = transaction::open(config, request.cookie_headers(), &state).ok_or_else(|| {
+            CallbackFailure::new(
+                400,
+                "This sign-in attempt is unknown or has expired. Start again.",
+                "no transaction cookie matches the state (state mismatch, expired, or another browser)",
+            )
+        })?;
+        let now = now_unix();
+        if tx.is_expired(now) {
+            return Err(CallbackFailure::new(400, "This sign-in attempt has expired. Start again.", "transaction expired"));
+        }
+        let first_use = inner
+            .store
+            .consume_once(&format!("tx:{state}"), Duration::from_secs(LIFETIME_SECS as u64 + 60))
+            .await
+            .map_err(|e| CallbackFailure::new(503, "Sessions are unavailable right now. Try again shortly.", e.to_string()))?;
+        if !first_use {
+            return Err(CallbackFailure::new(400, "This sign-in response was already used. Start again.", "replayed callback"));
+        }
+        // RFC 9207: the `iss` parameter, when sent or promised, must be our issuer.
+        match &params.iss {
+            Some(iss) if iss != &config.issuer => {
+                return Err(CallbackFailure::new(400, "The sign-in response came from the wrong provider.", "iss parameter mismatch"))
+            }
+            None if metadata.authorization_response_iss_parameter_supported => {
+                return Err(CallbackFailure::new(400, "The sign-in response is incomplete.", "iss parameter missing"))
+            }
+            _ => {}
+        }
+        if let Some(error) = &params.error {
+            let code = sanitize_code(error);
+            let (status, message) = if code == "access_denied" {
+                (403, "Sign-in was cancelled or access was denied.".to_string())
+            } else {
+                (400, format!("The identity provider could not sign you in ({code})."))
+            };
+            return Err(CallbackFailure::new(status, message, format!("provider returned error {code}")));
+        }
+        let code = params
+            .code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| CallbackFailure::new(400, "The sign-in response has no code.", "missing code"))?;
+
+        let tokens = inner
+            .provider
+            .exchange_code(config, &code, &tx.verifier)
+            .await
+            .map_err(|e| CallbackFailure::provider(e, "code exchange"))?;
+        let id_token = tokens.id_token.clone().ok_or_else(|| {
+            CallbackFailure::new(502, "The identity provider did not complete the sign-in.", "token response has no id_token")
+        })?;
+        let expect = Expectations {
+            issuer: &config.issuer,
+            client_id: &config.client_id,
+            trusted_audiences: &config.trusted_audiences,
+            nonce: Some(&tx.nonce),
+            access_token: Some(&tokens.access_token),
+            subject: None,
+            now,
+            skew: duration_secs(config.clock_skew),
+        };
+        let verified = id_token::verify(&inner.provider.keys, &inner.provider.http, &id_token, &expect)
+            .await
+            .map_err(CallbackFailure::token)?;
+        let subject = verified.subject().to_string();
+        let sid = verified.sid().map(str::to_string);
+        let (raw_id_token, id_claims) = verified.into_parts();
+        let mut claims: Map<String, Value> = id_claims
+            .into_iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash"))
+            .collect();
+        if config.fetch_userinfo {
+            let userinfo = inner
+                .provider
+                .userinfo(&tokens.access_token)
+                .await
+                .map_err(|e| CallbackFailure::provider(e, "userinfo"))?;
+            if let Some(userinfo) = userinfo {
+                if userinfo.get("sub").and_then(Value::as_str) != Some(subject.as_str()) {
+                    return Err(CallbackFailure::new(
+                        502,
+                        "The sign-in response failed a security check.",
+                        "userinfo sub differs from the ID token's",
+                    ));
+                }
+                claims.extend(userinfo);
+            }
+        }
+
+        let mut requested = config.scopes.clone();
+        requested.extend(tx.extra_scopes.iter().cloned());
+        let mut data = SessionData {
+            subject,
+            sid,
+            claims,
+            id_token: raw_id_token,
+            access_token: String::new(),
+            access_expires_at: None,
+            refresh_at: None,
+            refresh_token: None,
+            scopes: requested,
+            created_at: now,
+            expires_at: now.saturating_add(duration_secs(config.absolute_lifetime)),
+            idle_timeout: duration_secs(config.idle_timeout),
+        };
+        apply_tokens(&mut data, tokens, config.refresh_leeway, now);
+
+        // Never reuse a session id from before sign-in.
+        if let Some(old) = self.session_id_from(request) {
+            let _ = inner.store.delete(old).await;
+        }
+        let session_id = random_token(32)
+            .ok_or_else(|| CallbackFailure::new(503, "Sign-in could not finish. Try again.", "no randomness"))?;
+        let extra: Vec<&str> = tx.extra_scopes.iter().map(String::as_str).collect();
+        let not_granted = crate::scope::missing(&data.scopes, &extra).join(" ");
+        inner
+            .store
+            .create(&session_id, Arc::new(data), now)
+            .await
+            .map_err(|e| CallbackFailure::new(503, "Sessions are unavailable right now. Try again shortly.", e.to_string()))?;
+        tracing::info!("signed in");
+        let session_cookie = cookies::session_cookie(config, &session_id);
+        if !not_granted.is_empty() {
+            // Redirecting back would ask again forever; say what is missing instead.
+            tracing::info!(scopes = %not_granted, "the provider did not grant the extra scopes");
+            let message = format!("You are signed in, but the provider did not grant the access this page needs ({not_granted}).");
+            return Ok(AuthResponse::page(403, "More access needed", &message, Some(("/", "Home"))).with_cookies([session_cookie]));
+        }
+        Ok(AuthResponse::redirect(303, &tx.return_to).with_cookies([session_cookie]))
+    }
+}

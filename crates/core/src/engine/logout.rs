@@ -1,0 +1,177 @@
+//! `POST /auth/logout` (RP-initiated logout) and `POST /auth/backchannel-logout`.
+
+use std::time::Duration;
+
+use super::{duration_secs, PingOidc, RequestInfo, RequestKind};
+use crate::cookies;
+use crate::crypto::random_token;
+use crate::logout_token;
+use crate::response::AuthResponse;
+use crate::time::now_unix;
+
+impl PingOidc {
+    /// Whether a state-changing request comes from this site: `Sec-Fetch-Site` same-origin
+    /// (or none, typed by the user), else an `Origin` equal to the app's, else `X-CSRF: 1`
+    /// (which a cross-site form cannot send).
+    pub(crate) fn is_same_site_request<R: RequestInfo + ?Sized>(&self, request: &R) -> bool {
+        if let Some(site) = request.header("sec-fetch-site") {
+            return site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none");
+        }
+        if let Some(origin) = request.header("origin") {
+            return origin == self.inner.config.app_origin;
+        }
+        request.header("x-csrf") == Some("1")
+    }
+
+    #[tracing::instrument(name = "ping_oidc.logout", skip_all)]
+    pub(crate) async fn logout<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
+        let kind = RequestKind::of(request);
+        if !self.is_same_site_request(request) {
+            tracing::warn!("cross-site sign-out refused");
+            return match kind {
+                RequestKind::Navigation => AuthResponse::page(
+                    403,
+                    "Sign-out refused",
+                    "Sign-out requests must come from this site. Use the sign-out button.",
+                    Some(("/", "Home")),
+                ),
+                RequestKind::Api => AuthResponse::json_error(403, "cross_site_request", "Sign-out must come from this site."),
+            };
+        }
+        let inner = &self.inner;
+        let config = &inner.config;
+        let mut id_token_hint = None;
+        if let Some(id) = self.session_id_from(request) {
+            match inner.store.load(id).await {
+                Ok(Some(session)) => {
+                    self.revoke_tokens(&session.data).await;
+                    id_token_hint = Some(session.data.id_token.clone());
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "session store unavailable at sign-out; the cookie is cleared anyway"),
+            }
+            if let Err(error) = inner.store.delete(id).await {
+                tracing::warn!(%error, "could not delete the session at sign-out");
+            }
+        }
+        let target = match id_token_hint {
+            Some(hint) => self.end_session_url(&hint).unwrap_or_else(|| config.post_logout_redirect.clone()),
+            None => config.post_logout_redirect.clone(),
+        };
+        tracing::info!("signed out");
+        let response = match kind {
+            RequestKind::Navigation => AuthResponse::redirect(303, &target),
+            RequestKind::Api => AuthResponse::json(200, serde_json::json!({ "logout_url": target })),
+        };
+        response.with_cookies([cookies::session_cookie_removal(config)])
+    }
+
+    /// Revokes the refresh and access tokens (RFC 7009). Failures are logged, never fatal.
+    async fn revoke_tokens(&self, data: &crate::session::SessionData) {
+        let inner = &self.inner;
+        let provider = &inner.provider;
+        let refresh = async {
+            match &data.refresh_token {
+                Some(token) => provider.revoke(&inner.config, token, "refresh_token").await,
+                None => Ok(false),
+            }
+        };
+        let access = provider.revoke(&inner.config, &data.access_token, "access_token");
+        let (refresh, access) = tokio::join!(refresh, access);
+        for (what, result) in [("refresh token", refresh), ("access token", access)] {
+            if let Err(error) = result {
+                tracing::info!(token = what, %error, "revocation failed; signing out anyway");
+            }
+        }
+    }
+
+    /// The provider's end-session URL: the configured one, else `end_session_endpoint`, else
+    /// PingFederate's `ping_end_session_endpoint` (which takes `TargetResource`).
+    fn end_session_url(&self, id_token_hint: &str) -> Option<String> {
+        let config = &self.inner.config;
+        let metadata = &self.inner.provider.metadata;
+        let (endpoint, ping_slo) = match (&config.end_session_endpoint, &metadata.end_session_endpoint) {
+            (Some(url), _) | (None, Some(url)) => (url.as_str(), false),
+            (None, None) => (metadata.ping_end_session_endpoint.as_deref()?, true),
+        };
+        let mut url = url::Url::parse(endpoint).ok()?;
+        {
+            let mut query = url.query_pairs_mut();
+            if ping_slo {
+                query.append_pair("TargetResource", &config.post_logout_redirect);
+            } else {
+                query
+                    .append_pair("id_token_hint", id_token_hint)
+                    .append_pair("post_logout_redirect_uri", &config.post_logout_redirect)
+                    .append_pair("client_id", &config.client_id)
+                    .append_pair("state", &random_token(16).unwrap_or_default());
+            }
+        }
+        Some(url.into())
+    }
+
+    /// Ends every session named by a valid logout token. A bad token gets 400 and changes
+    /// nothing.
+    #[tracing::instrument(name = "ping_oidc.backchannel_logout", skip_all)]
+    pub(crate) async fn backchannel_logout<R: RequestInfo + ?Sized>(&self, request: &R, body: &[u8]) -> AuthResponse {
+        let bad = |reason: &str| {
+            tracing::warn!(reason, "back-channel logout rejected");
+            AuthResponse::json_error(400, "invalid_request", reason)
+        };
+        let form = request.header("content-type").is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            return bad("the body must be application/x-www-form-urlencoded");
+        }
+        let mut tokens = url::form_urlencoded::parse(body).filter(|(k, _)| k == "logout_token").map(|(_, v)| v);
+        let (Some(token), None) = (tokens.next(), tokens.next()) else {
+            return bad("exactly one logout_token is required");
+        };
+        let inner = &self.inner;
+        let config = &inner.config;
+        let skew = duration_secs(config.clock_skew);
+        let verified = match logout_token::verify(
+            &inner.provider.keys,
+            &inner.provider.http,
+            &token,
+            &config.issuer,
+            &config.client_id,
+            &config.trusted_audiences,
+            now_unix(),
+            skew,
+        )
+        .await
+        {
+            Ok(verified) => verified,
+            Err(error) if error.is_unavailable() => {
+                tracing::warn!(%error, "back-channel logout: provider keys unavailable");
+                return AuthResponse::json_error(503, "temporarily_unavailable", "provider keys unavailable")
+                    .with_header("retry-after", "5");
+            }
+            Err(error) => return bad(&error.to_string()),
+        };
+        let store = &inner.store;
+        let unavailable = |error: crate::error::StoreError| {
+            tracing::warn!(%error, "back-channel logout: session store unavailable");
+            AuthResponse::json_error(503, "temporarily_unavailable", "session store unavailable").with_header("retry-after", "5")
+        };
+        if let Some(jti) = &verified.jti {
+            match store.consume_once(&format!("jti:{jti}"), Duration::from_secs(600)).await {
+                Ok(true) => {}
+                Ok(false) => return bad("this logout token was already used"),
+                Err(error) => return unavailable(error),
+            }
+        }
+        let ended = match (&verified.sid, &verified.subject) {
+            (Some(sid), _) => store.delete_by_sid(sid).await,
+            (None, Some(subject)) => store.delete_by_subject(subject).await,
+            (None, None) => Ok(0),
+        };
+        match ended {
+            Ok(count) => {
+                tracing::info!(sessions = count, "back-channel logout");
+                AuthResponse::json(200, serde_json::json!({ "sessions_ended": count }))
+            }
+            Err(error) => unavailable(error),
+        }
+    }
+}

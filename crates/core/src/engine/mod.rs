@@ -1,0 +1,333 @@
+//! The request/response engine both adapters translate to and from.
+//!
+//! An adapter does three things: for a request under the route prefix it calls
+//! [`PingOidc::match_route`] and [`PingOidc::handle`]; for an extractor it calls
+//! [`PingOidc::authenticate`] or [`PingOidc::optional_user`]; and it copies the
+//! [`AuthResponse`] it gets back into its framework's response. All protocol, session and
+//! security decisions are made here.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::config::Config;
+use crate::discovery::{DiscoveryError, ProviderMetadata};
+use crate::http_client::ProviderHttp;
+use crate::keys::KeyCache;
+use crate::provider::Provider;
+use crate::response::AuthResponse;
+use crate::session::SessionData;
+use crate::store::{LoadedSession, MemoryStore, SessionStore};
+
+mod bff;
+mod guard;
+mod login;
+mod logout;
+
+pub use guard::{AccessToken, Rejection, RejectionKind};
+
+/// What an adapter must tell the engine about a request.
+pub trait RequestInfo {
+    /// The method, upper case (`GET`).
+    fn method(&self) -> &str;
+    /// The path, without the query.
+    fn path(&self) -> &str;
+    /// The raw query string, without `?`.
+    fn query(&self) -> Option<&str>;
+    /// The first value of a header, when it is valid text. Names are lower case.
+    fn header(&self, name: &str) -> Option<&str>;
+    /// Every `Cookie` header value.
+    fn cookie_headers(&self) -> impl Iterator<Item = &str>;
+}
+
+/// The routes the engine answers under the prefix (default `/auth`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthRoute {
+    /// `GET /auth/login?return_to=/path`
+    Login,
+    /// `GET /auth/callback`
+    Callback,
+    /// `POST /auth/logout`
+    Logout,
+    /// `GET /auth/user`
+    User,
+    /// `GET /auth/token` (with `X-CSRF: 1`)
+    Token,
+    /// `POST /auth/backchannel-logout`
+    BackchannelLogout,
+}
+
+impl AuthRoute {
+    /// Whether the handler needs the request body (read it, capped at
+    /// [`AuthRoute::MAX_BODY_BYTES`], before calling [`PingOidc::handle`]).
+    pub fn needs_body(self) -> bool {
+        matches!(self, Self::BackchannelLogout)
+    }
+
+    /// Largest body an auth route reads.
+    pub const MAX_BODY_BYTES: usize = 64 * 1024;
+}
+
+/// Whether the caller is a browser navigating (gets redirects and pages) or script/API code
+/// (gets JSON with 401/403).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestKind {
+    Navigation,
+    Api,
+}
+
+impl RequestKind {
+    /// `Sec-Fetch-Mode: navigate`, or, without Fetch Metadata, an `Accept` naming `text/html`.
+    pub fn of<R: RequestInfo + ?Sized>(request: &R) -> Self {
+        match request.header("sec-fetch-mode") {
+            Some(mode) if mode.eq_ignore_ascii_case("navigate") => Self::Navigation,
+            Some(_) => Self::Api,
+            None if request.header("accept").is_some_and(|a| a.contains("text/html")) => Self::Navigation,
+            None => Self::Api,
+        }
+    }
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    #[error("could not fetch the provider's signing keys: {0}")]
+    Keys(crate::error::TokenError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// The engine: configuration, provider metadata and keys, and the session store. Cheap to
+/// clone (one `Arc`).
+#[derive(Clone)]
+pub struct PingOidc {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    provider: Provider,
+    store: Arc<dyn SessionStore>,
+    refresh_gates: Mutex<HashMap<Box<str>, Arc<tokio::sync::Mutex<()>>>>,
+    instance_id: String,
+    touch_interval: i64,
+}
+
+impl std::fmt::Debug for PingOidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PingOidc").field("issuer", &self.inner.config.issuer).finish_non_exhaustive()
+    }
+}
+
+/// Starts the engine with a chosen store.
+#[must_use]
+pub struct PingOidcBuilder {
+    config: Config,
+    store: Option<Arc<dyn SessionStore>>,
+}
+
+impl PingOidcBuilder {
+    /// Use this session store instead of the in-memory one.
+    pub fn store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Use a shared store handle.
+    pub fn shared_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Reads discovery and the provider's keys, then returns the engine.
+    pub async fn start(self) -> Result<PingOidc, StartError> {
+        let config = self.config;
+        let http = ProviderHttp::new(config.http_connect_timeout, config.http_timeout, config.max_response_bytes)
+            .map_err(StartError::Setup)?;
+        let metadata = ProviderMetadata::fetch(&http, &config.issuer).await?;
+        let keys = KeyCache::new(metadata.jwks_uri.clone(), config.jwks_refetch_interval);
+        keys.refresh(&http, true).await.map_err(StartError::Keys)?;
+        if config.session_key_was_generated {
+            tracing::warn!(
+                "SESSION_KEY is not set: a random key is in use, so sessions end at restart and instances cannot share them"
+            );
+        }
+        let instance_id = crate::crypto::random_token(12).ok_or_else(|| StartError::Setup("no randomness".into()))?;
+        let touch_interval = (config.idle_timeout.as_secs() as i64 / 10).clamp(1, 60);
+        tracing::info!(issuer = %config.issuer, client_id = %config.client_id, "ping-oidc ready");
+        Ok(PingOidc {
+            inner: Arc::new(Inner {
+                provider: Provider { http, metadata, keys },
+                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::default())),
+                refresh_gates: Mutex::default(),
+                instance_id,
+                touch_interval,
+                config,
+            }),
+        })
+    }
+}
+
+impl PingOidc {
+    /// Starts with the in-memory store.
+    pub async fn new(config: Config) -> Result<Self, StartError> {
+        Self::builder(config).start().await
+    }
+
+    /// Reads the configuration from the environment and starts with the in-memory store.
+    pub async fn from_env() -> Result<Self, StartError> {
+        Self::new(Config::from_env()?).await
+    }
+
+    /// A builder, to pick the session store.
+    pub fn builder(config: Config) -> PingOidcBuilder {
+        PingOidcBuilder { config, store: None }
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The provider's metadata, as discovered.
+    pub fn metadata(&self) -> &ProviderMetadata {
+        &self.inner.provider.metadata
+    }
+
+    /// The session store.
+    pub fn store(&self) -> &Arc<dyn SessionStore> {
+        &self.inner.store
+    }
+
+    /// The auth route at `path`, if any.
+    pub fn match_route(&self, path: &str) -> Option<AuthRoute> {
+        let rest = path.strip_prefix(self.inner.config.route_prefix.as_str())?;
+        Some(match rest {
+            "/login" => AuthRoute::Login,
+            "/callback" => AuthRoute::Callback,
+            "/logout" => AuthRoute::Logout,
+            "/user" => AuthRoute::User,
+            "/token" => AuthRoute::Token,
+            "/backchannel-logout" => AuthRoute::BackchannelLogout,
+            _ => return None,
+        })
+    }
+
+    /// Answers an auth route. `body` is read only for routes that [need it](AuthRoute::needs_body).
+    pub async fn handle<R: RequestInfo + ?Sized>(&self, route: AuthRoute, request: &R, body: &[u8]) -> AuthResponse {
+        let method = request.method();
+        let allowed = match route {
+            AuthRoute::Logout | AuthRoute::BackchannelLogout => "POST",
+            _ => "GET",
+        };
+        if method != allowed && !(allowed == "GET" && method == "HEAD") {
+            return method_not_allowed(route, allowed, RequestKind::of(request));
+        }
+        match route {
+            AuthRoute::Login => self.login(request),
+            AuthRoute::Callback => self.callback(request).await,
+            AuthRoute::Logout => self.logout(request).await,
+            AuthRoute::User => self.user_info(request).await,
+            AuthRoute::Token => self.token(request).await,
+            AuthRoute::BackchannelLogout => self.backchannel_logout(request, body).await,
+        }
+    }
+
+    /// The login URL for a return path (relative to the app).
+    pub fn login_url(&self, return_to: Option<&str>) -> String {
+        let prefix = &self.inner.config.route_prefix;
+        match return_to {
+            Some(path) => format!("{prefix}/login?return_to={}", encode(path)),
+            None => format!("{prefix}/login"),
+        }
+    }
+}
+
+fn method_not_allowed(route: AuthRoute, allowed: &'static str, kind: RequestKind) -> AuthResponse {
+    let message = match route {
+        AuthRoute::Logout => "Sign out with the sign-out button (a POST from this site).",
+        _ => "This address does not accept that method.",
+    };
+    let response = match kind {
+        RequestKind::Navigation => AuthResponse::page(405, "Method not allowed", message, Some(("/", "Home"))),
+        RequestKind::Api => AuthResponse::json_error(405, "method_not_allowed", message),
+    };
+    response.with_header("allow", allowed)
+}
+
+pub(crate) fn encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// A signed-in user, as extractors hand it to handlers.
+#[derive(Clone)]
+pub struct Authenticated {
+    engine: PingOidc,
+    session_id: Arc<str>,
+    session: LoadedSession,
+}
+
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated").field("subject", &self.subject()).finish_non_exhaustive()
+    }
+}
+
+impl Authenticated {
+    /// The user's subject (`sub`).
+    pub fn subject(&self) -> &str {
+        &self.session.data.subject
+    }
+
+    /// The ID token and userinfo claims, merged.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.session.data.claims
+    }
+
+    /// One claim.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.session.data.claims.get(name)
+    }
+
+    /// Scopes granted to the session's access token.
+    pub fn scopes(&self) -> &[String] {
+        &self.session.data.scopes
+    }
+
+    /// The whole session record.
+    pub fn session(&self) -> &SessionData {
+        &self.session.data
+    }
+
+    /// The access token as of this request; it was refreshed before the handler ran when it
+    /// had expired or was about to.
+    pub fn access_token(&self) -> AccessToken {
+        AccessToken::from_session(&self.session.data)
+    }
+
+    /// An access token that is fresh now, refreshing first when needed (for long handlers).
+    pub async fn fresh_access_token(&self) -> Result<AccessToken, Rejection> {
+        let now = crate::time::now_unix();
+        if !self.session.data.needs_refresh(now) {
+            return Ok(self.access_token());
+        }
+        let loaded = self
+            .engine
+            .refresh_session(&self.session_id, RequestKind::Api, None)
+            .await?;
+        Ok(AccessToken::from_session(&loaded.data))
+    }
+}
+
+pub(crate) fn duration_secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}

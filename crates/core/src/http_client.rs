@@ -1,0 +1,123 @@
+//! The HTTP client used to talk to the provider: rustls, connect and total timeouts, no
+//! redirects followed, response bodies capped.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::ProviderError;
+
+/// A response from the provider, with its body read (within the cap).
+pub(crate) struct ProviderResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl ProviderResponse {
+    pub(crate) fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, ProviderError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ProviderError::Invalid(format!("{what}: the response is not the expected JSON ({e})")))
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct ProviderHttp {
+    client: reqwest::Client,
+    max_bytes: usize,
+}
+
+/// Client authentication for one request: HTTP Basic, form fields, or only `client_id`.
+pub(crate) enum ClientAuth<'a> {
+    Basic { id: &'a str, secret: &'a str },
+    Post { id: &'a str, secret: &'a str },
+    Public { id: &'a str },
+}
+
+impl ProviderHttp {
+    pub(crate) fn new(connect_timeout: Duration, timeout: Duration, max_bytes: usize) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ping-oidc/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("could not build the HTTP client: {e}"))?;
+        Ok(Self { client, max_bytes })
+    }
+
+    pub(crate) async fn get(&self, url: &str, bearer: Option<&str>) -> Result<ProviderResponse, ProviderError> {
+        let mut request = self.client.get(url).header("accept", "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        self.send(request).await
+    }
+
+    pub(crate) async fn post_form(
+        &self,
+        url: &str,
+        auth: ClientAuth<'_>,
+        fields: &[(&str, &str)],
+    ) -> Result<ProviderResponse, ProviderError> {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in fields {
+            body.append_pair(key, value);
+        }
+        let mut request = self
+            .client
+            .post(url)
+            .header("accept", "application/json")
+            .header("content-type", "application/x-www-form-urlencoded");
+        match auth {
+            ClientAuth::Basic { id, secret } => {
+                // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
+                let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                request = request.basic_auth(encode(id), Some(encode(secret)));
+            }
+            ClientAuth::Post { id, secret } => {
+                body.append_pair("client_id", id);
+                body.append_pair("client_secret", secret);
+            }
+            ClientAuth::Public { id } => {
+                body.append_pair("client_id", id);
+            }
+        }
+        self.send(request.body(body.finish())).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<ProviderResponse, ProviderError> {
+        let mut response = request.send().await.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        if let Some(length) = response.content_length() {
+            if length > self.max_bytes as u64 {
+                return Err(too_large(self.max_bytes));
+            }
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > self.max_bytes {
+                return Err(too_large(self.max_bytes));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(ProviderResponse { status, body })
+    }
+}
+
+fn too_large(max: usize) -> ProviderError {
+    ProviderError::Invalid(format!("the provider's response is larger than the {max}-byte limit"))
+}
+
+fn transport_error(error: reqwest::Error) -> ProviderError {
+    // The URL is ours (from discovery) and carries no secrets, but keep messages short.
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "connection failed"
+    } else if error.is_body() || error.is_decode() {
+        "the response body could not be read"
+    } else {
+        "request failed"
+    };
+    ProviderError::Unreachable(kind.to_string())
+}

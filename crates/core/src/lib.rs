@@ -1,0 +1,62 @@
+//! OpenID Connect sign-in for server-rendered Rust web apps, with PingOne and PingFederate
+//! presets: the framework-agnostic engine behind `ping-oidc-tower` (axum) and
+//! `ping-oidc-actix`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use ping_oidc::{Config, PingOidc};
+//!
+//! let config = Config::builder()
+//!     .issuer("https://auth.pingone.com/5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11/as")
+//!     .client_id("my-app")
+//!     .client_secret("from-the-environment")
+//!     .app_url("https://app.example.com")
+//!     .build()?;
+//! let oidc = PingOidc::new(config).await?; // discovery + keys, memory session store
+//! # let _ = oidc; Ok(()) }
+//! ```
+//!
+//! Hand `oidc` to the adapter's layer or middleware. The adapter answers `/auth/login`,
+//! `/auth/callback`, `/auth/logout`, `/auth/user`, `/auth/token` and
+//! `/auth/backchannel-logout`, and its extractors call [`PingOidc::authenticate`].
+//!
+//! What happens on each path, and where to change it, is in `ARCHITECTURE.md`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![allow(missing_docs)] // field-level docs are tracked in ARCHITECTURE.md; items are documented
+
+pub mod config;
+mod cookies;
+mod crypto;
+pub mod discovery;
+mod engine;
+pub mod error;
+mod http_client;
+pub mod id_token;
+mod jose;
+mod keys;
+mod logout_token;
+pub mod pingone;
+mod provider;
+pub mod response;
+pub mod return_to;
+mod scope;
+pub mod session;
+pub mod store;
+mod time;
+mod transaction;
+
+pub use config::{Config, ConfigBuilder, ConfigError, ProviderSource, SameSite, Secret, TokenAuthMethod};
+pub use discovery::ProviderMetadata;
+pub use engine::{
+    AccessToken, AuthRoute, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind, RequestInfo,
+    RequestKind, StartError,
+};
+pub use error::{ProviderError, StoreError, TokenError};
+pub use id_token::VerifiedIdToken;
+pub use jose::Algorithm;
+pub use pingone::Region;
+pub use response::AuthResponse;
+pub use session::SessionData;
+pub use store::{LoadedSession, MemoryStore, SaveOutcome, SessionStore};

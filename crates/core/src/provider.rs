@@ -1,0 +1,177 @@
+//! Calls to the provider's endpoints: token (code and refresh), userinfo, revocation.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::config::{Config, TokenAuthMethod};
+use crate::discovery::ProviderMetadata;
+use crate::error::ProviderError;
+use crate::http_client::{ClientAuth, ProviderHttp, ProviderResponse};
+use crate::keys::KeyCache;
+
+/// A successful token endpoint response (RFC 6749 section 5.1).
+#[derive(Deserialize)]
+pub(crate) struct TokenResponse {
+    pub access_token: String,
+    pub token_type: String,
+    #[serde(default, deserialize_with = "lenient_seconds")]
+    pub expires_in: Option<i64>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub id_token: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// `expires_in` as a number or a numeric string.
+fn lenient_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    let value = Option::<Value>::deserialize(deserializer)?;
+    Ok(match value {
+        Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|secs| *secs >= 0))
+}
+
+pub(crate) struct Provider {
+    pub http: ProviderHttp,
+    pub metadata: ProviderMetadata,
+    pub keys: KeyCache,
+}
+
+impl Provider {
+    fn client_auth<'a>(&self, config: &'a Config) -> ClientAuth<'a> {
+        let id = config.client_id.as_str();
+        match (config.auth_method, &config.client_secret) {
+            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => ClientAuth::Basic { id, secret: secret.expose() },
+            (TokenAuthMethod::ClientSecretPost, Some(secret)) => ClientAuth::Post { id, secret: secret.expose() },
+            _ => ClientAuth::Public { id },
+        }
+    }
+
+    pub(crate) async fn exchange_code(
+        &self,
+        config: &Config,
+        code: &str,
+        verifier: &str,
+    ) -> Result<TokenResponse, ProviderError> {
+        let redirect_uri = config.redirect_uri();
+        let fields = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("code_verifier", verifier),
+        ];
+        let response =
+            self.http.post_form(&self.metadata.token_endpoint, self.client_auth(config), &fields).await?;
+        token_result(response)
+    }
+
+    pub(crate) async fn refresh(&self, config: &Config, refresh_token: &str) -> Result<TokenResponse, ProviderError> {
+        let fields = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        let response =
+            self.http.post_form(&self.metadata.token_endpoint, self.client_auth(config), &fields).await?;
+        token_result(response)
+    }
+
+    /// RFC 7009 revocation. `Ok(false)` when the provider has no revocation endpoint.
+    pub(crate) async fn revoke(&self, config: &Config, token: &str, hint: &str) -> Result<bool, ProviderError> {
+        let Some(endpoint) = &self.metadata.revocation_endpoint else {
+            return Ok(false);
+        };
+        let fields = [("token", token), ("token_type_hint", hint)];
+        let response = self.http.post_form(endpoint, self.client_auth(config), &fields).await?;
+        match response.status {
+            200..=299 => Ok(true),
+            _ => Err(error_from(response)),
+        }
+    }
+
+    /// Userinfo claims, or `None` when the provider has no userinfo endpoint.
+    pub(crate) async fn userinfo(&self, access_token: &str) -> Result<Option<Map<String, Value>>, ProviderError> {
+        let Some(endpoint) = &self.metadata.userinfo_endpoint else {
+            return Ok(None);
+        };
+        let response = self.http.get(endpoint, Some(access_token)).await?;
+        if response.status != 200 {
+            return Err(error_from(response));
+        }
+        response.json::<Map<String, Value>>("userinfo").map(Some)
+    }
+}
+
+fn token_result(response: ProviderResponse) -> Result<TokenResponse, ProviderError> {
+    if response.status != 200 {
+        return Err(error_from(response));
+    }
+    let token: TokenResponse = response.json("token response")?;
+    if !token.token_type.eq_ignore_ascii_case("bearer") {
+        return Err(ProviderError::Invalid(format!(
+            "token_type `{}` is not supported (only Bearer)",
+            token.token_type.chars().take(20).collect::<String>()
+        )));
+    }
+    if token.access_token.is_empty() {
+        return Err(ProviderError::Invalid("empty access_token".into()));
+    }
+    Ok(token)
+}
+
+/// Maps a non-success answer: 5xx is "unavailable", an OAuth error body is "rejected".
+fn error_from(response: ProviderResponse) -> ProviderError {
+    if response.status >= 500 {
+        return ProviderError::Unreachable(format!("status {}", response.status));
+    }
+    match serde_json::from_slice::<OAuthErrorBody>(&response.body) {
+        Ok(body) => ProviderError::Rejected {
+            error: sanitize_code(&body.error),
+            description: body.error_description.map(|d| d.chars().take(200).collect()),
+        },
+        Err(_) => ProviderError::Invalid(format!("status {}", response.status)),
+    }
+}
+
+/// OAuth error codes are plain ASCII; anything else is cut, so it is safe to show and log.
+pub(crate) fn sanitize_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.' || *c == '-')
+        .take(64)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, body: &str) -> ProviderResponse {
+        ProviderResponse { status, body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn parses_token_responses() {
+        let ok = token_result(response(
+            200,
+            r#"{"access_token":"a","token_type":"bearer","expires_in":"3600","refresh_token":"r","scope":"openid"}"#,
+        ))
+        .ok()
+        .expect("valid");
+        assert_eq!(ok.expires_in, Some(3600));
+        assert!(token_result(response(200, r#"{"access_token":"a","token_type":"DPoP"}"#)).is_err());
+        assert!(token_result(response(200, "not json")).is_err());
+        match token_result(response(400, r#"{"error":"invalid_grant","error_description":"used"}"#)) {
+            Err(ProviderError::Rejected { error, .. }) => assert_eq!(error, "invalid_grant"),
+            _ => panic!("expected a rejection"),
+        }
+        assert!(matches!(token_result(response(503, "")), Err(ProviderError::Unreachable(_))));
+        assert_eq!(sanitize_code("bad<script>"), "badscript");
+    }
+}

@@ -1,0 +1,104 @@
+//! What the engine answers: a status, headers and a small body. Adapters copy it into their
+//! framework's response type.
+
+use serde_json::json;
+
+/// A complete HTTP response from the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthResponse {
+    pub status: u16,
+    /// Header name (lower case) and value; `set-cookie` may repeat.
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl AuthResponse {
+    fn new(status: u16, content_type: &'static str, body: String) -> Self {
+        let mut headers = vec![("cache-control", "no-store".to_string())];
+        if !content_type.is_empty() {
+            headers.push(("content-type", content_type.to_string()));
+        }
+        Self { status, headers, body }
+    }
+
+    /// A JSON body.
+    pub fn json(status: u16, body: serde_json::Value) -> Self {
+        Self::new(status, "application/json", body.to_string())
+    }
+
+    /// A JSON error `{"error": code, "error_description": description}`.
+    pub fn json_error(status: u16, code: &str, description: &str) -> Self {
+        Self::json(status, json!({ "error": code, "error_description": description }))
+    }
+
+    /// A small, readable HTML page.
+    pub fn page(status: u16, title: &str, message: &str, link: Option<(&str, &str)>) -> Self {
+        let link = link
+            .map(|(href, text)| format!("<p><a href=\"{}\">{}</a></p>", escape(href), escape(text)))
+            .unwrap_or_default();
+        let body = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+             <title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}}\
+             h1{{font-size:1.4rem}}</style></head><body><h1>{title}</h1><p>{message}</p>{link}</body></html>",
+            title = escape(title),
+            message = escape(message),
+        );
+        Self::new(status, "text/html; charset=utf-8", body)
+    }
+
+    /// A redirect (302 for GET flows, 303 after a POST).
+    pub fn redirect(status: u16, location: &str) -> Self {
+        let mut response = Self::new(status, "", String::new());
+        response.headers.push(("location", location.to_string()));
+        response
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Adds `Set-Cookie` headers.
+    #[must_use]
+    pub fn with_cookies(mut self, cookies: impl IntoIterator<Item = String>) -> Self {
+        self.headers.extend(cookies.into_iter().map(|c| ("set-cookie", c)));
+        self
+    }
+
+    /// The first value of a header, for tests.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape() {
+        let page = AuthResponse::page(400, "<t>", "a & \"b\"", Some(("/x?a=1&b=2", "go")));
+        assert!(page.body.contains("&lt;t&gt;"));
+        assert!(page.body.contains("a &amp; &quot;b&quot;"));
+        assert!(page.body.contains("/x?a=1&amp;b=2"));
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+    }
+}

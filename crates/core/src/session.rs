@@ -1,0 +1,96 @@
+//! What a session holds. Tokens live here, server-side; the browser only holds an opaque id.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One signed-in user's session: identity, claims and tokens.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SessionData {
+    pub(crate) subject: String,
+    #[serde(default)]
+    pub(crate) sid: Option<String>,
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) id_token: String,
+    pub(crate) access_token: String,
+    /// Unix seconds; `None` when the provider gave no `expires_in`.
+    #[serde(default)]
+    pub(crate) access_expires_at: Option<i64>,
+    /// Unix seconds after which a request refreshes first (expiry minus the leeway).
+    #[serde(default)]
+    pub(crate) refresh_at: Option<i64>,
+    #[serde(default)]
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) created_at: i64,
+    /// Absolute end of the session, unix seconds.
+    pub(crate) expires_at: i64,
+    /// Idle timeout in seconds.
+    pub(crate) idle_timeout: i64,
+}
+
+impl SessionData {
+    /// The user's subject (`sub`).
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The provider's session id (`sid`), when the ID token had one.
+    pub fn sid(&self) -> Option<&str> {
+        self.sid.as_deref()
+    }
+
+    /// The ID token and userinfo claims, merged.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// Granted scopes.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Absolute expiry (unix seconds).
+    pub fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
+
+    /// Idle timeout in seconds.
+    pub fn idle_timeout(&self) -> i64 {
+        self.idle_timeout
+    }
+
+    /// When the session ends if unused after `last_seen` (unix seconds).
+    pub fn deadline(&self, last_seen: i64) -> i64 {
+        self.expires_at.min(last_seen.saturating_add(self.idle_timeout))
+    }
+
+    pub(crate) fn needs_refresh(&self, now: i64) -> bool {
+        self.refresh_at.is_some_and(|at| now >= at)
+    }
+
+    /// Rough heap size, for the memory store's accounting and the benchmarks.
+    pub fn approximate_size(&self) -> usize {
+        self.subject.len()
+            + self.sid.as_ref().map_or(0, String::len)
+            + serde_json::to_string(&self.claims).map_or(0, |s| s.len())
+            + self.id_token.len()
+            + self.access_token.len()
+            + self.refresh_token.as_ref().map_or(0, String::len)
+            + self.scopes.iter().map(String::len).sum::<usize>()
+    }
+}
+
+impl fmt::Debug for SessionData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionData")
+            .field("subject", &self.subject)
+            .field("sid", &self.sid)
+            .field("scopes", &self.scopes)
+            .field("access_expires_at", &self.access_expires_at)
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,102 @@
+//! Session storage behind one trait, so the memory store (default) and Redis (many instances)
+//! are interchangeable.
+//!
+//! Writes are compare-and-set on a version: an instance never overwrites another instance's
+//! newer tokens. Sliding the idle expiry ([`SessionStore::touch`]) never rewrites the tokens.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::error::StoreError;
+use crate::session::SessionData;
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+/// The future every store method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A session as loaded: the data, its version for compare-and-set, and when it was last used.
+#[derive(Clone, Debug)]
+pub struct LoadedSession {
+    pub data: Arc<SessionData>,
+    pub version: u64,
+    /// Unix seconds of the last use (for the idle timeout).
+    pub last_seen: i64,
+}
+
+/// The result of a compare-and-set save.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SaveOutcome {
+    /// Saved; this is the new version.
+    Saved { version: u64 },
+    /// The stored version was not the expected one (another writer won), or it is gone.
+    Conflict,
+}
+
+/// Where sessions live. Implement it for another backend; run the shared store suite in
+/// `ping-oidc-tests` against it.
+///
+/// Every method takes the session id the engine made (random, 43 base64url characters).
+/// Expired sessions (absolute or idle) must not be returned by `load`.
+pub trait SessionStore: Send + Sync + 'static {
+    /// The session, unless missing or expired.
+    fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>>;
+    /// Stores a new session at version 1, indexed by its `sid` and subject.
+    fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()>;
+    /// Replaces the data when the stored version is `expected_version`.
+    fn update<'a>(&'a self, id: &'a str, data: Arc<SessionData>, expected_version: u64)
+        -> StoreFuture<'a, SaveOutcome>;
+    /// Records a use at `now` (slides the idle expiry) without rewriting the data.
+    fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()>;
+    /// Removes one session.
+    fn delete<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
+    /// Removes every session with this provider session id; returns how many.
+    fn delete_by_sid<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, usize>;
+    /// Removes every session of this subject; returns how many.
+    fn delete_by_subject<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, usize>;
+    /// True the first time `key` is seen within `ttl` (single-use sign-in transactions,
+    /// logout-token `jti`s), false after.
+    fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
+    /// Takes the lease `key` for `owner` when free or already `owner`'s, for `ttl`.
+    fn acquire_lease<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
+    /// Gives the lease back if `owner` still holds it.
+    fn release_lease<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()>;
+}
+
+impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
+    fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
+        (**self).load(id)
+    }
+    fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
+        (**self).create(id, data, now)
+    }
+    fn update<'a>(&'a self, id: &'a str, data: Arc<SessionData>, expected_version: u64) -> StoreFuture<'a, SaveOutcome> {
+        (**self).update(id, data, expected_version)
+    }
+    fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
+        (**self).touch(id, now)
+    }
+    fn delete<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
+        (**self).delete(id)
+    }
+    fn delete_by_sid<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, usize> {
+        (**self).delete_by_sid(sid)
+    }
+    fn delete_by_subject<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, usize> {
+        (**self).delete_by_subject(subject)
+    }
+    fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        (**self).consume_once(key, ttl)
+    }
+    fn acquire_lease<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        (**self).acquire_lease(key, owner, ttl)
+    }
+    fn release_lease<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()> {
+        (**self).release_lease(key, owner)
+    }
+}
