@@ -59,30 +59,33 @@ impl ProviderHttp {
         auth: ClientAuth<'_>,
         fields: &[(&str, &str)],
     ) -> Result<ProviderResponse, ProviderError> {
-        let mut body = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in fields {
-            body.append_pair(key, value);
-        }
         let mut request = self
             .client
             .post(url)
             .header("accept", "application/json")
             .header("content-type", "application/x-www-form-urlencoded");
-        match auth {
-            ClientAuth::Basic { id, secret } => {
-                // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
-                let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                request = request.basic_auth(encode(id), Some(encode(secret)));
+        let body = {
+            let mut body = url::form_urlencoded::Serializer::new(String::new());
+            for (key, value) in fields {
+                body.append_pair(key, value);
             }
-            ClientAuth::Post { id, secret } => {
-                body.append_pair("client_id", id);
-                body.append_pair("client_secret", secret);
+            match auth {
+                ClientAuth::Basic { id, secret } => {
+                    // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
+                    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                    request = request.basic_auth(encode(id), Some(encode(secret)));
+                }
+                ClientAuth::Post { id, secret } => {
+                    body.append_pair("client_id", id);
+                    body.append_pair("client_secret", secret);
+                }
+                ClientAuth::Public { id } => {
+                    body.append_pair("client_id", id);
+                }
             }
-            ClientAuth::Public { id } => {
-                body.append_pair("client_id", id);
-            }
-        }
-        self.send(request.body(body.finish())).await
+            body.finish()
+        };
+        self.send(request.body(body)).await
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<ProviderResponse, ProviderError> {

@@ -21,6 +21,9 @@
 //! `/auth/backchannel-logout`, and its extractors call [`PingOidc::authenticate`].
 //!
 //! What happens on each path, and where to change it, is in `ARCHITECTURE.md`.
+//!
+//! Cargo feature `redis`: [`store::RedisStore`], sessions in Redis shared by every instance of
+//! the app (the default [`MemoryStore`] keeps them in this process only).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -41,7 +44,7 @@ pub mod pingone;
 mod provider;
 pub mod response;
 pub mod return_to;
-mod scope;
+pub mod scope;
 pub mod session;
 pub mod store;
 mod time;
@@ -58,5 +61,6 @@ pub use id_token::VerifiedIdToken;
 pub use jose::Algorithm;
 pub use pingone::Region;
 pub use response::AuthResponse;
+pub use scope::RequiredScopes;
 pub use session::SessionData;
 pub use store::{LoadedSession, MemoryStore, SaveOutcome, SessionStore};

@@ -1,4 +1,4 @@
-//! Scope strings (RFC 6749 section 3.3).
+//! Scope strings (RFC 6749 section 3.3) and the scope requirements of `ScopedToken<S>`.
 
 /// A scope token: printable ASCII except space, `"` and `\`.
 pub(crate) fn is_valid_scope_token(scope: &str) -> bool {
@@ -19,7 +19,7 @@ pub(crate) fn parse_scope_list(scopes: &str) -> Vec<String> {
 }
 
 /// The scopes of `required` that `granted` lacks.
-pub(crate) fn missing<'a>(granted: &[String], required: &[&'a str]) -> Vec<&'a str> {
+pub fn missing<'a>(granted: &[String], required: &[&'a str]) -> Vec<&'a str> {
     required.iter().copied().filter(|r| !granted.iter().any(|g| g == r)).collect()
 }
 
@@ -36,4 +36,30 @@ mod tests {
         let granted = vec!["openid".to_string(), "orders:read".to_string()];
         assert_eq!(missing(&granted, &["orders:read", "orders:write"]), ["orders:write"]);
     }
+}
+
+/// The scopes a `ScopedToken<S>` extractor requires. Declare one with [`required_scopes!`](crate::required_scopes).
+pub trait RequiredScopes: Send + Sync + 'static {
+    /// Every scope the access token must carry.
+    const SCOPES: &'static [&'static str];
+}
+
+/// Declares a type naming the scopes a route needs, for `ScopedToken<S>`.
+///
+/// ```
+/// ping_oidc::required_scopes!(pub OrdersRead => "orders:read");
+/// ping_oidc::required_scopes!(OrdersWrite => "orders:read", "orders:write");
+/// use ping_oidc::RequiredScopes;
+/// assert_eq!(OrdersWrite::SCOPES, ["orders:read", "orders:write"]);
+/// ```
+#[macro_export]
+macro_rules! required_scopes {
+    ($vis:vis $name:ident => $($scope:literal),+ $(,)?) => {
+        #[doc = concat!("Requires the scopes: ", $($scope, " "),+)]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::RequiredScopes for $name {
+            const SCOPES: &'static [&'static str] = &[$($scope),+];
+        }
+    };
 }

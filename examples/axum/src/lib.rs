@@ -1,0 +1,25 @@
+//! The example site on axum: routing only; pages and configuration come from
+//! `ping-oidc-example-site`.
+
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use ping_oidc_example_site::{self as site, OrdersRead};
+use ping_oidc_tower::{AuthenticatedUser, OidcLayer, OptionalUser, PingOidc, ScopedToken};
+
+/// The whole site, `/auth/*` included.
+pub fn router(oidc: PingOidc) -> Router {
+    Router::new()
+        .route("/", get(|OptionalUser(user): OptionalUser| async move { Html(site::home_page(user.as_ref())) }))
+        .route("/profile", get(|user: AuthenticatedUser| async move { Html(site::profile_page(&user)) }))
+        .route("/api/me", get(|user: AuthenticatedUser| async move { Json(site::me_json(&user)) }))
+        .route("/api/ok", get(|_: AuthenticatedUser| async { "ok" }))
+        .route("/api/orders", get(|token: ScopedToken<OrdersRead>| async move { Json(site::orders_json(&token)) }))
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(OidcLayer::new(oidc))
+}
+
+/// Serves the site on `listener` until the future is dropped.
+pub async fn serve(listener: tokio::net::TcpListener, oidc: PingOidc) -> std::io::Result<()> {
+    axum::serve(listener, router(oidc)).await
+}

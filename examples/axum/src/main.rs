@@ -1,0 +1,13 @@
+//! `cargo run -p ping-oidc-example-axum`: the example site, configured from the environment.
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    ping_oidc_example_site::init_tracing();
+    let oidc = ping_oidc_example_site::engine_from_env().await?;
+    let address = ping_oidc_example_site::bind_address(oidc.config())?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    println!("Example (axum) listening on {}", oidc.config().app_url());
+    ping_oidc_example_axum::serve(listener, oidc).await.map_err(|e| e.to_string())
+}

@@ -1,0 +1,6 @@
+//! Test harness shared by the integration suites: real providers, the example apps under
+//! every adapter, a cookie-keeping browser stand-in, and the cases every adapter must pass.
+pub mod app;
+pub mod browser;
+pub mod cases;
+pub mod oidc_provider;
