@@ -25,7 +25,11 @@ pub struct Setup {
 
 impl Setup {
     pub fn new(shape: Shape) -> Self {
-        Self { shape, access_token_ttl: 300, auth_method: "client_secret_basic" }
+        Self {
+            shape,
+            access_token_ttl: 300,
+            auth_method: "client_secret_basic",
+        }
     }
 
     pub fn short_tokens(mut self, seconds: u64) -> Self {
@@ -37,20 +41,39 @@ impl Setup {
 impl Interop {
     pub async fn start(adapter: Adapter, setup: Setup) -> Self {
         let slot = AppSlot::new();
-        let client = confidential_client("rp", "rp-secret", setup.auth_method, &slot.callback_url(), &slot.home_url());
+        let client = confidential_client(
+            "rp",
+            "rp-secret",
+            setup.auth_method,
+            &slot.callback_url(),
+            &slot.home_url(),
+        );
         let mut options = OidcProviderOptions::new(setup.shape).with_client(client);
         options.access_token_ttl = setup.access_token_ttl;
-        let provider = OidcProvider::start(options).await.unwrap_or_else(|e| panic!("oidc-provider: {e}"));
+        let provider = OidcProvider::start(options)
+            .await
+            .unwrap_or_else(|e| panic!("oidc-provider: {e}"));
         let mut config = slot.config(provider.issuer());
         if setup.auth_method == "client_secret_post" {
             config = config.token_auth_method(ping_oidc::TokenAuthMethod::ClientSecretPost);
         }
-        let app = slot.start(adapter, config, None).await.unwrap_or_else(|e| panic!("app: {e}"));
-        Self { provider, app, browser: Browser::new() }
+        let app = slot
+            .start(adapter, config, None)
+            .await
+            .unwrap_or_else(|e| panic!("app: {e}"));
+        Self {
+            provider,
+            app,
+            browser: Browser::new(),
+        }
     }
 
     pub async fn sign_in(&self) {
-        let landed = self.browser.sign_in(&self.app, &self.provider, "/profile").await.expect("sign-in");
+        let landed = self
+            .browser
+            .sign_in(&self.app, &self.provider, "/profile")
+            .await
+            .expect("sign-in");
         assert_eq!(landed, "/profile");
     }
 
@@ -61,7 +84,11 @@ impl Interop {
     }
 
     pub async fn latest_refresh_token(&self) -> String {
-        let tokens = self.provider.refresh_tokens().await.expect("refresh tokens");
+        let tokens = self
+            .provider
+            .refresh_tokens()
+            .await
+            .expect("refresh tokens");
         tokens.last().cloned().expect("a refresh token was issued")
     }
 
@@ -82,7 +109,10 @@ pub async fn login_and_guarded_pages(adapter: Adapter, setup: Setup) {
     let (status, body) = t.user().await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["sub"], "alice");
-    assert_eq!(body["claims"]["email"], "alice@example.test", "userinfo claims are merged: {body}");
+    assert_eq!(
+        body["claims"]["email"], "alice@example.test",
+        "userinfo claims are merged: {body}"
+    );
 
     let profile = t.browser.navigate(&t.app.url("/profile")).await;
     assert_eq!(profile.status(), 200);
@@ -115,8 +145,15 @@ pub async fn refresh_with_rotation(adapter: Adapter, setup: Setup) {
     assert_eq!(stats.token_errors, 0);
 
     let second_refresh_token = t.latest_refresh_token().await;
-    assert_ne!(first_refresh_token, second_refresh_token, "the provider rotated the refresh token");
-    let old = t.provider.introspect(&first_refresh_token, "rp", Some("rp-secret")).await.expect("introspect");
+    assert_ne!(
+        first_refresh_token, second_refresh_token,
+        "the provider rotated the refresh token"
+    );
+    let old = t
+        .provider
+        .introspect(&first_refresh_token, "rp", Some("rp-secret"))
+        .await
+        .expect("introspect");
     assert_eq!(old["active"], false, "the old refresh token is spent");
     assert_ne!(access_token(&t).await, first_access);
 
@@ -138,10 +175,20 @@ pub async fn concurrent_requests_refresh_once(adapter: Adapter, setup: Setup) {
     let requests = (0..20).map(|_| {
         let client = t.browser.client.clone();
         let url = url.clone();
-        async move { client.get(url).header("accept", "application/json").send().await.map(|r| r.status().as_u16()) }
+        async move {
+            client
+                .get(url)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
     });
     let statuses = futures_join_all(requests).await;
-    assert!(statuses.iter().all(|s| matches!(s, Ok(200))), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| matches!(s, Ok(200))),
+        "{statuses:?}"
+    );
     let stats = t.provider.stats().await.expect("stats");
     assert_eq!(stats.token.refresh_token, 1, "single-flight refresh");
 }
@@ -152,37 +199,72 @@ pub async fn logout_revokes_and_ends_provider_session(adapter: Adapter, setup: S
     t.sign_in().await;
     let refresh_token = t.latest_refresh_token().await;
     assert!(t.provider.sessions().await.expect("sessions").has("alice"));
-    let before = t.provider.introspect(&refresh_token, "rp", Some("rp-secret")).await.expect("introspect");
+    let before = t
+        .provider
+        .introspect(&refresh_token, "rp", Some("rp-secret"))
+        .await
+        .expect("introspect");
     assert_eq!(before["active"], true);
 
     let response = t.browser.sign_out(&t.app).await;
     assert_eq!(response.status(), 303);
     let cookies = set_cookies(&response);
-    assert!(cookies.iter().any(|c| c.starts_with("ping_oidc=;") && c.contains("Max-Age=0")), "{cookies:?}");
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("ping_oidc=;") && c.contains("Max-Age=0")),
+        "{cookies:?}"
+    );
     let end_session = location(&response).expect("end-session redirect");
     assert!(end_session.contains("id_token_hint="), "{end_session}");
-    assert!(end_session.contains("post_logout_redirect_uri="), "{end_session}");
+    assert!(
+        end_session.contains("post_logout_redirect_uri="),
+        "{end_session}"
+    );
     assert!(end_session.contains("state="), "{end_session}");
-    let back = t.provider.follow_to_client(&t.browser.client, &end_session).await.expect("end session");
+    let back = t
+        .provider
+        .follow_to_client(&t.browser.client, &end_session)
+        .await
+        .expect("end session");
     assert!(back.as_str().starts_with(&t.app.url("/")), "{back}");
 
-    let after = t.provider.introspect(&refresh_token, "rp", Some("rp-secret")).await.expect("introspect");
+    let after = t
+        .provider
+        .introspect(&refresh_token, "rp", Some("rp-secret"))
+        .await
+        .expect("introspect");
     assert_eq!(after["active"], false, "the refresh token was revoked");
-    assert!(!t.provider.sessions().await.expect("sessions").has("alice"), "the provider session ended");
+    assert!(
+        !t.provider.sessions().await.expect("sessions").has("alice"),
+        "the provider session ended"
+    );
     assert_eq!(t.user().await.0, 401);
     let stats = t.provider.stats().await.expect("stats");
     assert!(stats.revocations >= 1);
 }
 
 async fn access_token(t: &Interop) -> String {
-    let response = t.browser.client.get(t.app.url("/auth/token")).header("x-csrf", "1").send().await.expect("token");
+    let response = t
+        .browser
+        .client
+        .get(t.app.url("/auth/token"))
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .expect("token");
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.expect("json");
-    body["access_token"].as_str().expect("access_token").to_string()
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 /// Runs futures concurrently on the current task and collects their outputs in order.
-pub async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output>
+pub async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output>
 where
     F::Output: Send + 'static,
 {
@@ -192,4 +274,393 @@ where
         out.push(handle.await.expect("task"));
     }
     out
+}
+
+/// A callback whose `state` matches no transaction: 400 page, no session.
+pub async fn wrong_state_is_refused(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    let callback = t
+        .browser
+        .start_sign_in(&t.app, &t.provider, "/auth/login")
+        .await
+        .expect("authorize");
+    let forged_state = "A".repeat(43);
+    let mut forged = callback.clone();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .map(|(k, v)| {
+            let value = if k == "state" {
+                forged_state.clone()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), value)
+        })
+        .collect();
+    forged.query_pairs_mut().clear().extend_pairs(pairs);
+    let response = t.browser.navigate(forged.as_str()).await;
+    assert_eq!(response.status(), 400);
+    assert!(set_cookies(&response)
+        .iter()
+        .all(|c| !c.starts_with("ping_oidc=") || c.contains("Max-Age=0")));
+    let body = response.text().await.unwrap_or_default();
+    assert!(body.contains("Sign-in failed"), "{body}");
+    assert_eq!(t.user().await.0, 401);
+    assert_eq!(
+        t.provider
+            .stats()
+            .await
+            .expect("stats")
+            .token
+            .authorization_code,
+        0,
+        "the code was not exchanged"
+    );
+}
+
+/// A callback replayed with its transaction cookie: refused, no new session.
+pub async fn replayed_callback_is_refused(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    let callback = t
+        .browser
+        .start_sign_in(&t.app, &t.provider, "/auth/login")
+        .await
+        .expect("authorize");
+    let cookie_header = t.browser.cookie_header(callback.as_str());
+    assert!(cookie_header.contains("ping_oidc_tx_"), "{cookie_header}");
+    let first = t.browser.navigate(callback.as_str()).await;
+    assert_eq!(first.status(), 303);
+
+    let attacker = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let replay = attacker
+        .get(callback.as_str())
+        .header("cookie", cookie_header)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("replay");
+    assert_eq!(replay.status(), 400);
+    assert!(set_cookies(&replay)
+        .iter()
+        .all(|c| !c.starts_with("ping_oidc=") || c.contains("Max-Age=0")));
+    assert_eq!(
+        t.provider
+            .stats()
+            .await
+            .expect("stats")
+            .token
+            .authorization_code,
+        1,
+        "the code was exchanged once"
+    );
+}
+
+/// A tampered or unknown session cookie is no session; the session id changes at sign-in;
+/// the cookie has the right attributes.
+pub async fn session_cookie_hardening(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    let callback = t
+        .browser
+        .start_sign_in(&t.app, &t.provider, "/auth/login")
+        .await
+        .expect("authorize");
+    // A cookie the attacker planted before sign-in.
+    t.browser.jar.add_cookie_str(
+        "ping_oidc=planted.value; Path=/",
+        &url::Url::parse(&t.app.base).expect("url"),
+    );
+    let response = t.browser.navigate(callback.as_str()).await;
+    assert_eq!(response.status(), 303);
+    let session_cookie = set_cookies(&response)
+        .into_iter()
+        .find(|c| c.starts_with("ping_oidc=") && !c.contains("Max-Age=0"))
+        .expect("session cookie");
+    assert!(!session_cookie.starts_with("ping_oidc=planted"));
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(
+            session_cookie.contains(attribute),
+            "{session_cookie} lacks {attribute}"
+        );
+    }
+    assert!(
+        !session_cookie.contains("Secure"),
+        "no Secure on an http app URL"
+    );
+    assert_eq!(t.user().await.0, 200);
+
+    let value = t.browser.cookie(&t.app.base, "ping_oidc").expect("cookie");
+    let attacker = reqwest::Client::new();
+    let mut tampered = value.clone();
+    let flipped = if tampered.ends_with('A') { 'B' } else { 'A' };
+    tampered.pop();
+    tampered.push(flipped);
+    let (id, tag) = value.split_once('.').expect("id.tag");
+    let unknown_id = format!("{}.{tag}", "x".repeat(id.len()));
+    for cookie in [
+        tampered,
+        unknown_id,
+        "garbage".to_string(),
+        format!("{value}.extra"),
+    ] {
+        let response = attacker
+            .get(t.app.url("/api/me"))
+            .header("cookie", format!("ping_oidc={cookie}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 401, "cookie {cookie:?}");
+    }
+    // The real session is untouched.
+    assert_eq!(t.user().await.0, 200);
+}
+
+/// `return_to` must be a same-origin path: anything else lands on the default.
+pub async fn open_redirects_are_refused(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    for evil in [
+        "https://evil.example/x",
+        "//evil.example",
+        "/\\evil.example",
+        "HTTPS://EVIL.EXAMPLE",
+        "/%2F%2Fevil.example",
+    ] {
+        let landed = t
+            .browser
+            .sign_in(&t.app, &t.provider, evil)
+            .await
+            .expect("sign-in");
+        assert_eq!(landed, "/", "return_to {evil:?}");
+    }
+    let landed = t
+        .browser
+        .sign_in(&t.app, &t.provider, "/profile?tab=1")
+        .await
+        .expect("sign-in");
+    assert_eq!(landed, "/profile?tab=1");
+}
+
+/// Sign-out must come from this site; GET is not sign-out.
+pub async fn cross_site_logout_is_refused(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    t.sign_in().await;
+    let logout = t.app.url("/auth/logout");
+    let get = t.browser.navigate(&logout).await;
+    assert_eq!(get.status(), 405);
+    assert_eq!(
+        get.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    let cross_origin = t
+        .browser
+        .client
+        .post(&logout)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(cross_origin.status(), 403);
+    let cross_site = t
+        .browser
+        .client
+        .post(&logout)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(cross_site.status(), 403);
+    let no_evidence = t.browser.client.post(&logout).send().await.expect("post");
+    assert_eq!(no_evidence.status(), 403);
+    assert_eq!(t.user().await.0, 200, "still signed in");
+    assert_eq!(t.provider.stats().await.expect("stats").revocations, 0);
+}
+
+/// `/auth/token` needs `X-CSRF: 1` and a session.
+pub async fn token_endpoint_needs_csrf_header(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    let token = t.app.url("/auth/token");
+    let signed_out = t
+        .browser
+        .client
+        .get(&token)
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(signed_out.status(), 401);
+    t.sign_in().await;
+    let without = t.browser.client.get(&token).send().await.expect("token");
+    assert_eq!(without.status(), 403);
+    let body: Value = without.json().await.unwrap_or(Value::Null);
+    assert_eq!(body["error"], "csrf_header_required");
+    let with = t
+        .browser
+        .client
+        .get(&token)
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(with.status(), 200);
+    assert_eq!(
+        with.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let body: Value = with.json().await.unwrap_or(Value::Null);
+    assert!(body["access_token"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(body["expires_at"].as_i64().is_some());
+    assert!(body["scope"].as_str().is_some_and(|s| s.contains("openid")));
+}
+
+/// Signed out: navigations are sent to sign-in and come back; other requests get 401 JSON.
+pub async fn signed_out_navigation_and_api(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    let navigation = t.browser.navigate(&t.app.url("/profile?tab=claims")).await;
+    assert_eq!(navigation.status(), 302);
+    let login = location(&navigation).expect("location");
+    assert_eq!(login, "/auth/login?return_to=%2Fprofile%3Ftab%3Dclaims");
+    let api = t.browser.fetch(&t.app.url("/api/me")).await;
+    assert_eq!(api.status(), 401);
+    let body: Value = api.json().await.unwrap_or(Value::Null);
+    assert_eq!(body["error"], "unauthenticated");
+    // Accept: text/html without Fetch Metadata counts as a navigation too.
+    let old_browser = t
+        .browser
+        .client
+        .get(t.app.url("/profile"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(old_browser.status(), 302);
+    // Following the redirect through sign-in comes back to the page.
+    let landed = t
+        .browser
+        .sign_in(&t.app, &t.provider, "/profile?tab=claims")
+        .await
+        .expect("sign-in");
+    assert_eq!(landed, "/profile?tab=claims");
+    assert_eq!(t.browser.fetch(&t.app.url("/healthz")).await.status(), 200);
+}
+
+/// `ScopedToken`: 403 with `WWW-Authenticate` for APIs; navigations go through sign-in for
+/// the extra scope and come back with it.
+pub async fn scoped_token_incremental_consent(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    t.sign_in().await;
+    let api = t.browser.fetch(&t.app.url("/api/orders")).await;
+    assert_eq!(api.status(), 403);
+    let challenge = api
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        challenge,
+        "Bearer error=\"insufficient_scope\", scope=\"orders:read\""
+    );
+
+    let navigation = t.browser.navigate(&t.app.url("/api/orders")).await;
+    assert_eq!(navigation.status(), 302);
+    let login = location(&navigation).expect("location");
+    assert!(login.contains("scope=orders%3Aread"), "{login}");
+    let callback = t
+        .browser
+        .start_sign_in(&t.app, &t.provider, &login)
+        .await
+        .expect("authorize");
+    let response = t.browser.navigate(callback.as_str()).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response).as_deref(), Some("/api/orders"));
+    let orders = t.browser.fetch(&t.app.url("/api/orders")).await;
+    assert_eq!(orders.status(), 200);
+    let body: Value = orders.json().await.unwrap_or(Value::Null);
+    assert!(
+        body["scopes"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|v| v == "orders:read")),
+        "{body}"
+    );
+}
+
+/// Two tabs signing in at once both succeed, in either order.
+pub async fn two_tabs_sign_in_at_once(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    let first = t
+        .browser
+        .start_sign_in(&t.app, &t.provider, "/auth/login?return_to=/one")
+        .await
+        .expect("tab 1");
+    let second = t
+        .browser
+        .start_sign_in(&t.app, &t.provider, "/auth/login?return_to=/two")
+        .await
+        .expect("tab 2");
+    let response = t.browser.navigate(second.as_str()).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response).as_deref(), Some("/two"));
+    let response = t.browser.navigate(first.as_str()).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response).as_deref(), Some("/one"));
+    assert_eq!(t.user().await.0, 200);
+}
+
+/// The provider refuses the refresh (`invalid_grant`): the session ends; browsers go to
+/// sign-in, other requests get 401.
+pub async fn rejected_refresh_ends_session(adapter: Adapter) {
+    let ttl = 3;
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne).short_tokens(ttl)).await;
+    t.sign_in().await;
+    let refresh_token = t.latest_refresh_token().await;
+    t.provider
+        .revoke(&refresh_token, "rp", Some("rp-secret"))
+        .await
+        .expect("revoke");
+    t.wait_for_expiry(ttl).await;
+    let api = t.browser.fetch(&t.app.url("/api/me")).await;
+    assert_eq!(api.status(), 401);
+    assert!(set_cookies(&api)
+        .iter()
+        .any(|c| c.starts_with("ping_oidc=;") && c.contains("Max-Age=0")));
+    let body: Value = api.json().await.unwrap_or(Value::Null);
+    assert_eq!(body["error"], "session_ended");
+    assert_eq!(
+        t.provider.stats().await.expect("stats").token.refresh_token,
+        1
+    );
+    let navigation = t.browser.navigate(&t.app.url("/profile")).await;
+    assert_eq!(navigation.status(), 302);
+    assert_eq!(t.user().await.0, 401);
+}
+
+/// The provider is unreachable at refresh time: 503 with `Retry-After`, the session is kept.
+pub async fn unreachable_provider_keeps_session(adapter: Adapter) {
+    let ttl = 3;
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne).short_tokens(ttl)).await;
+    t.sign_in().await;
+    let Interop {
+        provider,
+        app,
+        browser,
+    } = t;
+    drop(provider);
+    tokio::time::sleep(Duration::from_millis(ttl * 1000 + 300)).await;
+    let api = browser.fetch(&app.url("/api/me")).await;
+    assert_eq!(api.status(), 503);
+    assert_eq!(
+        api.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    assert!(set_cookies(&api).is_empty(), "the session cookie is kept");
+    let navigation = browser.navigate(&app.url("/profile")).await;
+    assert_eq!(navigation.status(), 503);
+    let user = browser.fetch(&app.url("/auth/user")).await;
+    assert_eq!(user.status(), 200, "the session still exists");
 }

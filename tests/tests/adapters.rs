@@ -25,32 +25,108 @@ macro_rules! adapter_suite {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn refresh_with_rotation_pingone() {
-                cases::refresh_with_rotation(ADAPTER, Setup::new(Shape::PingOne).short_tokens(3)).await;
+                cases::refresh_with_rotation(ADAPTER, Setup::new(Shape::PingOne).short_tokens(3))
+                    .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn refresh_with_rotation_pingfederate() {
-                cases::refresh_with_rotation(ADAPTER, Setup::new(Shape::PingFederate).short_tokens(3)).await;
+                cases::refresh_with_rotation(
+                    ADAPTER,
+                    Setup::new(Shape::PingFederate).short_tokens(3),
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_refresh_once_pingone() {
-                cases::concurrent_requests_refresh_once(ADAPTER, Setup::new(Shape::PingOne).short_tokens(3)).await;
+                cases::concurrent_requests_refresh_once(
+                    ADAPTER,
+                    Setup::new(Shape::PingOne).short_tokens(3),
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_refresh_once_pingfederate() {
-                cases::concurrent_requests_refresh_once(ADAPTER, Setup::new(Shape::PingFederate).short_tokens(3)).await;
+                cases::concurrent_requests_refresh_once(
+                    ADAPTER,
+                    Setup::new(Shape::PingFederate).short_tokens(3),
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn logout_pingone() {
-                cases::logout_revokes_and_ends_provider_session(ADAPTER, Setup::new(Shape::PingOne)).await;
+                cases::logout_revokes_and_ends_provider_session(
+                    ADAPTER,
+                    Setup::new(Shape::PingOne),
+                )
+                .await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn logout_pingfederate() {
-                cases::logout_revokes_and_ends_provider_session(ADAPTER, Setup::new(Shape::PingFederate)).await;
+                cases::logout_revokes_and_ends_provider_session(
+                    ADAPTER,
+                    Setup::new(Shape::PingFederate),
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn wrong_state_is_refused() {
+                cases::wrong_state_is_refused(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn replayed_callback_is_refused() {
+                cases::replayed_callback_is_refused(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn session_cookie_hardening() {
+                cases::session_cookie_hardening(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn open_redirects_are_refused() {
+                cases::open_redirects_are_refused(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cross_site_logout_is_refused() {
+                cases::cross_site_logout_is_refused(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn token_endpoint_needs_csrf_header() {
+                cases::token_endpoint_needs_csrf_header(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn signed_out_navigation_and_api() {
+                cases::signed_out_navigation_and_api(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn scoped_token_incremental_consent() {
+                cases::scoped_token_incremental_consent(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn two_tabs_sign_in_at_once() {
+                cases::two_tabs_sign_in_at_once(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rejected_refresh_ends_session() {
+                cases::rejected_refresh_ends_session(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn unreachable_provider_keeps_session() {
+                cases::unreachable_provider_keeps_session(ADAPTER).await;
             }
         }
     };

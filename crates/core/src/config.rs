@@ -18,7 +18,10 @@ pub enum ProviderSource {
     /// Any OpenID provider, by its issuer URL (exactly as in its discovery document).
     Issuer(String),
     /// PingOne, by region and environment id.
-    PingOne { region: Region, environment_id: String },
+    PingOne {
+        region: Region,
+        environment_id: String,
+    },
     /// PingOne behind a custom domain (issuer `https://<domain>/as`).
     PingOneCustomDomain(String),
 }
@@ -28,10 +31,13 @@ impl ProviderSource {
     pub fn issuer(&self) -> String {
         match self {
             ProviderSource::Issuer(issuer) => issuer.clone(),
-            ProviderSource::PingOne { region, environment_id } => {
-                crate::pingone::issuer(*region, environment_id)
+            ProviderSource::PingOne {
+                region,
+                environment_id,
+            } => crate::pingone::issuer(*region, environment_id),
+            ProviderSource::PingOneCustomDomain(domain) => {
+                crate::pingone::custom_domain_issuer(domain)
             }
-            ProviderSource::PingOneCustomDomain(domain) => crate::pingone::custom_domain_issuer(domain),
         }
     }
 }
@@ -211,7 +217,8 @@ impl Config {
         if let Some(scopes) = lookup("OIDC_SCOPES") {
             builder = builder.scopes(scopes.split_whitespace());
         }
-        builder = builder.app_url(lookup("APP_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()));
+        builder =
+            builder.app_url(lookup("APP_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()));
         if let Some(key) = lookup("SESSION_KEY") {
             builder = builder.session_key(key);
         }
@@ -306,7 +313,10 @@ impl ConfigBuilder {
 
     /// PingOne by region and environment id.
     pub fn pingone(mut self, region: Region, environment_id: impl Into<String>) -> Self {
-        self.provider = Some(ProviderSource::PingOne { region, environment_id: environment_id.into() });
+        self.provider = Some(ProviderSource::PingOne {
+            region,
+            environment_id: environment_id.into(),
+        });
         self
     }
 
@@ -474,7 +484,9 @@ impl ConfigBuilder {
     /// Checks everything and builds the configuration.
     pub fn build(self) -> Result<Config, ConfigError> {
         let provider = self.provider.ok_or_else(|| {
-            config_error("no provider: call .issuer(..), .pingone(..) or .pingone_custom_domain(..)")
+            config_error(
+                "no provider: call .issuer(..), .pingone(..) or .pingone_custom_domain(..)",
+            )
         })?;
         let issuer = provider.issuer();
         let issuer_url = Url::parse(&issuer)
@@ -496,7 +508,9 @@ impl ConfigBuilder {
         let client_id = self
             .client_id
             .filter(|id| !id.trim().is_empty())
-            .ok_or_else(|| config_error("client id is missing: set OIDC_CLIENT_ID or call .client_id(..)"))?;
+            .ok_or_else(|| {
+                config_error("client id is missing: set OIDC_CLIENT_ID or call .client_id(..)")
+            })?;
         let auth_method = match (self.auth_method, &self.client_secret) {
             (Some(TokenAuthMethod::None), Some(_)) => {
                 return Err(config_error(
@@ -517,7 +531,9 @@ impl ConfigBuilder {
         let mut scopes = vec!["openid".to_string()];
         for scope in self.scopes {
             if !crate::scope::is_valid_scope_token(&scope) {
-                return Err(config_error(format!("scope `{scope}` has characters a scope cannot have")));
+                return Err(config_error(format!(
+                    "scope `{scope}` has characters a scope cannot have"
+                )));
             }
             if !scopes.contains(&scope) {
                 scopes.push(scope);
@@ -527,12 +543,16 @@ impl ConfigBuilder {
         let app_url_text = self
             .app_url
             .ok_or_else(|| config_error("app URL is missing: set APP_URL or call .app_url(..)"))?;
-        let app_url = Url::parse(&app_url_text)
-            .map_err(|e| config_error(format!("APP_URL `{app_url_text}` is not a valid URL: {e}")))?;
+        let app_url = Url::parse(&app_url_text).map_err(|e| {
+            config_error(format!("APP_URL `{app_url_text}` is not a valid URL: {e}"))
+        })?;
         if app_url.scheme() != "https" && app_url.scheme() != "http" {
-            return Err(config_error(format!("APP_URL `{app_url_text}` must be http or https")));
+            return Err(config_error(format!(
+                "APP_URL `{app_url_text}` must be http or https"
+            )));
         }
-        if app_url.host_str().is_none() || app_url.query().is_some() || app_url.fragment().is_some() {
+        if app_url.host_str().is_none() || app_url.query().is_some() || app_url.fragment().is_some()
+        {
             return Err(config_error(format!(
                 "APP_URL `{app_url_text}` must be a base URL such as https://app.example.com"
             )));
@@ -541,7 +561,10 @@ impl ConfigBuilder {
         let https = app_url.scheme() == "https";
 
         let route_prefix = self.route_prefix.unwrap_or_else(|| "/auth".into());
-        if !route_prefix.starts_with('/') || route_prefix.ends_with('/') || route_prefix.contains(['?', '#', ' ']) {
+        if !route_prefix.starts_with('/')
+            || route_prefix.ends_with('/')
+            || route_prefix.contains(['?', '#', ' '])
+        {
             return Err(config_error(format!(
                 "route prefix `{route_prefix}` must start with `/` and not end with one, such as /auth"
             )));
@@ -559,7 +582,9 @@ impl ConfigBuilder {
             }
             Some(target) => {
                 Url::parse(&target).map_err(|e| {
-                    config_error(format!("post-logout redirect `{target}` is neither a path nor a URL: {e}"))
+                    config_error(format!(
+                        "post-logout redirect `{target}` is neither a path nor a URL: {e}"
+                    ))
                 })?;
                 target
             }
@@ -567,32 +592,49 @@ impl ConfigBuilder {
 
         let cookie_secure = self.cookie_secure.unwrap_or(https);
         let cookie_name = self.cookie_name.unwrap_or_else(|| {
-            if cookie_secure { "__Host-ping_oidc" } else { "ping_oidc" }.to_string()
+            if cookie_secure {
+                "__Host-ping_oidc"
+            } else {
+                "ping_oidc"
+            }
+            .to_string()
         });
         if cookie_name.is_empty()
-            || !cookie_name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            || !cookie_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         {
             return Err(config_error(format!(
                 "cookie name `{cookie_name}` may only use letters, digits, `-`, `_` and `.`"
             )));
         }
         if cookie_name.starts_with("__Host-") && !cookie_secure {
-            return Err(config_error("a `__Host-` cookie needs Secure, so an https app URL"));
+            return Err(config_error(
+                "a `__Host-` cookie needs Secure, so an https app URL",
+            ));
         }
 
         let idle_timeout = self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600));
-        let absolute_lifetime = self.absolute_lifetime.unwrap_or(Duration::from_secs(7 * 24 * 3600));
+        let absolute_lifetime = self
+            .absolute_lifetime
+            .unwrap_or(Duration::from_secs(7 * 24 * 3600));
         if idle_timeout.as_secs() < 1 || absolute_lifetime.as_secs() < 1 {
-            return Err(config_error("session idle timeout and absolute lifetime must be at least 1 s"));
+            return Err(config_error(
+                "session idle timeout and absolute lifetime must be at least 1 s",
+            ));
         }
         let (session_key, session_key_was_generated) = match self.session_key {
-            Some(key) => (SessionKey::from_secret(key.expose()).map_err(config_error)?, false),
+            Some(key) => (
+                SessionKey::from_secret(key.expose()).map_err(config_error)?,
+                false,
+            ),
             None => (SessionKey::generate().map_err(config_error)?, true),
         };
         let end_session_endpoint = match self.end_session_endpoint {
             Some(url) => {
-                let parsed = Url::parse(&url)
-                    .map_err(|e| config_error(format!("end-session endpoint `{url}` is not a URL: {e}")))?;
+                let parsed = Url::parse(&url).map_err(|e| {
+                    config_error(format!("end-session endpoint `{url}` is not a URL: {e}"))
+                })?;
                 check_transport(&parsed, "end-session endpoint")?;
                 Some(url)
             }
@@ -623,7 +665,9 @@ impl ConfigBuilder {
             http_connect_timeout: self.http_connect_timeout.unwrap_or(Duration::from_secs(5)),
             http_timeout: self.http_timeout.unwrap_or(Duration::from_secs(10)),
             max_response_bytes: self.max_response_bytes.unwrap_or(1024 * 1024),
-            jwks_refetch_interval: self.jwks_refetch_interval.unwrap_or(Duration::from_secs(10)),
+            jwks_refetch_interval: self
+                .jwks_refetch_interval
+                .unwrap_or(Duration::from_secs(10)),
             refresh_lease: self.refresh_lease.unwrap_or(Duration::from_secs(10)),
             end_session_endpoint,
             trusted_audiences: self.trusted_audiences,
@@ -657,9 +701,16 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let owned: Vec<(String, String)> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |name| owned.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        let owned: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            owned
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     #[test]
@@ -672,7 +723,10 @@ mod tests {
         ]))
         .and_then(ConfigBuilder::build)
         .expect("valid");
-        assert_eq!(config.issuer(), "https://auth.pingone.eu/5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11/as");
+        assert_eq!(
+            config.issuer(),
+            "https://auth.pingone.eu/5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11/as"
+        );
         assert_eq!(config.auth_method, TokenAuthMethod::ClientSecretBasic);
         assert_eq!(config.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
         assert_eq!(config.cookie_name, "ping_oidc");
@@ -698,9 +752,15 @@ mod tests {
     fn errors_say_what_to_fix() {
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
             (vec![], "no provider"),
-            (vec![("OIDC_ISSUER", "https://idp.example.com")], "OIDC_CLIENT_ID"),
             (
-                vec![("OIDC_ISSUER", "http://idp.example.com"), ("OIDC_CLIENT_ID", "a")],
+                vec![("OIDC_ISSUER", "https://idp.example.com")],
+                "OIDC_CLIENT_ID",
+            ),
+            (
+                vec![
+                    ("OIDC_ISSUER", "http://idp.example.com"),
+                    ("OIDC_CLIENT_ID", "a"),
+                ],
                 "must use https",
             ),
             (
@@ -743,7 +803,11 @@ mod tests {
             let error = Config::builder_from_lookup(env(&vars))
                 .and_then(ConfigBuilder::build)
                 .expect_err("must fail");
-            assert!(error.0.contains(expected), "`{}` should mention `{expected}`", error.0);
+            assert!(
+                error.0.contains(expected),
+                "`{}` should mention `{expected}`",
+                error.0
+            );
         }
     }
 

@@ -6,7 +6,10 @@
 use crate::config::{Config, SameSite};
 
 /// The value of the first cookie called `name` in the request's `Cookie` header values.
-pub(crate) fn find<'a>(cookie_headers: impl IntoIterator<Item = &'a str>, name: &str) -> Option<&'a str> {
+pub(crate) fn find<'a>(
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+    name: &str,
+) -> Option<&'a str> {
     cookie_headers.into_iter().find_map(|header| {
         header.split(';').find_map(|pair| {
             let (key, value) = pair.split_once('=')?;
@@ -44,7 +47,8 @@ impl CookieSpec<'_> {
 
 /// `Set-Cookie` that removes a cookie set with the same name and path.
 pub(crate) fn removal(name: &str, path: &str, secure: bool) -> String {
-    let mut out = format!("{name}=; Path={path}; HttpOnly; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    let mut out =
+        format!("{name}=; Path={path}; HttpOnly; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     if secure {
         out.push_str("; Secure");
     }
@@ -54,7 +58,10 @@ pub(crate) fn removal(name: &str, path: &str, secure: bool) -> String {
 
 /// The session cookie: `<session id>.<HMAC of the id>`.
 pub(crate) fn session_cookie(config: &Config, session_id: &str) -> String {
-    let value = format!("{session_id}.{}", config.session_key.sign(session_id.as_bytes()));
+    let value = format!(
+        "{session_id}.{}",
+        config.session_key.sign(session_id.as_bytes())
+    );
     CookieSpec {
         name: &config.cookie_name,
         value: &value,
@@ -103,7 +110,10 @@ mod tests {
             same_site: SameSite::Lax,
         }
         .render();
-        assert_eq!(rendered, "n=v; Path=/; HttpOnly; Max-Age=60; Secure; SameSite=Lax");
+        assert_eq!(
+            rendered,
+            "n=v; Path=/; HttpOnly; Max-Age=60; Secure; SameSite=Lax"
+        );
         assert!(removal("n", "/auth", false).contains("Max-Age=0"));
     }
 }

@@ -62,8 +62,8 @@ impl SessionKey {
         };
         let mac_bytes = expand(b"cookie-mac")?;
         let aead_bytes = expand(b"transaction-aead")?;
-        let unbound =
-            UnboundKey::new(&AES_256_GCM, &aead_bytes).map_err(|_| "key setup failed".to_string())?;
+        let unbound = UnboundKey::new(&AES_256_GCM, &aead_bytes)
+            .map_err(|_| "key setup failed".to_string())?;
         Ok(Self {
             mac: hmac::Key::new(hmac::HMAC_SHA256, &mac_bytes),
             aead: std::sync::Arc::new(LessSafeKey::new(unbound)),
@@ -89,7 +89,11 @@ impl SessionKey {
         SystemRandom::new().fill(&mut nonce_bytes).ok()?;
         let mut buffer = plaintext.to_vec();
         self.aead
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(context), &mut buffer)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(context),
+                &mut buffer,
+            )
             .ok()?;
         let mut out = Vec::with_capacity(NONCE_LEN + buffer.len());
         out.extend_from_slice(&nonce_bytes);
@@ -105,7 +109,10 @@ impl SessionKey {
         }
         let nonce = Nonce::try_assume_unique_for_key(&data[..NONCE_LEN]).ok()?;
         let mut body = data.split_off(NONCE_LEN);
-        let plain = self.aead.open_in_place(nonce, Aad::from(context), &mut body).ok()?;
+        let plain = self
+            .aead
+            .open_in_place(nonce, Aad::from(context), &mut body)
+            .ok()?;
         Some(plain.to_vec())
     }
 }

@@ -38,7 +38,10 @@ pub struct ProviderMetadata {
 
 /// Where the discovery document of `issuer` lives.
 pub fn discovery_url(issuer: &str) -> String {
-    format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'))
+    format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    )
 }
 
 /// Why discovery failed.
@@ -54,8 +57,9 @@ pub enum DiscoveryError {
 impl ProviderMetadata {
     /// Parses a discovery document and checks it against the configured issuer.
     pub fn parse(body: &[u8], expected_issuer: &str) -> Result<Self, ConfigError> {
-        let metadata: ProviderMetadata = serde_json::from_slice(body)
-            .map_err(|e| ConfigError(format!("the discovery document is not valid metadata: {e}")))?;
+        let metadata: ProviderMetadata = serde_json::from_slice(body).map_err(|e| {
+            ConfigError(format!("the discovery document is not valid metadata: {e}"))
+        })?;
         metadata.check(expected_issuer)?;
         Ok(metadata)
     }
@@ -73,9 +77,15 @@ impl ProviderMetadata {
             ("jwks_uri", Some(&self.jwks_uri)),
             ("userinfo_endpoint", self.userinfo_endpoint.as_ref()),
             ("end_session_endpoint", self.end_session_endpoint.as_ref()),
-            ("ping_end_session_endpoint", self.ping_end_session_endpoint.as_ref()),
+            (
+                "ping_end_session_endpoint",
+                self.ping_end_session_endpoint.as_ref(),
+            ),
             ("revocation_endpoint", self.revocation_endpoint.as_ref()),
-            ("introspection_endpoint", self.introspection_endpoint.as_ref()),
+            (
+                "introspection_endpoint",
+                self.introspection_endpoint.as_ref(),
+            ),
         ];
         for (name, value) in endpoints {
             if let Some(value) = value {
@@ -97,10 +107,16 @@ impl ProviderMetadata {
     /// Fetches and checks the discovery document.
     pub(crate) async fn fetch(http: &ProviderHttp, issuer: &str) -> Result<Self, DiscoveryError> {
         let url = discovery_url(issuer);
-        let fetch_error = |source| DiscoveryError::Fetch { url: url.clone(), source };
+        let fetch_error = |source| DiscoveryError::Fetch {
+            url: url.clone(),
+            source,
+        };
         let response = http.get(&url, None).await.map_err(fetch_error)?;
         if response.status != 200 {
-            return Err(fetch_error(ProviderError::Invalid(format!("status {}", response.status))));
+            return Err(fetch_error(ProviderError::Invalid(format!(
+                "status {}",
+                response.status
+            ))));
         }
         Ok(Self::parse(&response.body, issuer)?)
     }
@@ -108,7 +124,9 @@ impl ProviderMetadata {
     /// The RP-initiated logout URL: `end_session_endpoint`, else PingFederate's
     /// `ping_end_session_endpoint`.
     pub fn logout_endpoint(&self) -> Option<&str> {
-        self.end_session_endpoint.as_deref().or(self.ping_end_session_endpoint.as_deref())
+        self.end_session_endpoint
+            .as_deref()
+            .or(self.ping_end_session_endpoint.as_deref())
     }
 }
 
@@ -129,14 +147,25 @@ mod tests {
     #[test]
     fn accepts_exact_issuer() {
         let metadata = ProviderMetadata::parse(doc(ISSUER).as_bytes(), ISSUER).expect("valid");
-        assert_eq!(metadata.logout_endpoint(), Some(format!("{ISSUER}/signoff").as_str()));
-        assert_eq!(discovery_url(ISSUER), format!("{ISSUER}/.well-known/openid-configuration"));
+        assert_eq!(
+            metadata.logout_endpoint(),
+            Some(format!("{ISSUER}/signoff").as_str())
+        );
+        assert_eq!(
+            discovery_url(ISSUER),
+            format!("{ISSUER}/.well-known/openid-configuration")
+        );
     }
 
     #[test]
     fn rejects_any_issuer_difference() {
-        for other in [format!("{ISSUER}/"), ISSUER.to_uppercase(), ISSUER.replace("https", "http")] {
-            let error = ProviderMetadata::parse(doc(&other).as_bytes(), ISSUER).expect_err("mismatch");
+        for other in [
+            format!("{ISSUER}/"),
+            ISSUER.to_uppercase(),
+            ISSUER.replace("https", "http"),
+        ] {
+            let error =
+                ProviderMetadata::parse(doc(&other).as_bytes(), ISSUER).expect_err("mismatch");
             assert!(error.0.contains("must match exactly"), "{}", error.0);
         }
     }
@@ -158,6 +187,9 @@ mod tests {
             "ping_end_session_endpoint":"{issuer}/idp/startSLO.ping"}}"#
         );
         let metadata = ProviderMetadata::parse(body.as_bytes(), issuer).expect("valid");
-        assert_eq!(metadata.logout_endpoint(), Some("https://pf.example.com/idp/startSLO.ping"));
+        assert_eq!(
+            metadata.logout_endpoint(),
+            Some("https://pf.example.com/idp/startSLO.ping")
+        );
     }
 }

@@ -11,7 +11,10 @@ pub enum ProviderError {
     /// The provider answered something unusable: bad JSON, too large, unexpected status.
     Invalid(String),
     /// The provider answered with an OAuth error such as `invalid_grant`.
-    Rejected { error: String, description: Option<String> },
+    Rejected {
+        error: String,
+        description: Option<String>,
+    },
 }
 
 impl fmt::Display for ProviderError {

@@ -15,8 +15,11 @@ pub(crate) struct ProviderResponse {
 
 impl ProviderResponse {
     pub(crate) fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, ProviderError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| ProviderError::Invalid(format!("{what}: the response is not the expected JSON ({e})")))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ProviderError::Invalid(format!(
+                "{what}: the response is not the expected JSON ({e})"
+            ))
+        })
     }
 }
 
@@ -34,7 +37,11 @@ pub(crate) enum ClientAuth<'a> {
 }
 
 impl ProviderHttp {
-    pub(crate) fn new(connect_timeout: Duration, timeout: Duration, max_bytes: usize) -> Result<Self, String> {
+    pub(crate) fn new(
+        connect_timeout: Duration,
+        timeout: Duration,
+        max_bytes: usize,
+    ) -> Result<Self, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(timeout)
@@ -45,7 +52,11 @@ impl ProviderHttp {
         Ok(Self { client, max_bytes })
     }
 
-    pub(crate) async fn get(&self, url: &str, bearer: Option<&str>) -> Result<ProviderResponse, ProviderError> {
+    pub(crate) async fn get(
+        &self,
+        url: &str,
+        bearer: Option<&str>,
+    ) -> Result<ProviderResponse, ProviderError> {
         let mut request = self.client.get(url).header("accept", "application/json");
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
@@ -72,7 +83,9 @@ impl ProviderHttp {
             match auth {
                 ClientAuth::Basic { id, secret } => {
                     // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
-                    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                    let encode = |s: &str| {
+                        url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                    };
                     request = request.basic_auth(encode(id), Some(encode(secret)));
                 }
                 ClientAuth::Post { id, secret } => {
@@ -88,7 +101,10 @@ impl ProviderHttp {
         self.send(request.body(body)).await
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<ProviderResponse, ProviderError> {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<ProviderResponse, ProviderError> {
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
         if let Some(length) = response.content_length() {
@@ -108,7 +124,9 @@ impl ProviderHttp {
 }
 
 fn too_large(max: usize) -> ProviderError {
-    ProviderError::Invalid(format!("the provider's response is larger than the {max}-byte limit"))
+    ProviderError::Invalid(format!(
+        "the provider's response is larger than the {max}-byte limit"
+    ))
 }
 
 fn transport_error(error: reqwest::Error) -> ProviderError {

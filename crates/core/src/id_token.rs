@@ -63,8 +63,8 @@ pub(crate) async fn verify(
     expect: &Expectations<'_>,
 ) -> Result<VerifiedIdToken, TokenError> {
     let signed = keys.verify(http, token).await?;
-    let claims: Map<String, Value> =
-        serde_json::from_slice(&signed.payload).map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
+    let claims: Map<String, Value> = serde_json::from_slice(&signed.payload)
+        .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
     check_claims(token, signed.alg, claims, expect)
 }
 
@@ -101,7 +101,9 @@ pub(crate) fn check_claims(
     if let Some(nonce) = expect.nonce {
         match claims.get("nonce").and_then(Value::as_str) {
             None => return Err(TokenError::MissingClaim("nonce")),
-            Some(got) if !constant_time_eq(got, nonce) => return Err(TokenError::WrongClaim("nonce")),
+            Some(got) if !constant_time_eq(got, nonce) => {
+                return Err(TokenError::WrongClaim("nonce"))
+            }
             Some(_) => {}
         }
     }
@@ -111,8 +113,16 @@ pub(crate) fn check_claims(
             return Err(TokenError::WrongClaim("at_hash"));
         }
     }
-    let sid = claims.get("sid").and_then(Value::as_str).map(str::to_string);
-    Ok(VerifiedIdToken { raw: raw.to_string(), subject, sid, claims })
+    let sid = claims
+        .get("sid")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(VerifiedIdToken {
+        raw: raw.to_string(),
+        subject,
+        sid,
+        claims,
+    })
 }
 
 /// `aud` must contain the client; extra audiences must be trusted; with several, `azp` must
@@ -131,7 +141,10 @@ pub(crate) fn check_audience(
     if !audiences.contains(&client_id) {
         return Err(TokenError::WrongClaim("aud"));
     }
-    if audiences.iter().any(|aud| *aud != client_id && !trusted.iter().any(|t| t == aud)) {
+    if audiences
+        .iter()
+        .any(|aud| *aud != client_id && !trusted.iter().any(|t| t == aud))
+    {
         return Err(TokenError::WrongClaim("aud"));
     }
     match claims.get("azp").map(Value::as_str) {
@@ -143,7 +156,10 @@ pub(crate) fn check_audience(
 }
 
 /// A NumericDate claim; floats are truncated.
-pub(crate) fn numeric(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, TokenError> {
+pub(crate) fn numeric(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<i64>, TokenError> {
     match claims.get(name) {
         None => Ok(None),
         Some(value) => value
@@ -206,22 +222,102 @@ mod tests {
     fn rejects_each_bad_claim() {
         type Change = Box<dyn FnOnce(&mut Map<String, Value>)>;
         let cases: Vec<(Change, TokenError)> = vec![
-            (Box::new(|c| { c.insert("iss".into(), json!("https://evil")); }), TokenError::WrongClaim("iss")),
-            (Box::new(|c| { c.remove("iss"); }), TokenError::MissingClaim("iss")),
-            (Box::new(|c| { c.insert("aud".into(), json!("other")); }), TokenError::WrongClaim("aud")),
-            (Box::new(|c| { c.remove("aud"); }), TokenError::MissingClaim("aud")),
-            (Box::new(|c| { c.insert("aud".into(), json!(["app", "other"])); }), TokenError::WrongClaim("aud")),
-            (Box::new(|c| { c.insert("exp".into(), json!(NOW - 61)); }), TokenError::Expired),
-            (Box::new(|c| { c.remove("exp"); }), TokenError::MissingClaim("exp")),
-            (Box::new(|c| { c.remove("iat"); }), TokenError::MissingClaim("iat")),
-            (Box::new(|c| { c.insert("iat".into(), json!(NOW + 600)); }), TokenError::IssuedInFuture),
-            (Box::new(|c| { c.remove("sub"); }), TokenError::MissingClaim("sub")),
-            (Box::new(|c| { c.insert("sub".into(), json!("")); }), TokenError::WrongClaim("sub")),
-            (Box::new(|c| { c.insert("nonce".into(), json!("other")); }), TokenError::WrongClaim("nonce")),
-            (Box::new(|c| { c.remove("nonce"); }), TokenError::MissingClaim("nonce")),
-            (Box::new(|c| { c.insert("at_hash".into(), json!("AAAA")); }), TokenError::WrongClaim("at_hash")),
-            (Box::new(|c| { c.insert("azp".into(), json!("other")); }), TokenError::WrongClaim("azp")),
-            (Box::new(|c| { c.insert("exp".into(), json!("soon")); }), TokenError::WrongClaim("exp")),
+            (
+                Box::new(|c| {
+                    c.insert("iss".into(), json!("https://evil"));
+                }),
+                TokenError::WrongClaim("iss"),
+            ),
+            (
+                Box::new(|c| {
+                    c.remove("iss");
+                }),
+                TokenError::MissingClaim("iss"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("aud".into(), json!("other"));
+                }),
+                TokenError::WrongClaim("aud"),
+            ),
+            (
+                Box::new(|c| {
+                    c.remove("aud");
+                }),
+                TokenError::MissingClaim("aud"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("aud".into(), json!(["app", "other"]));
+                }),
+                TokenError::WrongClaim("aud"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("exp".into(), json!(NOW - 61));
+                }),
+                TokenError::Expired,
+            ),
+            (
+                Box::new(|c| {
+                    c.remove("exp");
+                }),
+                TokenError::MissingClaim("exp"),
+            ),
+            (
+                Box::new(|c| {
+                    c.remove("iat");
+                }),
+                TokenError::MissingClaim("iat"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("iat".into(), json!(NOW + 600));
+                }),
+                TokenError::IssuedInFuture,
+            ),
+            (
+                Box::new(|c| {
+                    c.remove("sub");
+                }),
+                TokenError::MissingClaim("sub"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("sub".into(), json!(""));
+                }),
+                TokenError::WrongClaim("sub"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("nonce".into(), json!("other"));
+                }),
+                TokenError::WrongClaim("nonce"),
+            ),
+            (
+                Box::new(|c| {
+                    c.remove("nonce");
+                }),
+                TokenError::MissingClaim("nonce"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("at_hash".into(), json!("AAAA"));
+                }),
+                TokenError::WrongClaim("at_hash"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("azp".into(), json!("other"));
+                }),
+                TokenError::WrongClaim("azp"),
+            ),
+            (
+                Box::new(|c| {
+                    c.insert("exp".into(), json!("soon"));
+                }),
+                TokenError::WrongClaim("exp"),
+            ),
         ];
         for (change, expected) in cases {
             let error = with(change).expect_err("must be rejected");
@@ -237,12 +333,14 @@ mod tests {
         let mut expectations = expect();
         expectations.trusted_audiences = &trusted;
         assert_eq!(
-            check_claims("raw", Algorithm::RS256, claims.clone(), &expectations).expect_err("no azp"),
+            check_claims("raw", Algorithm::RS256, claims.clone(), &expectations)
+                .expect_err("no azp"),
             TokenError::MissingClaim("azp")
         );
         claims.insert("azp".into(), json!("api"));
         assert_eq!(
-            check_claims("raw", Algorithm::RS256, claims.clone(), &expectations).expect_err("wrong azp"),
+            check_claims("raw", Algorithm::RS256, claims.clone(), &expectations)
+                .expect_err("wrong azp"),
             TokenError::WrongClaim("azp")
         );
         claims.insert("azp".into(), json!("app"));
@@ -254,13 +352,20 @@ mod tests {
         let mut expectations = expect();
         expectations.nonce = None;
         expectations.subject = Some("bob");
-        let error = check_claims("raw", Algorithm::RS256, good(), &expectations).expect_err("sub changed");
+        let error =
+            check_claims("raw", Algorithm::RS256, good(), &expectations).expect_err("sub changed");
         assert_eq!(error, TokenError::WrongClaim("sub"));
     }
 
     #[test]
     fn at_hash_matches_spec_example() {
         // OpenID Connect Core, appendix A.3: access token and its at_hash for RS256.
-        assert_eq!(token_hash(Algorithm::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            token_hash(
+                Algorithm::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 }

@@ -33,7 +33,11 @@ impl Algorithm {
             "PS512" => Self::PS512,
             "ES256" => Self::ES256,
             "ES384" => Self::ES384,
-            other => return Err(TokenError::AlgorithmNotAllowed(other.chars().take(16).collect())),
+            other => {
+                return Err(TokenError::AlgorithmNotAllowed(
+                    other.chars().take(16).collect(),
+                ))
+            }
         })
     }
 
@@ -102,20 +106,32 @@ impl<'a> UnverifiedJws<'a> {
         else {
             return Err(TokenError::Malformed("not three dot-separated parts"));
         };
-        let header_bytes = b64url_decode(header).ok_or(TokenError::Malformed("header is not base64url"))?;
-        let raw: RawHeader =
-            serde_json::from_slice(&header_bytes).map_err(|_| TokenError::Malformed("header is not JSON"))?;
+        let header_bytes =
+            b64url_decode(header).ok_or(TokenError::Malformed("header is not base64url"))?;
+        let raw: RawHeader = serde_json::from_slice(&header_bytes)
+            .map_err(|_| TokenError::Malformed("header is not JSON"))?;
         if raw.crit.is_some() {
-            return Err(TokenError::Malformed("`crit` header parameters are not supported"));
+            return Err(TokenError::Malformed(
+                "`crit` header parameters are not supported",
+            ));
         }
         let alg = Algorithm::parse(&raw.alg)?;
-        let payload = b64url_decode(payload).ok_or(TokenError::Malformed("payload is not base64url"))?;
-        let signature = b64url_decode(signature).ok_or(TokenError::Malformed("signature is not base64url"))?;
+        let payload =
+            b64url_decode(payload).ok_or(TokenError::Malformed("payload is not base64url"))?;
+        let signature =
+            b64url_decode(signature).ok_or(TokenError::Malformed("signature is not base64url"))?;
         if signature.is_empty() {
             return Err(TokenError::BadSignature);
         }
         let signing_input = token.rsplit_once('.').map_or("", |(input, _)| input);
-        Ok(Self { alg, kid: raw.kid, typ: raw.typ, signing_input, signature, payload })
+        Ok(Self {
+            alg,
+            kid: raw.kid,
+            typ: raw.typ,
+            signing_input,
+            signature,
+            payload,
+        })
     }
 
     pub(crate) fn verify_with(&self, key: &PublicKey) -> bool {
@@ -171,7 +187,10 @@ impl PublicKey {
             return None;
         }
         let material = match raw.kty.as_str() {
-            "RSA" => KeyMaterial::Rsa { n: b64url_decode(raw.n.as_deref()?)?, e: b64url_decode(raw.e.as_deref()?)? },
+            "RSA" => KeyMaterial::Rsa {
+                n: b64url_decode(raw.n.as_deref()?)?,
+                e: b64url_decode(raw.e.as_deref()?)?,
+            },
             "EC" => {
                 let x = b64url_decode(raw.x.as_deref()?)?;
                 let y = b64url_decode(raw.y.as_deref()?)?;
@@ -195,7 +214,11 @@ impl PublicKey {
             }
             _ => return None,
         };
-        Some(Self { kid: raw.kid, alg: raw.alg, material })
+        Some(Self {
+            kid: raw.kid,
+            alg: raw.alg,
+            material,
+        })
     }
 
     /// Whether this key can check a signature made with `alg`.
@@ -224,21 +247,28 @@ impl PublicKey {
                     Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
                     Algorithm::ES256 | Algorithm::ES384 => return false,
                 };
-                RsaPublicKeyComponents { n, e }.verify(params, message, signature).is_ok()
+                RsaPublicKeyComponents { n, e }
+                    .verify(params, message, signature)
+                    .is_ok()
             }
-            KeyMaterial::P256(point) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                .verify(message, signature)
-                .is_ok(),
-            KeyMaterial::P384(point) => UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
-                .verify(message, signature)
-                .is_ok(),
+            KeyMaterial::P256(point) => {
+                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                    .verify(message, signature)
+                    .is_ok()
+            }
+            KeyMaterial::P384(point) => {
+                UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
+                    .verify(message, signature)
+                    .is_ok()
+            }
         }
     }
 }
 
 /// Parses a JWKS document. Keys of unknown types or uses are skipped, not fatal.
 pub(crate) fn parse_jwks(body: &[u8]) -> Result<Vec<PublicKey>, String> {
-    let raw: RawJwks = serde_json::from_slice(body).map_err(|e| format!("the JWKS is not valid JSON: {e}"))?;
+    let raw: RawJwks =
+        serde_json::from_slice(body).map_err(|e| format!("the JWKS is not valid JSON: {e}"))?;
     Ok(raw
         .keys
         .into_iter()
@@ -285,8 +315,10 @@ mod tests {
         use ring::rand::SystemRandom;
         use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
         let rng = SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("keygen");
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).expect("key");
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("keygen");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .expect("key");
         let point = pair.public_key().as_ref();
         let jwks = format!(
             r#"{{"keys":[{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}]}}"#,
@@ -301,7 +333,11 @@ mod tests {
         let token = format!("{input}.{}", crate::crypto::b64url_encode(sig.as_ref()));
         let jws = UnverifiedJws::parse(&token).expect("parse");
         assert!(jws.verify_with(&keys[0]));
-        let tampered = format!("{header}.{}.{}", crate::crypto::b64url_encode(br#"{"sub":"y"}"#), crate::crypto::b64url_encode(sig.as_ref()));
+        let tampered = format!(
+            "{header}.{}.{}",
+            crate::crypto::b64url_encode(br#"{"sub":"y"}"#),
+            crate::crypto::b64url_encode(sig.as_ref())
+        );
         let jws = UnverifiedJws::parse(&tampered).expect("parse");
         assert!(!jws.verify_with(&keys[0]));
     }

@@ -40,7 +40,11 @@ impl KeyCache {
     }
 
     /// Fetches the JWKS now, unless another fetch happened within the refetch interval.
-    pub(crate) async fn refresh(&self, http: &ProviderHttp, force: bool) -> Result<bool, TokenError> {
+    pub(crate) async fn refresh(
+        &self,
+        http: &ProviderHttp,
+        force: bool,
+    ) -> Result<bool, TokenError> {
         let mut last = self.last_fetch.lock().await;
         if !force && last.is_some_and(|at| at.elapsed() < self.min_refetch_interval) {
             return Ok(false);
@@ -50,7 +54,10 @@ impl KeyCache {
             .await
             .map_err(|e| TokenError::KeysUnavailable(e.to_string()))?;
         if response.status != 200 {
-            return Err(TokenError::KeysUnavailable(format!("JWKS answered status {}", response.status)));
+            return Err(TokenError::KeysUnavailable(format!(
+                "JWKS answered status {}",
+                response.status
+            )));
         }
         let keys = parse_jwks(&response.body).map_err(TokenError::KeysUnavailable)?;
         tracing::debug!(keys = keys.len(), "provider keys fetched");
@@ -66,7 +73,11 @@ impl KeyCache {
     ///
     /// Without a `kid`, every key that fits the algorithm is tried (so a single key works,
     /// and with several keys the token passes when any of the provider's keys signed it).
-    pub(crate) async fn verify(&self, http: &ProviderHttp, token: &str) -> Result<SignedPayload, TokenError> {
+    pub(crate) async fn verify(
+        &self,
+        http: &ProviderHttp,
+        token: &str,
+    ) -> Result<SignedPayload, TokenError> {
         let jws = UnverifiedJws::parse(token)?;
         // A bad signature with a named key is final; without a kid the key may have rotated.
         let first = match check(&self.snapshot(), &jws) {
@@ -87,7 +98,11 @@ impl KeyCache {
 }
 
 fn signed(jws: UnverifiedJws<'_>) -> SignedPayload {
-    SignedPayload { alg: jws.alg, typ: jws.typ, payload: jws.payload }
+    SignedPayload {
+        alg: jws.alg,
+        typ: jws.typ,
+        payload: jws.payload,
+    }
 }
 
 enum KeyCheck {

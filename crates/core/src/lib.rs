@@ -50,11 +50,13 @@ pub mod store;
 mod time;
 mod transaction;
 
-pub use config::{Config, ConfigBuilder, ConfigError, ProviderSource, SameSite, Secret, TokenAuthMethod};
+pub use config::{
+    Config, ConfigBuilder, ConfigError, ProviderSource, SameSite, Secret, TokenAuthMethod,
+};
 pub use discovery::ProviderMetadata;
 pub use engine::{
-    AccessToken, AuthRoute, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind, RequestInfo,
-    RequestKind, StartError,
+    AccessToken, AuthRoute, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind,
+    RequestInfo, RequestKind, StartError,
 };
 pub use error::{ProviderError, StoreError, TokenError};
 pub use id_token::VerifiedIdToken;

@@ -28,11 +28,13 @@ pub(crate) async fn verify(
     skew: i64,
 ) -> Result<VerifiedLogoutToken, TokenError> {
     let signed = keys.verify(http, token).await?;
-    if signed.typ.as_deref().is_some_and(|typ| !typ.eq_ignore_ascii_case("logout+jwt") && !typ.eq_ignore_ascii_case("jwt")) {
+    if signed.typ.as_deref().is_some_and(|typ| {
+        !typ.eq_ignore_ascii_case("logout+jwt") && !typ.eq_ignore_ascii_case("jwt")
+    }) {
         return Err(TokenError::WrongClaim("typ"));
     }
-    let claims: Map<String, Value> =
-        serde_json::from_slice(&signed.payload).map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
+    let claims: Map<String, Value> = serde_json::from_slice(&signed.payload)
+        .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
     check_claims(&claims, issuer, client_id, trusted_audiences, now, skew)
 }
 
@@ -59,19 +61,32 @@ pub(crate) fn check_claims(
             return Err(TokenError::Expired);
         }
     }
-    let events = claims.get("events").and_then(Value::as_object).ok_or(TokenError::MissingClaim("events"))?;
+    let events = claims
+        .get("events")
+        .and_then(Value::as_object)
+        .ok_or(TokenError::MissingClaim("events"))?;
     if !events.get(BACKCHANNEL_EVENT).is_some_and(Value::is_object) {
         return Err(TokenError::WrongClaim("events"));
     }
     if claims.contains_key("nonce") {
         return Err(TokenError::WrongClaim("nonce"));
     }
-    let text = |name: &str| claims.get(name).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let (sid, subject) = (text("sid"), text("sub"));
     if sid.is_none() && subject.is_none() {
         return Err(TokenError::MissingClaim("sid or sub"));
     }
-    Ok(VerifiedLogoutToken { sid, subject, jti: text("jti") })
+    Ok(VerifiedLogoutToken {
+        sid,
+        subject,
+        jti: text("jti"),
+    })
 }
 
 #[cfg(test)]
@@ -81,7 +96,9 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
 
-    fn check(change: impl FnOnce(&mut Map<String, Value>)) -> Result<VerifiedLogoutToken, TokenError> {
+    fn check(
+        change: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<VerifiedLogoutToken, TokenError> {
         let mut claims = json!({
             "iss": "https://idp/as", "aud": "app", "iat": NOW, "jti": "j1", "sid": "s1",
             "events": { BACKCHANNEL_EVENT: {} }
@@ -101,16 +118,61 @@ mod tests {
 
     #[test]
     fn rejects_bad_tokens() {
-        assert_eq!(check(|c| { c.insert("iss".into(), json!("x")); }).expect_err("iss"), TokenError::WrongClaim("iss"));
-        assert_eq!(check(|c| { c.insert("aud".into(), json!("x")); }).expect_err("aud"), TokenError::WrongClaim("aud"));
-        assert_eq!(check(|c| { c.remove("iat"); }).expect_err("iat"), TokenError::MissingClaim("iat"));
-        assert_eq!(check(|c| { c.remove("events"); }).expect_err("events"), TokenError::MissingClaim("events"));
         assert_eq!(
-            check(|c| { c.insert("events".into(), json!({"other": {}})); }).expect_err("events"),
+            check(|c| {
+                c.insert("iss".into(), json!("x"));
+            })
+            .expect_err("iss"),
+            TokenError::WrongClaim("iss")
+        );
+        assert_eq!(
+            check(|c| {
+                c.insert("aud".into(), json!("x"));
+            })
+            .expect_err("aud"),
+            TokenError::WrongClaim("aud")
+        );
+        assert_eq!(
+            check(|c| {
+                c.remove("iat");
+            })
+            .expect_err("iat"),
+            TokenError::MissingClaim("iat")
+        );
+        assert_eq!(
+            check(|c| {
+                c.remove("events");
+            })
+            .expect_err("events"),
+            TokenError::MissingClaim("events")
+        );
+        assert_eq!(
+            check(|c| {
+                c.insert("events".into(), json!({"other": {}}));
+            })
+            .expect_err("events"),
             TokenError::WrongClaim("events")
         );
-        assert_eq!(check(|c| { c.insert("nonce".into(), json!("n")); }).expect_err("nonce"), TokenError::WrongClaim("nonce"));
-        assert_eq!(check(|c| { c.remove("sid"); }).expect_err("sid"), TokenError::MissingClaim("sid or sub"));
-        assert_eq!(check(|c| { c.insert("exp".into(), json!(NOW - 600)); }).expect_err("exp"), TokenError::Expired);
+        assert_eq!(
+            check(|c| {
+                c.insert("nonce".into(), json!("n"));
+            })
+            .expect_err("nonce"),
+            TokenError::WrongClaim("nonce")
+        );
+        assert_eq!(
+            check(|c| {
+                c.remove("sid");
+            })
+            .expect_err("sid"),
+            TokenError::MissingClaim("sid or sub")
+        );
+        assert_eq!(
+            check(|c| {
+                c.insert("exp".into(), json!(NOW - 600));
+            })
+            .expect_err("exp"),
+            TokenError::Expired
+        );
     }
 }

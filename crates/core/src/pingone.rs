@@ -47,12 +47,19 @@ impl Region {
 
 /// `https://auth.pingone.<tld>/<environmentId>/as`
 pub fn issuer(region: Region, environment_id: &str) -> String {
-    format!("https://auth.pingone.{}/{}/as", region.tld(), environment_id.trim())
+    format!(
+        "https://auth.pingone.{}/{}/as",
+        region.tld(),
+        environment_id.trim()
+    )
 }
 
 /// `https://<domain>/as`; a scheme or trailing slash given with the domain is dropped.
 pub fn custom_domain_issuer(domain: &str) -> String {
-    let host = domain.trim().trim_start_matches("https://").trim_end_matches('/');
+    let host = domain
+        .trim()
+        .trim_start_matches("https://")
+        .trim_end_matches('/');
     format!("https://{host}/as")
 }
 
@@ -90,8 +97,14 @@ mod tests {
 
     #[test]
     fn custom_domain() {
-        assert_eq!(custom_domain_issuer("login.example.com"), "https://login.example.com/as");
-        assert_eq!(custom_domain_issuer("https://login.example.com/"), "https://login.example.com/as");
+        assert_eq!(
+            custom_domain_issuer("login.example.com"),
+            "https://login.example.com/as"
+        );
+        assert_eq!(
+            custom_domain_issuer("https://login.example.com/"),
+            "https://login.example.com/as"
+        );
     }
 
     #[test]

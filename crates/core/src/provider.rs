@@ -32,7 +32,9 @@ struct OAuthErrorBody {
 }
 
 /// `expires_in` as a number or a numeric string.
-fn lenient_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+fn lenient_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
     let value = Option::<Value>::deserialize(deserializer)?;
     Ok(match value {
         Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
@@ -52,8 +54,14 @@ impl Provider {
     fn client_auth<'a>(&self, config: &'a Config) -> ClientAuth<'a> {
         let id = config.client_id.as_str();
         match (config.auth_method, &config.client_secret) {
-            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => ClientAuth::Basic { id, secret: secret.expose() },
-            (TokenAuthMethod::ClientSecretPost, Some(secret)) => ClientAuth::Post { id, secret: secret.expose() },
+            (TokenAuthMethod::ClientSecretBasic, Some(secret)) => ClientAuth::Basic {
+                id,
+                secret: secret.expose(),
+            },
+            (TokenAuthMethod::ClientSecretPost, Some(secret)) => ClientAuth::Post {
+                id,
+                secret: secret.expose(),
+            },
             _ => ClientAuth::Public { id },
         }
     }
@@ -71,25 +79,52 @@ impl Provider {
             ("redirect_uri", redirect_uri.as_str()),
             ("code_verifier", verifier),
         ];
-        let response =
-            self.http.post_form(&self.metadata.token_endpoint, self.client_auth(config), &fields).await?;
+        let response = self
+            .http
+            .post_form(
+                &self.metadata.token_endpoint,
+                self.client_auth(config),
+                &fields,
+            )
+            .await?;
         token_result(response)
     }
 
-    pub(crate) async fn refresh(&self, config: &Config, refresh_token: &str) -> Result<TokenResponse, ProviderError> {
-        let fields = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
-        let response =
-            self.http.post_form(&self.metadata.token_endpoint, self.client_auth(config), &fields).await?;
+    pub(crate) async fn refresh(
+        &self,
+        config: &Config,
+        refresh_token: &str,
+    ) -> Result<TokenResponse, ProviderError> {
+        let fields = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        let response = self
+            .http
+            .post_form(
+                &self.metadata.token_endpoint,
+                self.client_auth(config),
+                &fields,
+            )
+            .await?;
         token_result(response)
     }
 
     /// RFC 7009 revocation. `Ok(false)` when the provider has no revocation endpoint.
-    pub(crate) async fn revoke(&self, config: &Config, token: &str, hint: &str) -> Result<bool, ProviderError> {
+    pub(crate) async fn revoke(
+        &self,
+        config: &Config,
+        token: &str,
+        hint: &str,
+    ) -> Result<bool, ProviderError> {
         let Some(endpoint) = &self.metadata.revocation_endpoint else {
             return Ok(false);
         };
         let fields = [("token", token), ("token_type_hint", hint)];
-        let response = self.http.post_form(endpoint, self.client_auth(config), &fields).await?;
+        let response = self
+            .http
+            .post_form(endpoint, self.client_auth(config), &fields)
+            .await?;
         match response.status {
             200..=299 => Ok(true),
             _ => Err(error_from(response)),
@@ -97,7 +132,10 @@ impl Provider {
     }
 
     /// Userinfo claims, or `None` when the provider has no userinfo endpoint.
-    pub(crate) async fn userinfo(&self, access_token: &str) -> Result<Option<Map<String, Value>>, ProviderError> {
+    pub(crate) async fn userinfo(
+        &self,
+        access_token: &str,
+    ) -> Result<Option<Map<String, Value>>, ProviderError> {
         let Some(endpoint) = &self.metadata.userinfo_endpoint else {
             return Ok(None);
         };
@@ -134,7 +172,9 @@ fn error_from(response: ProviderResponse) -> ProviderError {
     match serde_json::from_slice::<OAuthErrorBody>(&response.body) {
         Ok(body) => ProviderError::Rejected {
             error: sanitize_code(&body.error),
-            description: body.error_description.map(|d| d.chars().take(200).collect()),
+            description: body
+                .error_description
+                .map(|d| d.chars().take(200).collect()),
         },
         Err(_) => ProviderError::Invalid(format!("status {}", response.status)),
     }
@@ -153,7 +193,10 @@ mod tests {
     use super::*;
 
     fn response(status: u16, body: &str) -> ProviderResponse {
-        ProviderResponse { status, body: body.as_bytes().to_vec() }
+        ProviderResponse {
+            status,
+            body: body.as_bytes().to_vec(),
+        }
     }
 
     #[test]
@@ -165,13 +208,21 @@ mod tests {
         .ok()
         .expect("valid");
         assert_eq!(ok.expires_in, Some(3600));
-        assert!(token_result(response(200, r#"{"access_token":"a","token_type":"DPoP"}"#)).is_err());
+        assert!(
+            token_result(response(200, r#"{"access_token":"a","token_type":"DPoP"}"#)).is_err()
+        );
         assert!(token_result(response(200, "not json")).is_err());
-        match token_result(response(400, r#"{"error":"invalid_grant","error_description":"used"}"#)) {
+        match token_result(response(
+            400,
+            r#"{"error":"invalid_grant","error_description":"used"}"#,
+        )) {
             Err(ProviderError::Rejected { error, .. }) => assert_eq!(error, "invalid_grant"),
             _ => panic!("expected a rejection"),
         }
-        assert!(matches!(token_result(response(503, "")), Err(ProviderError::Unreachable(_))));
+        assert!(matches!(
+            token_result(response(503, "")),
+            Err(ProviderError::Unreachable(_))
+        ));
         assert_eq!(sanitize_code("bad<script>"), "badscript");
     }
 }

@@ -18,7 +18,11 @@ impl AuthResponse {
         if !content_type.is_empty() {
             headers.push(("content-type", content_type.to_string()));
         }
-        Self { status, headers, body }
+        Self {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// A JSON body.
@@ -28,7 +32,10 @@ impl AuthResponse {
 
     /// A JSON error `{"error": code, "error_description": description}`.
     pub fn json_error(status: u16, code: &str, description: &str) -> Self {
-        Self::json(status, json!({ "error": code, "error_description": description }))
+        Self::json(
+            status,
+            json!({ "error": code, "error_description": description }),
+        )
     }
 
     /// A small, readable HTML page.
@@ -63,13 +70,17 @@ impl AuthResponse {
     /// Adds `Set-Cookie` headers.
     #[must_use]
     pub fn with_cookies(mut self, cookies: impl IntoIterator<Item = String>) -> Self {
-        self.headers.extend(cookies.into_iter().map(|c| ("set-cookie", c)));
+        self.headers
+            .extend(cookies.into_iter().map(|c| ("set-cookie", c)));
         self
     }
 
     /// The first value of a header, for tests.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 

@@ -14,7 +14,10 @@ pub fn sanitize(candidate: &str) -> Option<String> {
     if bytes.get(1).is_some_and(|b| *b == b'/' || *b == b'\\') {
         return None;
     }
-    if bytes.iter().any(|b| *b == b'\\' || b.is_ascii_control() || *b == b' ' || *b >= 0x80) {
+    if bytes
+        .iter()
+        .any(|b| *b == b'\\' || b.is_ascii_control() || *b == b' ' || *b >= 0x80)
+    {
         return None;
     }
     // Decoded once more, the path must still be safe: `/%2F%2Fevil`, `/%5Cevil`, `/%09/evil`.

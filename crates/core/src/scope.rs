@@ -4,7 +4,9 @@
 pub(crate) fn is_valid_scope_token(scope: &str) -> bool {
     !scope.is_empty()
         && scope.len() <= 256
-        && scope.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+        && scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 /// Splits a space-separated scope string, dropping invalid tokens and duplicates.
@@ -20,7 +22,11 @@ pub(crate) fn parse_scope_list(scopes: &str) -> Vec<String> {
 
 /// The scopes of `required` that `granted` lacks.
 pub fn missing<'a>(granted: &[String], required: &[&'a str]) -> Vec<&'a str> {
-    required.iter().copied().filter(|r| !granted.iter().any(|g| g == r)).collect()
+    required
+        .iter()
+        .copied()
+        .filter(|r| !granted.iter().any(|g| g == r))
+        .collect()
 }
 
 #[cfg(test)]
@@ -29,12 +35,18 @@ mod tests {
 
     #[test]
     fn parses_and_checks() {
-        assert_eq!(parse_scope_list("openid  profile openid bad\"x"), ["openid", "profile"]);
+        assert_eq!(
+            parse_scope_list("openid  profile openid bad\"x"),
+            ["openid", "profile"]
+        );
         assert!(is_valid_scope_token("orders:read"));
         assert!(!is_valid_scope_token("a b"));
         assert!(!is_valid_scope_token("a\\b"));
         let granted = vec!["openid".to_string(), "orders:read".to_string()];
-        assert_eq!(missing(&granted, &["orders:read", "orders:write"]), ["orders:write"]);
+        assert_eq!(
+            missing(&granted, &["orders:read", "orders:write"]),
+            ["orders:write"]
+        );
     }
 }
 

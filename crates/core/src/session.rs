@@ -63,7 +63,8 @@ impl SessionData {
 
     /// When the session ends if unused after `last_seen` (unix seconds).
     pub fn deadline(&self, last_seen: i64) -> i64 {
-        self.expires_at.min(last_seen.saturating_add(self.idle_timeout))
+        self.expires_at
+            .min(last_seen.saturating_add(self.idle_timeout))
     }
 
     pub(crate) fn needs_refresh(&self, now: i64) -> bool {

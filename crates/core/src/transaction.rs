@@ -66,14 +66,21 @@ impl LoginTransaction {
 
 /// The cookie name for a `state`; `None` for a state we could not have made.
 pub(crate) fn cookie_name(state: &str) -> Option<String> {
-    let well_formed = state.len() == 43 && state.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let well_formed = state.len() == 43
+        && state
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     well_formed.then(|| format!("{COOKIE_PREFIX}{}", &state[..16]))
 }
 
 /// `Set-Cookie` removing the transaction cookie for `state`.
 pub(crate) fn removal(config: &Config, state: &str) -> Option<String> {
     let name = cookie_name(state)?;
-    Some(cookies::removal(&name, &format!("{}/callback", config.route_prefix), config.cookie_secure))
+    Some(cookies::removal(
+        &name,
+        &format!("{}/callback", config.route_prefix),
+        config.cookie_secure,
+    ))
 }
 
 /// Finds and opens the transaction for `state` among the request's cookies.

@@ -23,13 +23,18 @@ impl RequestInfo for PartsView<'_> {
         self.0.headers.get(name).and_then(|v| v.to_str().ok())
     }
     fn cookie_headers(&self) -> impl Iterator<Item = &str> {
-        self.0.headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok())
+        self.0
+            .headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
     }
 }
 
 pub(crate) fn into_http(response: AuthResponse) -> Response<Body> {
     let mut out = Response::new(Body::from(response.body));
-    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *out.status_mut() =
+        StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
     for (name, value) in response.headers {
         // Values come from the engine, which never puts request bytes in headers unchecked.

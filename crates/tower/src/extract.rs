@@ -6,7 +6,9 @@ use std::ops::Deref;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use ping_oidc::{AccessToken, AuthResponse, Authenticated, PingOidc, Rejection, RejectionKind, RequiredScopes};
+use ping_oidc::{
+    AccessToken, AuthResponse, Authenticated, PingOidc, Rejection, RejectionKind, RequiredScopes,
+};
 
 use crate::convert::{into_http, PartsView};
 
@@ -56,7 +58,11 @@ impl IntoResponse for AuthRejection {
 }
 
 fn engine(parts: &Parts) -> Result<PingOidc, AuthRejection> {
-    parts.extensions.get::<PingOidc>().cloned().ok_or(AuthRejection::MissingLayer)
+    parts
+        .extensions
+        .get::<PingOidc>()
+        .cloned()
+        .ok_or(AuthRejection::MissingLayer)
 }
 
 /// Runs the engine once per request; later extractors reuse the result.
@@ -67,7 +73,10 @@ async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticate
         }
     }
     let oidc = engine(parts)?;
-    let user = oidc.authenticate(&PartsView(parts), scopes).await.map_err(AuthRejection::Refused)?;
+    let user = oidc
+        .authenticate(&PartsView(parts), scopes)
+        .await
+        .map_err(AuthRejection::Refused)?;
     parts.extensions.insert(user.clone());
     Ok(user)
 }
@@ -97,8 +106,12 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthenticatedUser {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for AuthenticatedUser {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        let OptionalUser(user) = <OptionalUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let OptionalUser(user) =
+            <OptionalUser as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         Ok(user.map(Self))
     }
 }
@@ -122,7 +135,10 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
             return Ok(Self(Some(user.clone())));
         }
         let oidc = engine(parts)?;
-        let user = oidc.optional_user(&PartsView(parts)).await.map_err(AuthRejection::Refused)?;
+        let user = oidc
+            .optional_user(&PartsView(parts))
+            .await
+            .map_err(AuthRejection::Refused)?;
         if let Some(user) = &user {
             parts.extensions.insert(user.clone());
         }
@@ -158,13 +174,19 @@ impl<S: RequiredScopes> ScopedToken<S> {
 
 impl<S: RequiredScopes> Clone for ScopedToken<S> {
     fn clone(&self) -> Self {
-        Self { user: self.user.clone(), scopes: PhantomData }
+        Self {
+            user: self.user.clone(),
+            scopes: PhantomData,
+        }
     }
 }
 
 impl<S: RequiredScopes> std::fmt::Debug for ScopedToken<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScopedToken").field("scopes", &S::SCOPES).field("user", &self.user).finish()
+        f.debug_struct("ScopedToken")
+            .field("scopes", &S::SCOPES)
+            .field("user", &self.user)
+            .finish()
     }
 }
 
@@ -179,6 +201,9 @@ impl<St: Send + Sync, S: RequiredScopes> FromRequestParts<St> for ScopedToken<S>
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
-        authenticate(parts, S::SCOPES).await.map(|user| Self { user, scopes: PhantomData })
+        authenticate(parts, S::SCOPES).await.map(|user| Self {
+            user,
+            scopes: PhantomData,
+        })
     }
 }

@@ -30,7 +30,10 @@ impl<S> Layer<S> for OidcLayer {
     type Service = OidcService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        OidcService { inner, oidc: self.oidc.clone() }
+        OidcService {
+            inner,
+            oidc: self.oidc.clone(),
+        }
     }
 }
 
@@ -58,11 +61,19 @@ where
         match self.oidc.match_route(request.uri().path()) {
             Some(route) => {
                 let oidc = self.oidc.clone();
-                ResponseFuture { state: State::Auth { future: Box::pin(async move { Ok(answer(oidc, route, request).await) }) } }
+                ResponseFuture {
+                    state: State::Auth {
+                        future: Box::pin(async move { Ok(answer(oidc, route, request).await) }),
+                    },
+                }
             }
             None => {
                 request.extensions_mut().insert(self.oidc.clone());
-                ResponseFuture { state: State::Inner { future: self.inner.call(request) } }
+                ResponseFuture {
+                    state: State::Inner {
+                        future: self.inner.call(request),
+                    },
+                }
             }
         }
     }
@@ -71,10 +82,17 @@ where
 async fn answer(oidc: PingOidc, route: AuthRoute, request: Request<Body>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let bytes = if route.needs_body() {
-        match Limited::new(body, AuthRoute::MAX_BODY_BYTES).collect().await {
+        match Limited::new(body, AuthRoute::MAX_BODY_BYTES)
+            .collect()
+            .await
+        {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
-                return into_http(AuthResponse::json_error(413, "invalid_request", "The request body is too large."))
+                return into_http(AuthResponse::json_error(
+                    413,
+                    "invalid_request",
+                    "The request body is too large.",
+                ))
             }
         }
     } else {

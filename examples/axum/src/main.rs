@@ -9,5 +9,7 @@ async fn main() -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
     println!("Example (axum) listening on {}", oidc.config().app_url());
-    ping_oidc_example_axum::serve(listener, oidc).await.map_err(|e| e.to_string())
+    ping_oidc_example_axum::serve(listener, oidc)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -16,7 +16,10 @@ pub const DEFAULT_SCOPES: &str = "openid profile email";
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 /// The address to bind: `APP_URL`'s host and port.
@@ -25,7 +28,11 @@ pub fn bind_address(config: &Config) -> Result<SocketAddr, String> {
     let host = url.host_str().ok_or("APP_URL has no host")?;
     let port = url.port_or_known_default().ok_or("APP_URL has no port")?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let ip = if host == "localhost" { "127.0.0.1" } else { host };
+    let ip = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
     format!("{ip}:{port}")
         .parse()
         .or_else(|_| format!("[{ip}]:{port}").parse())
@@ -39,7 +46,10 @@ pub async fn engine_from_env() -> Result<PingOidc, String> {
         builder = builder.scopes(DEFAULT_SCOPES.split(' '));
     }
     let config = builder.build().map_err(|e| e.to_string())?;
-    PingOidc::builder(config).start().await.map_err(|e| e.to_string())
+    PingOidc::builder(config)
+        .start()
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// `GET /`: public, shows who is signed in, with sign-in and sign-out controls.
@@ -66,7 +76,11 @@ pub fn profile_page(user: &Authenticated) -> String {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         };
-        rows.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", escape(name), escape(&shown)));
+        rows.push_str(&format!(
+            "<tr><th>{}</th><td>{}</td></tr>",
+            escape(name),
+            escape(&shown)
+        ));
     }
     let body = format!(
         "<p>Subject: <code id=\"subject\">{}</code></p><table id=\"claims\">{rows}</table>\

@@ -12,13 +12,15 @@ impl PingOidc {
             return self.unauthenticated_json(request);
         };
         match self.inner.store.load(id).await {
-            Ok(Some(session)) => {
-                AuthResponse::json(200, json!({ "sub": session.data.subject, "claims": session.data.claims }))
-            }
+            Ok(Some(session)) => AuthResponse::json(
+                200,
+                json!({ "sub": session.data.subject, "claims": session.data.claims }),
+            ),
             Ok(None) => self.unauthenticated_json(request),
             Err(error) => {
                 tracing::warn!(%error, "session store unavailable");
-                self.unavailable(RequestKind::Api, super::RejectionKind::StoreUnavailable).into_response()
+                self.unavailable(RequestKind::Api, super::RejectionKind::StoreUnavailable)
+                    .into_response()
             }
         }
     }
@@ -26,7 +28,11 @@ impl PingOidc {
     /// `200 {"access_token", "expires_at", "scope"}` with `X-CSRF: 1`, refreshed first when due.
     pub(crate) async fn token<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
         if request.header("x-csrf") != Some("1") {
-            return AuthResponse::json_error(403, "csrf_header_required", "Send the header X-CSRF: 1.");
+            return AuthResponse::json_error(
+                403,
+                "csrf_header_required",
+                "Send the header X-CSRF: 1.",
+            );
         }
         // Always JSON here, whatever the request looks like.
         let view = ApiView(request);

@@ -25,13 +25,20 @@ pub struct AccessToken {
 
 impl std::fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessToken").field("expires_at", &self.expires_at).field("scopes", &self.scopes).finish()
+        f.debug_struct("AccessToken")
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish()
     }
 }
 
 impl AccessToken {
     pub(crate) fn from_session(data: &SessionData) -> Self {
-        Self { token: data.access_token.clone(), expires_at: data.access_expires_at, scopes: data.scopes.clone() }
+        Self {
+            token: data.access_token.clone(),
+            expires_at: data.access_expires_at,
+            scopes: data.scopes.clone(),
+        }
     }
 
     /// The token itself, for an `Authorization: Bearer` header. Keep it out of logs.
@@ -94,7 +101,11 @@ impl Rejection {
 
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "request refused: {:?} ({})", self.kind, self.response.status)
+        write!(
+            f,
+            "request refused: {:?} ({})",
+            self.kind, self.response.status
+        )
     }
 }
 
@@ -128,7 +139,10 @@ impl PingOidc {
     }
 
     /// The signed-in user if there is one. Errors only when the store or provider is down.
-    pub async fn optional_user<R: RequestInfo + ?Sized>(&self, request: &R) -> Result<Option<Authenticated>, Rejection> {
+    pub async fn optional_user<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+    ) -> Result<Option<Authenticated>, Rejection> {
         let kind = RequestKind::of(request);
         match self.current(request, kind).await {
             Err(rejection) if rejection.kind == RejectionKind::SessionEnded => Ok(None),
@@ -137,14 +151,21 @@ impl PingOidc {
     }
 
     /// The session id from a valid, signed session cookie.
-    pub(crate) fn session_id_from<'r, R: RequestInfo + ?Sized>(&self, request: &'r R) -> Option<&'r str> {
+    pub(crate) fn session_id_from<'r, R: RequestInfo + ?Sized>(
+        &self,
+        request: &'r R,
+    ) -> Option<&'r str> {
         let config = &self.inner.config;
         let value = cookies::find(request.cookie_headers(), &config.cookie_name)?;
         cookies::verify_session_cookie(config, value)
     }
 
     /// The current session, refreshed when due. `Ok(None)` when signed out.
-    async fn current<R: RequestInfo + ?Sized>(&self, request: &R, kind: RequestKind) -> Result<Option<Authenticated>, Rejection> {
+    async fn current<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        kind: RequestKind,
+    ) -> Result<Option<Authenticated>, Rejection> {
         let Some(id) = self.session_id_from(request) else {
             return Ok(None);
         };
@@ -168,10 +189,19 @@ impl PingOidc {
         } else {
             loaded
         };
-        Ok(Some(Authenticated { engine: self.clone(), session_id: Arc::from(id), session: loaded }))
+        Ok(Some(Authenticated {
+            engine: self.clone(),
+            session_id: Arc::from(id),
+            session: loaded,
+        }))
     }
 
-    pub(crate) fn signed_out<R: RequestInfo + ?Sized>(&self, request: &R, kind: RequestKind, ended: bool) -> Rejection {
+    pub(crate) fn signed_out<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        kind: RequestKind,
+        ended: bool,
+    ) -> Rejection {
         let mut response = match kind {
             RequestKind::Navigation => {
                 let here = match request.query() {
@@ -193,11 +223,20 @@ impl PingOidc {
         if ended || self.session_id_from(request).is_some() {
             response = response.with_cookies([cookies::session_cookie_removal(&self.inner.config)]);
         }
-        let kind = if ended { RejectionKind::SessionEnded } else { RejectionKind::SignedOut };
+        let kind = if ended {
+            RejectionKind::SessionEnded
+        } else {
+            RejectionKind::SignedOut
+        };
         Rejection { kind, response }
     }
 
-    fn insufficient_scope<R: RequestInfo + ?Sized>(&self, request: &R, kind: RequestKind, missing: &[&str]) -> Rejection {
+    fn insufficient_scope<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        kind: RequestKind,
+        missing: &[&str],
+    ) -> Rejection {
         let scope = missing.join(" ");
         let response = match kind {
             RequestKind::Navigation => {
@@ -217,21 +256,38 @@ impl PingOidc {
                     "scope": scope,
                 }),
             )
-            .with_header("www-authenticate", format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\"")),
+            .with_header(
+                "www-authenticate",
+                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            ),
         };
-        Rejection { kind: RejectionKind::InsufficientScope, response }
+        Rejection {
+            kind: RejectionKind::InsufficientScope,
+            response,
+        }
     }
 
     pub(crate) fn unavailable(&self, kind: RequestKind, why: RejectionKind) -> Rejection {
         let (code, message) = match why {
-            RejectionKind::StoreUnavailable => ("session_store_unavailable", "Sessions are unavailable right now. Try again shortly."),
-            _ => ("provider_unavailable", "The identity provider cannot be reached right now. Try again shortly."),
+            RejectionKind::StoreUnavailable => (
+                "session_store_unavailable",
+                "Sessions are unavailable right now. Try again shortly.",
+            ),
+            _ => (
+                "provider_unavailable",
+                "The identity provider cannot be reached right now. Try again shortly.",
+            ),
         };
         let response = match kind {
-            RequestKind::Navigation => AuthResponse::page(503, "Temporarily unavailable", message, None),
+            RequestKind::Navigation => {
+                AuthResponse::page(503, "Temporarily unavailable", message, None)
+            }
             RequestKind::Api => AuthResponse::json_error(503, code, message),
         };
-        Rejection { kind: why, response: response.with_header("retry-after", RETRY_AFTER_SECS) }
+        Rejection {
+            kind: why,
+            response: response.with_header("retry-after", RETRY_AFTER_SECS),
+        }
     }
 
     fn refresh_rejection(&self, kind: RequestKind, failure: RefreshFailure) -> Rejection {
@@ -250,11 +306,16 @@ impl PingOidc {
                 };
                 Rejection {
                     kind: RejectionKind::SessionEnded,
-                    response: response.with_cookies([cookies::session_cookie_removal(&self.inner.config)]),
+                    response: response
+                        .with_cookies([cookies::session_cookie_removal(&self.inner.config)]),
                 }
             }
-            RefreshFailure::ProviderUnavailable => self.unavailable(kind, RejectionKind::ProviderUnavailable),
-            RefreshFailure::StoreUnavailable => self.unavailable(kind, RejectionKind::StoreUnavailable),
+            RefreshFailure::ProviderUnavailable => {
+                self.unavailable(kind, RejectionKind::ProviderUnavailable)
+            }
+            RefreshFailure::StoreUnavailable => {
+                self.unavailable(kind, RejectionKind::StoreUnavailable)
+            }
         }
     }
 
@@ -267,7 +328,11 @@ impl PingOidc {
         _stale: Option<LoadedSession>,
     ) -> Result<LoadedSession, Rejection> {
         let gate = {
-            let mut gates = self.inner.refresh_gates.lock().unwrap_or_else(|p| p.into_inner());
+            let mut gates = self
+                .inner
+                .refresh_gates
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             Arc::clone(gates.entry(id.into()).or_default())
         };
         let result = {
@@ -276,7 +341,11 @@ impl PingOidc {
         };
         drop(gate);
         {
-            let mut gates = self.inner.refresh_gates.lock().unwrap_or_else(|p| p.into_inner());
+            let mut gates = self
+                .inner
+                .refresh_gates
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             if gates.get(id).is_some_and(|g| Arc::strong_count(g) == 1) {
                 gates.remove(id);
             }
@@ -292,7 +361,11 @@ impl PingOidc {
             RefreshFailure::StoreUnavailable
         };
         // Another request (or instance) may have refreshed while this one waited.
-        let current = store.load(id).await.map_err(store_down)?.ok_or(RefreshFailure::Ended)?;
+        let current = store
+            .load(id)
+            .await
+            .map_err(store_down)?
+            .ok_or(RefreshFailure::Ended)?;
         if !current.data.needs_refresh(now_unix()) {
             return Ok(current);
         }
@@ -300,10 +373,18 @@ impl PingOidc {
         let lease_ttl = inner.config.refresh_lease;
         let owner = inner.instance_id.as_str();
         let give_up_at = Instant::now() + lease_ttl + inner.config.http_timeout;
-        while !store.acquire_lease(&lease_key, owner, lease_ttl).await.map_err(store_down)? {
+        while !store
+            .acquire_lease(&lease_key, owner, lease_ttl)
+            .await
+            .map_err(store_down)?
+        {
             // Another instance holds the lease: wait for its result and reuse it.
             tokio::time::sleep(Duration::from_millis(50)).await;
-            let current = store.load(id).await.map_err(store_down)?.ok_or(RefreshFailure::Ended)?;
+            let current = store
+                .load(id)
+                .await
+                .map_err(store_down)?
+                .ok_or(RefreshFailure::Ended)?;
             if !current.data.needs_refresh(now_unix()) {
                 return Ok(current);
             }
@@ -320,7 +401,12 @@ impl PingOidc {
     }
 
     #[tracing::instrument(name = "ping_oidc.refresh", skip_all)]
-    async fn refresh_with_lease(&self, id: &str, lease_key: &str, owner: &str) -> Result<LoadedSession, RefreshFailure> {
+    async fn refresh_with_lease(
+        &self,
+        id: &str,
+        lease_key: &str,
+        owner: &str,
+    ) -> Result<LoadedSession, RefreshFailure> {
         let inner = &self.inner;
         let store = &inner.store;
         let store_down = |error: crate::error::StoreError| {
@@ -328,12 +414,18 @@ impl PingOidc {
             RefreshFailure::StoreUnavailable
         };
         // Re-read under the lease: the token another instance just rotated is never sent again.
-        let current = store.load(id).await.map_err(store_down)?.ok_or(RefreshFailure::Ended)?;
+        let current = store
+            .load(id)
+            .await
+            .map_err(store_down)?
+            .ok_or(RefreshFailure::Ended)?;
         if !current.data.needs_refresh(now_unix()) {
             return Ok(current);
         }
         let Some(refresh_token) = current.data.refresh_token.clone() else {
-            tracing::info!("access token expired and there is no refresh token; ending the session");
+            tracing::info!(
+                "access token expired and there is no refresh token; ending the session"
+            );
             let _ = store.delete(id).await;
             return Err(RefreshFailure::Ended);
         };
@@ -373,21 +465,37 @@ impl PingOidc {
             }
         };
         let data = Arc::new(data);
-        match store.update(id, Arc::clone(&data), current.version).await.map_err(store_down)? {
+        match store
+            .update(id, Arc::clone(&data), current.version)
+            .await
+            .map_err(store_down)?
+        {
             SaveOutcome::Saved { version } => {
                 tracing::debug!("tokens refreshed");
-                Ok(LoadedSession { data, version, last_seen: current.last_seen })
+                Ok(LoadedSession {
+                    data,
+                    version,
+                    last_seen: current.last_seen,
+                })
             }
             _ => {
                 tracing::warn!("another writer changed the session during refresh");
-                store.load(id).await.map_err(store_down)?.ok_or(RefreshFailure::Ended)
+                store
+                    .load(id)
+                    .await
+                    .map_err(store_down)?
+                    .ok_or(RefreshFailure::Ended)
             }
         }
     }
 
     /// The session after a refresh: new tokens, the refresh token kept when not rotated, and
     /// a new ID token checked against the old one (same issuer and subject).
-    async fn refreshed_session(&self, old: &SessionData, tokens: TokenResponse) -> Result<SessionData, TokenError> {
+    async fn refreshed_session(
+        &self,
+        old: &SessionData,
+        tokens: TokenResponse,
+    ) -> Result<SessionData, TokenError> {
         let inner = &self.inner;
         let config = &inner.config;
         let now = now_unix();
@@ -403,7 +511,13 @@ impl PingOidc {
                 now,
                 skew: duration_secs(config.clock_skew),
             };
-            let verified = id_token::verify(&inner.provider.keys, &inner.provider.http, id_token, &expect).await?;
+            let verified = id_token::verify(
+                &inner.provider.keys,
+                &inner.provider.http,
+                id_token,
+                &expect,
+            )
+            .await?;
             let (raw, claims) = verified.into_parts();
             for (name, value) in claims {
                 if !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash") {
@@ -418,7 +532,12 @@ impl PingOidc {
 }
 
 /// Copies a token response into the session, computing when to refresh next.
-pub(crate) fn apply_tokens(data: &mut SessionData, tokens: TokenResponse, leeway: Duration, now: i64) {
+pub(crate) fn apply_tokens(
+    data: &mut SessionData,
+    tokens: TokenResponse,
+    leeway: Duration,
+    now: i64,
+) {
     data.access_expires_at = tokens.expires_in.map(|secs| now.saturating_add(secs));
     data.refresh_at = tokens.expires_in.map(|secs| {
         let early = duration_secs(leeway).min(secs / 4);

@@ -14,8 +14,8 @@ use crate::id_token::{self, Expectations};
 use crate::provider::sanitize_code;
 use crate::response::AuthResponse;
 use crate::session::SessionData;
-use crate::transaction::{self, LoginTransaction, LIFETIME_SECS};
 use crate::time::now_unix;
+use crate::transaction::{self, LoginTransaction, LIFETIME_SECS};
 
 /// Prompts a login link may ask for.
 const PROMPTS: [&str; 4] = ["login", "consent", "select_account", "none"];
@@ -64,7 +64,11 @@ struct CallbackFailure {
 
 impl CallbackFailure {
     fn new(status: u16, message: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { status, message: message.into(), reason: reason.into() }
+        Self {
+            status,
+            message: message.into(),
+            reason: reason.into(),
+        }
     }
 
     fn provider(error: ProviderError, what: &str) -> Self {
@@ -84,9 +88,17 @@ impl CallbackFailure {
 
     fn token(error: TokenError) -> Self {
         if error.is_unavailable() {
-            Self::new(503, "The identity provider cannot be reached right now. Try again shortly.", error.to_string())
+            Self::new(
+                503,
+                "The identity provider cannot be reached right now. Try again shortly.",
+                error.to_string(),
+            )
         } else {
-            Self::new(502, "The sign-in response failed a security check.", format!("ID token rejected: {error}"))
+            Self::new(
+                502,
+                "The sign-in response failed a security check.",
+                format!("ID token rejected: {error}"),
+            )
         }
     }
 }
@@ -124,11 +136,23 @@ impl PingOidc {
         };
         extra_scopes.truncate(16);
         let Some(tx) = LoginTransaction::new(return_to, extra_scopes) else {
-            return AuthResponse::page(503, "Temporarily unavailable", "Sign-in could not start. Try again.", None);
+            return AuthResponse::page(
+                503,
+                "Temporarily unavailable",
+                "Sign-in could not start. Try again.",
+                None,
+            );
         };
-        let (Some(tx_cookie), Ok(mut url)) = (tx.to_cookie(config), url::Url::parse(&self.metadata().authorization_endpoint))
-        else {
-            return AuthResponse::page(503, "Temporarily unavailable", "Sign-in could not start. Try again.", None);
+        let (Some(tx_cookie), Ok(mut url)) = (
+            tx.to_cookie(config),
+            url::Url::parse(&self.metadata().authorization_endpoint),
+        ) else {
+            return AuthResponse::page(
+                503,
+                "Temporarily unavailable",
+                "Sign-in could not start. Try again.",
+                None,
+            );
         };
         let mut scope = config.scopes.join(" ");
         for extra in &tx.extra_scopes {
@@ -159,7 +183,9 @@ impl PingOidc {
     pub(crate) async fn callback<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
         let params = CallbackParams::parse(request.query().unwrap_or(""));
         let state = params.as_ref().ok().and_then(|p| p.state.clone());
-        let clear_tx = state.as_deref().and_then(|s| transaction::removal(&self.inner.config, s));
+        let clear_tx = state
+            .as_deref()
+            .and_then(|s| transaction::removal(&self.inner.config, s));
         let result = match params {
             Ok(params) => self.finish_sign_in(request, params).await,
             Err(message) => Err(CallbackFailure::new(400, message, message)),
@@ -191,9 +217,9 @@ impl PingOidc {
         let inner = &self.inner;
         let config = &inner.config;
         let metadata = &inner.provider.metadata;
-        let state = params
-            .state
-            .ok_or_else(|| CallbackFailure::new(400, "The sign-in response has no state.", "missing state"))?;
+        let state = params.state.ok_or_else(|| {
+            CallbackFailure::new(400, "The sign-in response has no state.", "missing state")
+        })?;
         let tx = transaction::open(config, request.cookie_headers(), &state).ok_or_else(|| {
             CallbackFailure::new(
                 400,
@@ -203,39 +229,73 @@ impl PingOidc {
         })?;
         let now = now_unix();
         if tx.is_expired(now) {
-            return Err(CallbackFailure::new(400, "This sign-in attempt has expired. Start again.", "transaction expired"));
+            return Err(CallbackFailure::new(
+                400,
+                "This sign-in attempt has expired. Start again.",
+                "transaction expired",
+            ));
         }
         let first_use = inner
             .store
-            .consume_once(&format!("tx:{state}"), Duration::from_secs(LIFETIME_SECS as u64 + 60))
+            .consume_once(
+                &format!("tx:{state}"),
+                Duration::from_secs(LIFETIME_SECS as u64 + 60),
+            )
             .await
-            .map_err(|e| CallbackFailure::new(503, "Sessions are unavailable right now. Try again shortly.", e.to_string()))?;
+            .map_err(|e| {
+                CallbackFailure::new(
+                    503,
+                    "Sessions are unavailable right now. Try again shortly.",
+                    e.to_string(),
+                )
+            })?;
         if !first_use {
-            return Err(CallbackFailure::new(400, "This sign-in response was already used. Start again.", "replayed callback"));
+            return Err(CallbackFailure::new(
+                400,
+                "This sign-in response was already used. Start again.",
+                "replayed callback",
+            ));
         }
         // RFC 9207: the `iss` parameter, when sent or promised, must be our issuer.
         match &params.iss {
             Some(iss) if iss != &config.issuer => {
-                return Err(CallbackFailure::new(400, "The sign-in response came from the wrong provider.", "iss parameter mismatch"))
+                return Err(CallbackFailure::new(
+                    400,
+                    "The sign-in response came from the wrong provider.",
+                    "iss parameter mismatch",
+                ))
             }
             None if metadata.authorization_response_iss_parameter_supported => {
-                return Err(CallbackFailure::new(400, "The sign-in response is incomplete.", "iss parameter missing"))
+                return Err(CallbackFailure::new(
+                    400,
+                    "The sign-in response is incomplete.",
+                    "iss parameter missing",
+                ))
             }
             _ => {}
         }
         if let Some(error) = &params.error {
             let code = sanitize_code(error);
             let (status, message) = if code == "access_denied" {
-                (403, "Sign-in was cancelled or access was denied.".to_string())
+                (
+                    403,
+                    "Sign-in was cancelled or access was denied.".to_string(),
+                )
             } else {
-                (400, format!("The identity provider could not sign you in ({code})."))
+                (
+                    400,
+                    format!("The identity provider could not sign you in ({code})."),
+                )
             };
-            return Err(CallbackFailure::new(status, message, format!("provider returned error {code}")));
+            return Err(CallbackFailure::new(
+                status,
+                message,
+                format!("provider returned error {code}"),
+            ));
         }
-        let code = params
-            .code
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| CallbackFailure::new(400, "The sign-in response has no code.", "missing code"))?;
+        let code = params.code.filter(|c| !c.is_empty()).ok_or_else(|| {
+            CallbackFailure::new(400, "The sign-in response has no code.", "missing code")
+        })?;
 
         let tokens = inner
             .provider
@@ -243,7 +303,11 @@ impl PingOidc {
             .await
             .map_err(|e| CallbackFailure::provider(e, "code exchange"))?;
         let id_token = tokens.id_token.clone().ok_or_else(|| {
-            CallbackFailure::new(502, "The identity provider did not complete the sign-in.", "token response has no id_token")
+            CallbackFailure::new(
+                502,
+                "The identity provider did not complete the sign-in.",
+                "token response has no id_token",
+            )
         })?;
         let expect = Expectations {
             issuer: &config.issuer,
@@ -255,9 +319,14 @@ impl PingOidc {
             now,
             skew: duration_secs(config.clock_skew),
         };
-        let verified = id_token::verify(&inner.provider.keys, &inner.provider.http, &id_token, &expect)
-            .await
-            .map_err(CallbackFailure::token)?;
+        let verified = id_token::verify(
+            &inner.provider.keys,
+            &inner.provider.http,
+            &id_token,
+            &expect,
+        )
+        .await
+        .map_err(CallbackFailure::token)?;
         let subject = verified.subject().to_string();
         let sid = verified.sid().map(str::to_string);
         let (raw_id_token, id_claims) = verified.into_parts();
@@ -305,22 +374,35 @@ impl PingOidc {
         if let Some(old) = self.session_id_from(request) {
             let _ = inner.store.delete(old).await;
         }
-        let session_id = random_token(32)
-            .ok_or_else(|| CallbackFailure::new(503, "Sign-in could not finish. Try again.", "no randomness"))?;
+        let session_id = random_token(32).ok_or_else(|| {
+            CallbackFailure::new(503, "Sign-in could not finish. Try again.", "no randomness")
+        })?;
         let extra: Vec<&str> = tx.extra_scopes.iter().map(String::as_str).collect();
         let not_granted = crate::scope::missing(&data.scopes, &extra).join(" ");
         inner
             .store
             .create(&session_id, Arc::new(data), now)
             .await
-            .map_err(|e| CallbackFailure::new(503, "Sessions are unavailable right now. Try again shortly.", e.to_string()))?;
+            .map_err(|e| {
+                CallbackFailure::new(
+                    503,
+                    "Sessions are unavailable right now. Try again shortly.",
+                    e.to_string(),
+                )
+            })?;
         tracing::info!("signed in");
         let session_cookie = cookies::session_cookie(config, &session_id);
         if !not_granted.is_empty() {
             // Redirecting back would ask again forever; say what is missing instead.
             tracing::info!(scopes = %not_granted, "the provider did not grant the extra scopes");
             let message = format!("You are signed in, but the provider did not grant the access this page needs ({not_granted}).");
-            return Ok(AuthResponse::page(403, "More access needed", &message, Some(("/", "Home"))).with_cookies([session_cookie]));
+            return Ok(AuthResponse::page(
+                403,
+                "More access needed",
+                &message,
+                Some(("/", "Home")),
+            )
+            .with_cookies([session_cookie]));
         }
         Ok(AuthResponse::redirect(303, &tx.return_to).with_cookies([session_cookie]))
     }

@@ -35,7 +35,11 @@ impl PingOidc {
                     "Sign-out requests must come from this site. Use the sign-out button.",
                     Some(("/", "Home")),
                 ),
-                RequestKind::Api => AuthResponse::json_error(403, "cross_site_request", "Sign-out must come from this site."),
+                RequestKind::Api => AuthResponse::json_error(
+                    403,
+                    "cross_site_request",
+                    "Sign-out must come from this site.",
+                ),
             };
         }
         let inner = &self.inner;
@@ -48,20 +52,26 @@ impl PingOidc {
                     id_token_hint = Some(session.data.id_token.clone());
                 }
                 Ok(None) => {}
-                Err(error) => tracing::warn!(%error, "session store unavailable at sign-out; the cookie is cleared anyway"),
+                Err(error) => {
+                    tracing::warn!(%error, "session store unavailable at sign-out; the cookie is cleared anyway")
+                }
             }
             if let Err(error) = inner.store.delete(id).await {
                 tracing::warn!(%error, "could not delete the session at sign-out");
             }
         }
         let target = match id_token_hint {
-            Some(hint) => self.end_session_url(&hint).unwrap_or_else(|| config.post_logout_redirect.clone()),
+            Some(hint) => self
+                .end_session_url(&hint)
+                .unwrap_or_else(|| config.post_logout_redirect.clone()),
             None => config.post_logout_redirect.clone(),
         };
         tracing::info!("signed out");
         let response = match kind {
             RequestKind::Navigation => AuthResponse::redirect(303, &target),
-            RequestKind::Api => AuthResponse::json(200, serde_json::json!({ "logout_url": target })),
+            RequestKind::Api => {
+                AuthResponse::json(200, serde_json::json!({ "logout_url": target }))
+            }
         };
         response.with_cookies([cookies::session_cookie_removal(config)])
     }
@@ -90,10 +100,11 @@ impl PingOidc {
     fn end_session_url(&self, id_token_hint: &str) -> Option<String> {
         let config = &self.inner.config;
         let metadata = &self.inner.provider.metadata;
-        let (endpoint, ping_slo) = match (&config.end_session_endpoint, &metadata.end_session_endpoint) {
-            (Some(url), _) | (None, Some(url)) => (url.as_str(), false),
-            (None, None) => (metadata.ping_end_session_endpoint.as_deref()?, true),
-        };
+        let (endpoint, ping_slo) =
+            match (&config.end_session_endpoint, &metadata.end_session_endpoint) {
+                (Some(url), _) | (None, Some(url)) => (url.as_str(), false),
+                (None, None) => (metadata.ping_end_session_endpoint.as_deref()?, true),
+            };
         let mut url = url::Url::parse(endpoint).ok()?;
         {
             let mut query = url.query_pairs_mut();
@@ -113,16 +124,24 @@ impl PingOidc {
     /// Ends every session named by a valid logout token. A bad token gets 400 and changes
     /// nothing.
     #[tracing::instrument(name = "ping_oidc.backchannel_logout", skip_all)]
-    pub(crate) async fn backchannel_logout<R: RequestInfo + ?Sized>(&self, request: &R, body: &[u8]) -> AuthResponse {
+    pub(crate) async fn backchannel_logout<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        body: &[u8],
+    ) -> AuthResponse {
         let bad = |reason: &str| {
             tracing::warn!(reason, "back-channel logout rejected");
             AuthResponse::json_error(400, "invalid_request", reason)
         };
-        let form = request.header("content-type").is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        let form = request
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
         if !form {
             return bad("the body must be application/x-www-form-urlencoded");
         }
-        let mut tokens = url::form_urlencoded::parse(body).filter(|(k, _)| k == "logout_token").map(|(_, v)| v);
+        let mut tokens = url::form_urlencoded::parse(body)
+            .filter(|(k, _)| k == "logout_token")
+            .map(|(_, v)| v);
         let (Some(token), None) = (tokens.next(), tokens.next()) else {
             return bad("exactly one logout_token is required");
         };
@@ -144,18 +163,26 @@ impl PingOidc {
             Ok(verified) => verified,
             Err(error) if error.is_unavailable() => {
                 tracing::warn!(%error, "back-channel logout: provider keys unavailable");
-                return AuthResponse::json_error(503, "temporarily_unavailable", "provider keys unavailable")
-                    .with_header("retry-after", "5");
+                return AuthResponse::json_error(
+                    503,
+                    "temporarily_unavailable",
+                    "provider keys unavailable",
+                )
+                .with_header("retry-after", "5");
             }
             Err(error) => return bad(&error.to_string()),
         };
         let store = &inner.store;
         let unavailable = |error: crate::error::StoreError| {
             tracing::warn!(%error, "back-channel logout: session store unavailable");
-            AuthResponse::json_error(503, "temporarily_unavailable", "session store unavailable").with_header("retry-after", "5")
+            AuthResponse::json_error(503, "temporarily_unavailable", "session store unavailable")
+                .with_header("retry-after", "5")
         };
         if let Some(jti) = &verified.jti {
-            match store.consume_once(&format!("jti:{jti}"), Duration::from_secs(600)).await {
+            match store
+                .consume_once(&format!("jti:{jti}"), Duration::from_secs(600))
+                .await
+            {
                 Ok(true) => {}
                 Ok(false) => return bad("this logout token was already used"),
                 Err(error) => return unavailable(error),

@@ -86,7 +86,12 @@ impl RequestKind {
         match request.header("sec-fetch-mode") {
             Some(mode) if mode.eq_ignore_ascii_case("navigate") => Self::Navigation,
             Some(_) => Self::Api,
-            None if request.header("accept").is_some_and(|a| a.contains("text/html")) => Self::Navigation,
+            None if request
+                .header("accept")
+                .is_some_and(|a| a.contains("text/html")) =>
+            {
+                Self::Navigation
+            }
             None => Self::Api,
         }
     }
@@ -124,7 +129,9 @@ struct Inner {
 
 impl std::fmt::Debug for PingOidc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PingOidc").field("issuer", &self.inner.config.issuer).finish_non_exhaustive()
+        f.debug_struct("PingOidc")
+            .field("issuer", &self.inner.config.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -151,8 +158,12 @@ impl PingOidcBuilder {
     /// Reads discovery and the provider's keys, then returns the engine.
     pub async fn start(self) -> Result<PingOidc, StartError> {
         let config = self.config;
-        let http = ProviderHttp::new(config.http_connect_timeout, config.http_timeout, config.max_response_bytes)
-            .map_err(StartError::Setup)?;
+        let http = ProviderHttp::new(
+            config.http_connect_timeout,
+            config.http_timeout,
+            config.max_response_bytes,
+        )
+        .map_err(StartError::Setup)?;
         let metadata = ProviderMetadata::fetch(&http, &config.issuer).await?;
         let keys = KeyCache::new(metadata.jwks_uri.clone(), config.jwks_refetch_interval);
         keys.refresh(&http, true).await.map_err(StartError::Keys)?;
@@ -161,13 +172,20 @@ impl PingOidcBuilder {
                 "SESSION_KEY is not set: a random key is in use, so sessions end at restart and instances cannot share them"
             );
         }
-        let instance_id = crate::crypto::random_token(12).ok_or_else(|| StartError::Setup("no randomness".into()))?;
+        let instance_id = crate::crypto::random_token(12)
+            .ok_or_else(|| StartError::Setup("no randomness".into()))?;
         let touch_interval = (config.idle_timeout.as_secs() as i64 / 10).clamp(1, 60);
         tracing::info!(issuer = %config.issuer, client_id = %config.client_id, "ping-oidc ready");
         Ok(PingOidc {
             inner: Arc::new(Inner {
-                provider: Provider { http, metadata, keys },
-                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::default())),
+                provider: Provider {
+                    http,
+                    metadata,
+                    keys,
+                },
+                store: self
+                    .store
+                    .unwrap_or_else(|| Arc::new(MemoryStore::default())),
                 refresh_gates: Mutex::default(),
                 instance_id,
                 touch_interval,
@@ -190,7 +208,10 @@ impl PingOidc {
 
     /// A builder, to pick the session store.
     pub fn builder(config: Config) -> PingOidcBuilder {
-        PingOidcBuilder { config, store: None }
+        PingOidcBuilder {
+            config,
+            store: None,
+        }
     }
 
     /// The configuration in use.
@@ -223,7 +244,12 @@ impl PingOidc {
     }
 
     /// Answers an auth route. `body` is read only for routes that [need it](AuthRoute::needs_body).
-    pub async fn handle<R: RequestInfo + ?Sized>(&self, route: AuthRoute, request: &R, body: &[u8]) -> AuthResponse {
+    pub async fn handle<R: RequestInfo + ?Sized>(
+        &self,
+        route: AuthRoute,
+        request: &R,
+        body: &[u8],
+    ) -> AuthResponse {
         let method = request.method();
         let allowed = match route {
             AuthRoute::Logout | AuthRoute::BackchannelLogout => "POST",
@@ -258,7 +284,9 @@ fn method_not_allowed(route: AuthRoute, allowed: &'static str, kind: RequestKind
         _ => "This address does not accept that method.",
     };
     let response = match kind {
-        RequestKind::Navigation => AuthResponse::page(405, "Method not allowed", message, Some(("/", "Home"))),
+        RequestKind::Navigation => {
+            AuthResponse::page(405, "Method not allowed", message, Some(("/", "Home")))
+        }
         RequestKind::Api => AuthResponse::json_error(405, "method_not_allowed", message),
     };
     response.with_header("allow", allowed)
@@ -278,7 +306,9 @@ pub struct Authenticated {
 
 impl std::fmt::Debug for Authenticated {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticated").field("subject", &self.subject()).finish_non_exhaustive()
+        f.debug_struct("Authenticated")
+            .field("subject", &self.subject())
+            .finish_non_exhaustive()
     }
 }
 

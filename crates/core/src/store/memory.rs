@@ -46,7 +46,9 @@ impl Default for MemoryStore {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl MemoryStore {
@@ -65,7 +67,10 @@ impl MemoryStore {
 
     /// Number of sessions held (expired ones included until they are swept).
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.read().map_or(0, |m| m.len())).sum()
+        self.shards
+            .iter()
+            .map(|s| s.read().map_or(0, |m| m.len()))
+            .sum()
     }
 
     /// True when no session is held.
@@ -74,15 +79,23 @@ impl MemoryStore {
     }
 
     fn shard(&self, id: &str) -> &Shard {
-        let hash = id.bytes().fold(0usize, |acc, b| acc.wrapping_mul(31).wrapping_add(b as usize));
+        let hash = id.bytes().fold(0usize, |acc, b| {
+            acc.wrapping_mul(31).wrapping_add(b as usize)
+        });
         &self.shards[hash % SHARDS]
     }
 
     fn index(&self, id: &str, data: &SessionData) {
         if let Some(sid) = &data.sid {
-            lock(&self.by_sid).entry(sid.clone()).or_default().push(id.into());
+            lock(&self.by_sid)
+                .entry(sid.clone())
+                .or_default()
+                .push(id.into());
         }
-        lock(&self.by_subject).entry(data.subject.clone()).or_default().push(id.into());
+        lock(&self.by_subject)
+            .entry(data.subject.clone())
+            .or_default()
+            .push(id.into());
     }
 
     fn unindex(&self, id: &str, data: &SessionData) {
@@ -121,9 +134,17 @@ impl MemoryStore {
     }
 
     /// Makes room in a full shard: expired entries first, then the least recently used.
-    fn evict(&self, shard: &mut HashMap<Box<str>, Entry>, now: i64) -> Vec<(Box<str>, Arc<SessionData>)> {
+    fn evict(
+        &self,
+        shard: &mut HashMap<Box<str>, Entry>,
+        now: i64,
+    ) -> Vec<(Box<str>, Arc<SessionData>)> {
         let mut evicted = Vec::new();
-        let expired: Vec<Box<str>> = shard.iter().filter(|(_, e)| e.expired(now)).map(|(k, _)| k.clone()).collect();
+        let expired: Vec<Box<str>> = shard
+            .iter()
+            .filter(|(_, e)| e.expired(now))
+            .map(|(k, _)| k.clone())
+            .collect();
         for key in expired {
             if let Some(entry) = shard.remove(&key) {
                 evicted.push((key, entry.data));
@@ -174,8 +195,19 @@ impl SessionStore for MemoryStore {
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
         let evicted = {
             let mut shard = self.shard(id).write().unwrap_or_else(|p| p.into_inner());
-            let evicted = if shard.len() >= self.max_per_shard { self.evict(&mut shard, now) } else { Vec::new() };
-            shard.insert(id.into(), Entry { data: Arc::clone(&data), version: 1, last_seen: AtomicI64::new(now) });
+            let evicted = if shard.len() >= self.max_per_shard {
+                self.evict(&mut shard, now)
+            } else {
+                Vec::new()
+            };
+            shard.insert(
+                id.into(),
+                Entry {
+                    data: Arc::clone(&data),
+                    version: 1,
+                    last_seen: AtomicI64::new(now),
+                },
+            );
             evicted
         };
         for (key, old) in evicted {
@@ -185,14 +217,21 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    fn update<'a>(&'a self, id: &'a str, data: Arc<SessionData>, expected_version: u64) -> StoreFuture<'a, SaveOutcome> {
+    fn update<'a>(
+        &'a self,
+        id: &'a str,
+        data: Arc<SessionData>,
+        expected_version: u64,
+    ) -> StoreFuture<'a, SaveOutcome> {
         let outcome = {
             let mut shard = self.shard(id).write().unwrap_or_else(|p| p.into_inner());
             match shard.get_mut(id) {
                 Some(entry) if entry.version == expected_version => {
                     entry.data = data;
                     entry.version += 1;
-                    SaveOutcome::Saved { version: entry.version }
+                    SaveOutcome::Saved {
+                        version: entry.version,
+                    }
                 }
                 _ => SaveOutcome::Conflict,
             }
@@ -201,7 +240,12 @@ impl SessionStore for MemoryStore {
     }
 
     fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
-        if let Some(entry) = self.shard(id).read().unwrap_or_else(|p| p.into_inner()).get(id) {
+        if let Some(entry) = self
+            .shard(id)
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+        {
             entry.last_seen.fetch_max(now, Ordering::Relaxed);
         }
         Box::pin(std::future::ready(Ok(())))
@@ -238,7 +282,12 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(first)))
     }
 
-    fn acquire_lease<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+    fn acquire_lease<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
         let now = Instant::now();
         let mut leases = lock(&self.leases);
         let taken = match leases.get(key) {

@@ -53,8 +53,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Stores a new session at version 1, indexed by its `sid` and subject.
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()>;
     /// Replaces the data when the stored version is `expected_version`.
-    fn update<'a>(&'a self, id: &'a str, data: Arc<SessionData>, expected_version: u64)
-        -> StoreFuture<'a, SaveOutcome>;
+    fn update<'a>(
+        &'a self,
+        id: &'a str,
+        data: Arc<SessionData>,
+        expected_version: u64,
+    ) -> StoreFuture<'a, SaveOutcome>;
     /// Records a use at `now` (slides the idle expiry) without rewriting the data.
     fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()>;
     /// Removes one session.
@@ -67,7 +71,12 @@ pub trait SessionStore: Send + Sync + 'static {
     /// logout-token `jti`s), false after.
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
     /// Takes the lease `key` for `owner` when free or already `owner`'s, for `ttl`.
-    fn acquire_lease<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
+    fn acquire_lease<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool>;
     /// Gives the lease back if `owner` still holds it.
     fn release_lease<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()>;
 }
@@ -79,7 +88,12 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
         (**self).create(id, data, now)
     }
-    fn update<'a>(&'a self, id: &'a str, data: Arc<SessionData>, expected_version: u64) -> StoreFuture<'a, SaveOutcome> {
+    fn update<'a>(
+        &'a self,
+        id: &'a str,
+        data: Arc<SessionData>,
+        expected_version: u64,
+    ) -> StoreFuture<'a, SaveOutcome> {
         (**self).update(id, data, expected_version)
     }
     fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
@@ -97,7 +111,12 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         (**self).consume_once(key, ttl)
     }
-    fn acquire_lease<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+    fn acquire_lease<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
         (**self).acquire_lease(key, owner, ttl)
     }
     fn release_lease<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()> {

@@ -22,11 +22,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::{Client, Cmd, ErrorKind, FromRedisValue, RedisError, Script, ScriptInvocation};
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
 
 use super::{LoadedSession, SaveOutcome, SessionStore, StoreError, StoreFuture};
 use crate::session::SessionData;
@@ -210,38 +212,56 @@ impl Scripts {
 /// which `touch` slides without rewriting the data; `delete_by_sid` and `delete_by_subject`
 /// reach the sessions of every instance. The key layout is described in the module source.
 ///
-/// **Timeouts.** Every call (including the retry below) is bounded by the command timeout
-/// (default 2 s), so a Redis that is down or unreachable yields a [`StoreError`] (a 503 for the
-/// request) instead of a hang.
+/// **Timeouts.** Every call, reconnecting and the retry below included, is bounded by the
+/// command timeout (default 2 s): a Redis that is down or unreachable yields a
+/// [`StoreError`] (a 503 for the request), never a hang.
 ///
-/// **Reconnection.** The store holds one multiplexed connection that reconnects by itself: a
-/// call that finds the connection broken starts a reconnect in the background and fails; when
-/// the failure shows the command was not carried out (connection refused), or the call is
-/// idempotent, it is tried once more on the new connection within the same timeout. Once
-/// Redis is back, calls succeed again without restarting the app.
+/// **Reconnection.** The store holds one multiplexed connection. A call that finds it broken
+/// starts a reconnect and fails; when the failure shows the command was not carried out
+/// (connection refused), or the call is idempotent, it is tried once more on the new
+/// connection within the same timeout. A call that times out replaces the connection (it may
+/// be a half-open TCP connection that would otherwise stay stuck). Once Redis is back, calls
+/// succeed again without restarting the app.
 ///
-/// **Runtimes.** The store is `Clone + Send + Sync` and may be used from any number of Tokio
-/// runtimes at once, such as actix-web's one current-thread runtime per worker. Calls must run
-/// inside a Tokio runtime with I/O and time enabled. The connection's I/O task runs on the
-/// runtime that opened the connection (the one that called `connect`, or after a reconnect
-/// the one that noticed the failure); requests from other runtimes reach it through channels.
-/// If that runtime shuts down, the next call reconnects from the caller's runtime. For steady
-/// latency, connect from a runtime that lives as long as the app (`#[tokio::main]`,
-/// `#[actix_web::main]`) and does not block.
+/// **Runtimes.** The connection lives on the store's own I/O thread (a small current-thread
+/// Tokio runtime started by `connect` and shared by all clones; it stops when the last clone
+/// is dropped). Calls hand their work to it, so the store is `Clone + Send + Sync` and works
+/// from any number of runtimes at once (actix-web's one current-thread runtime per worker,
+/// tests' runtimes), and keeps working when the runtime that called `connect` has stopped.
 ///
 /// Sessions hold tokens: protect Redis (network access, ACL user with a password). TLS
 /// connections (`rediss://`) are not enabled by this crate's feature set.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
-    prefix: Arc<str>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    /// The I/O thread's runtime.
+    io: Handle,
+    /// Dropped with the last clone of the store: the I/O thread then ends.
+    _stop: oneshot::Sender<()>,
+}
+
+/// What the tasks on the I/O thread use.
+struct Shared {
+    client: Client,
+    config: ConnectionManagerConfig,
+    /// The connection and its generation (bumped when a stuck connection is replaced).
+    connection: Mutex<(u64, ConnectionManager)>,
+    prefix: String,
     timeout: Duration,
-    scripts: Arc<Scripts>,
+    scripts: Scripts,
 }
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStore").field("prefix", &self.prefix).field("timeout", &self.timeout).finish_non_exhaustive()
+        let shared = &self.inner.shared;
+        f.debug_struct("RedisStore")
+            .field("prefix", &shared.prefix)
+            .field("timeout", &shared.timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -256,7 +276,10 @@ pub struct RedisStoreBuilder {
 impl fmt::Debug for RedisStoreBuilder {
     // The URL may hold a password: left out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStoreBuilder").field("prefix", &self.prefix).field("timeout", &self.timeout).finish_non_exhaustive()
+        f.debug_struct("RedisStoreBuilder")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -278,27 +301,43 @@ impl RedisStoreBuilder {
     /// command timeout.
     pub async fn connect(self) -> Result<RedisStore, StoreError> {
         let (client, config) = self.client()?;
-        let connection = match tokio::time::timeout(self.timeout, ConnectionManager::new_with_config(client, config)).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => return Err(store_error(&error)),
-            Err(_) => return Err(StoreError("redis: connecting timed out".into())),
+        let (io, stop) = start_io_thread()?;
+        let timeout = self.timeout;
+        let connecting = {
+            let (client, config) = (client.clone(), config.clone());
+            io.spawn(async move {
+                tokio::time::timeout(timeout, ConnectionManager::new_with_config(client, config))
+                    .await
+            })
         };
-        Ok(self.finish(connection))
+        let connection = match connecting.await {
+            Ok(Ok(Ok(connection))) => connection,
+            Ok(Ok(Err(error))) => return Err(store_error(&error)),
+            Ok(Err(_)) => return Err(StoreError("redis: connecting timed out".into())),
+            Err(_) => return Err(StoreError("redis: the I/O thread stopped".into())),
+        };
+        Ok(self.finish(client, config, connection, io, stop))
     }
 
-    /// Returns at once and connects on first use (so the app can start while Redis is
-    /// down; calls fail with [`StoreError`] until it is up). Fails only for an invalid URL.
-    /// Must be called inside a Tokio runtime.
+    /// Returns at once and connects on first use, so the app can start while Redis is down
+    /// (calls fail with [`StoreError`] until it is up). Fails only for an invalid URL, or
+    /// when the I/O thread cannot be started.
     pub fn connect_lazy(self) -> Result<RedisStore, StoreError> {
         let (client, config) = self.client()?;
-        let connection = ConnectionManager::new_lazy_with_config(client, config).map_err(|e| store_error(&e))?;
-        Ok(self.finish(connection))
+        let (io, stop) = start_io_thread()?;
+        let connection = {
+            let _io = io.enter();
+            ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+                .map_err(|e| store_error(&e))?
+        };
+        Ok(self.finish(client, config, connection, io, stop))
     }
 
     fn client(&self) -> Result<(Client, ConnectionManagerConfig), StoreError> {
-        let client = Client::open(self.url.as_str()).map_err(|_| StoreError("redis: invalid URL".into()))?;
-        // Fail fast while Redis is down: one quick retry per reconnect; the caller's command
-        // timeout bounds everything anyway.
+        let client =
+            Client::open(self.url.as_str()).map_err(|_| StoreError("redis: invalid URL".into()))?;
+        // Fail fast while Redis is down: one quick retry per reconnect; the command timeout
+        // bounds everything anyway.
         let config = ConnectionManagerConfig::new()
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
@@ -308,12 +347,52 @@ impl RedisStoreBuilder {
         Ok((client, config))
     }
 
-    fn finish(self, connection: ConnectionManager) -> RedisStore {
-        RedisStore { connection, prefix: self.prefix.into(), timeout: self.timeout, scripts: Arc::new(Scripts::new()) }
+    fn finish(
+        self,
+        client: Client,
+        config: ConnectionManagerConfig,
+        connection: ConnectionManager,
+        io: Handle,
+        stop: oneshot::Sender<()>,
+    ) -> RedisStore {
+        let shared = Shared {
+            client,
+            config,
+            connection: Mutex::new((0, connection)),
+            prefix: self.prefix,
+            timeout: self.timeout,
+            scripts: Scripts::new(),
+        };
+        RedisStore {
+            inner: Arc::new(Inner {
+                shared: Arc::new(shared),
+                io,
+                _stop: stop,
+            }),
+        }
     }
 }
 
-/// One request, run once or twice by [`RedisStore::run`].
+/// Starts the store's I/O thread: a current-thread runtime running until `stop` is dropped.
+fn start_io_thread() -> Result<(Handle, oneshot::Sender<()>), StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|_| StoreError("redis: could not start the I/O runtime".into()))?;
+    let handle = runtime.handle().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    std::thread::Builder::new()
+        .name("ping-oidc-redis".into())
+        .spawn(move || {
+            // Drives the connection's tasks until the last store clone is dropped.
+            let _ = runtime.block_on(stopped);
+        })
+        .map_err(|_| StoreError("redis: could not start the I/O thread".into()))?;
+    Ok((handle, stop))
+}
+
+/// One request, run once or twice by [`Shared::run`].
 enum Request<'a> {
     Command(Cmd),
     Script(ScriptInvocation<'a>),
@@ -337,14 +416,34 @@ impl RedisStore {
 
     /// Options, then [`RedisStoreBuilder::connect`].
     pub fn builder(url: &str) -> RedisStoreBuilder {
-        RedisStoreBuilder { url: url.to_string(), prefix: DEFAULT_PREFIX.to_string(), timeout: DEFAULT_COMMAND_TIMEOUT }
+        RedisStoreBuilder {
+            url: url.to_string(),
+            prefix: DEFAULT_PREFIX.to_string(),
+            timeout: DEFAULT_COMMAND_TIMEOUT,
+        }
     }
 
     /// The key prefix.
     pub fn key_prefix(&self) -> &str {
-        &self.prefix
+        &self.inner.shared.prefix
     }
 
+    /// Runs `work` on the I/O thread.
+    async fn on_io<T, F, Fut>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(Arc<Shared>) -> Fut,
+        Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = self.inner.io.spawn(work(Arc::clone(&self.inner.shared)));
+        match task.await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError("redis: the I/O thread stopped".into())),
+        }
+    }
+}
+
+impl Shared {
     fn key(&self, kind: &str, name: &str) -> String {
         let mut key = String::with_capacity(self.prefix.len() + kind.len() + name.len());
         key.push_str(&self.prefix);
@@ -353,40 +452,66 @@ impl RedisStore {
         key
     }
 
+    fn connection(&self) -> (u64, ConnectionManager) {
+        let current = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        (current.0, current.1.clone())
+    }
+
+    /// Replaces a connection that timed out (unless another call already did).
+    fn replace_connection(&self, generation: u64) {
+        let mut current = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        if current.0 != generation {
+            return;
+        }
+        match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
+            Ok(fresh) => *current = (generation + 1, fresh),
+            Err(error) => {
+                tracing::warn!(error = %store_error(&error), "could not replace the Redis connection")
+            }
+        }
+    }
+
     /// Runs a request within the command timeout, once more after a connection failure
-    /// when `retry` allows.
-    async fn run<T: FromRedisValue + Send>(&self, request: Request<'_>, retry: Retry) -> Result<T, StoreError> {
+    /// when `retry` allows. A timeout replaces the connection.
+    async fn run<T: FromRedisValue + Send>(
+        &self,
+        request: Request<'_>,
+        retry: Retry,
+    ) -> Result<T, StoreError> {
+        let (generation, connection) = self.connection();
         let attempts = async {
-            let first = self.attempt(&request).await;
+            let first = attempt(connection.clone(), &request).await;
             match first {
-                Err(error) if may_retry(&error, retry) => self.attempt(&request).await,
+                Err(error) if may_retry(&error, retry) => attempt(connection, &request).await,
                 other => other,
             }
         };
         match tokio::time::timeout(self.timeout, attempts).await {
-            Ok(result) => result.map_err(|error| store_error(&error)),
-            Err(_) => Err(StoreError("redis: timed out".into())),
-        }
-    }
-
-    fn attempt<'s, T: FromRedisValue + Send>(
-        &'s self,
-        request: &'s Request<'_>,
-    ) -> impl Future<Output = Result<T, RedisError>> + Send + 's {
-        let mut connection = self.connection.clone();
-        async move {
-            match request {
-                Request::Command(command) => command.query_async(&mut connection).await,
-                Request::Script(invocation) => invocation.invoke_async(&mut connection).await,
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => {
+                if error.is_timeout() {
+                    self.replace_connection(generation);
+                }
+                Err(store_error(&error))
+            }
+            Err(_) => {
+                self.replace_connection(generation);
+                Err(StoreError("redis: timed out".into()))
             }
         }
     }
 
-    async fn load_session(&self, id: &str) -> Result<Option<LoadedSession>, StoreError> {
+    async fn load(&self, id: &str) -> Result<Option<LoadedSession>, StoreError> {
         let mut command = Cmd::new();
-        command.arg("HMGET").arg(self.key("s:", id)).arg("d").arg("v").arg("ls");
-        let (data, version, last_seen): (Option<String>, Option<u64>, Option<i64>) =
-            self.run(Request::Command(command), Retry::Idempotent).await?;
+        command
+            .arg("HMGET")
+            .arg(self.key("s:", id))
+            .arg("d")
+            .arg("v")
+            .arg("ls");
+        let (data, version, last_seen): (Option<String>, Option<u64>, Option<i64>) = self
+            .run(Request::Command(command), Retry::Idempotent)
+            .await?;
         let (Some(data), Some(version), Some(last_seen)) = (data, version, last_seen) else {
             return Ok(None);
         };
@@ -400,16 +525,23 @@ impl RedisStore {
         if now_unix() >= data.deadline(last_seen) {
             return Ok(None);
         }
-        Ok(Some(LoadedSession { data: Arc::new(data), version, last_seen }))
+        Ok(Some(LoadedSession {
+            data: Arc::new(data),
+            version,
+            last_seen,
+        }))
     }
 
-    async fn create_session(&self, id: &str, data: &SessionData, now: i64) -> Result<(), StoreError> {
+    async fn create(&self, id: &str, data: &SessionData, now: i64) -> Result<(), StoreError> {
         let json = encode(data)?;
-        let ttl = data.deadline(now).saturating_mul(1000).saturating_sub(now_millis());
+        let ttl = data
+            .deadline(now)
+            .saturating_mul(1000)
+            .saturating_sub(now_millis());
         let mut invocation = self.scripts.create.prepare_invoke();
         invocation
             .key(self.key("s:", id))
-            .arg(&*self.prefix)
+            .arg(&self.prefix)
             .arg(id)
             .arg(json)
             .arg(now)
@@ -419,16 +551,23 @@ impl RedisStore {
             .arg(&data.subject)
             .arg(if data.sid.is_some() { "1" } else { "0" })
             .arg(data.sid.as_deref().unwrap_or(""));
-        let _: i64 = self.run(Request::Script(invocation), Retry::Idempotent).await?;
+        let _: i64 = self
+            .run(Request::Script(invocation), Retry::Idempotent)
+            .await?;
         Ok(())
     }
 
-    async fn update_session(&self, id: &str, data: &SessionData, expected: u64) -> Result<SaveOutcome, StoreError> {
+    async fn update(
+        &self,
+        id: &str,
+        data: &SessionData,
+        expected: u64,
+    ) -> Result<SaveOutcome, StoreError> {
         let json = encode(data)?;
         let mut invocation = self.scripts.update.prepare_invoke();
         invocation
             .key(self.key("s:", id))
-            .arg(&*self.prefix)
+            .arg(&self.prefix)
             .arg(id)
             .arg(expected)
             .arg(json)
@@ -438,96 +577,159 @@ impl RedisStore {
             .arg(if data.sid.is_some() { "1" } else { "0" })
             .arg(data.sid.as_deref().unwrap_or(""))
             .arg(now_millis());
-        let version: u64 = self.run(Request::Script(invocation), Retry::IfNotSent).await?;
+        let version: u64 = self
+            .run(Request::Script(invocation), Retry::IfNotSent)
+            .await?;
         Ok(match version {
             0 => SaveOutcome::Conflict,
             version => SaveOutcome::Saved { version },
         })
     }
 
-    async fn touch_session(&self, id: &str, now: i64) -> Result<(), StoreError> {
+    async fn touch(&self, id: &str, now: i64) -> Result<(), StoreError> {
         let mut invocation = self.scripts.touch.prepare_invoke();
-        invocation.key(self.key("s:", id)).arg(&*self.prefix).arg(id).arg(now).arg(now_millis());
-        let _: i64 = self.run(Request::Script(invocation), Retry::Idempotent).await?;
+        invocation
+            .key(self.key("s:", id))
+            .arg(&self.prefix)
+            .arg(id)
+            .arg(now)
+            .arg(now_millis());
+        let _: i64 = self
+            .run(Request::Script(invocation), Retry::Idempotent)
+            .await?;
         Ok(())
     }
 
-    async fn delete_session(&self, id: &str) -> Result<(), StoreError> {
+    async fn delete(&self, id: &str) -> Result<(), StoreError> {
         let mut invocation = self.scripts.delete.prepare_invoke();
-        invocation.key(self.key("s:", id)).arg(&*self.prefix).arg(id);
-        let _: i64 = self.run(Request::Script(invocation), Retry::Idempotent).await?;
+        invocation.key(self.key("s:", id)).arg(&self.prefix).arg(id);
+        let _: i64 = self
+            .run(Request::Script(invocation), Retry::Idempotent)
+            .await?;
         Ok(())
     }
 
-    async fn delete_indexed(&self, set: String) -> Result<usize, StoreError> {
+    async fn delete_indexed(&self, kind: &str, name: &str) -> Result<usize, StoreError> {
         let mut invocation = self.scripts.delete_indexed.prepare_invoke();
-        invocation.key(set).arg(&*self.prefix);
-        let count: u64 = self.run(Request::Script(invocation), Retry::IfNotSent).await?;
+        invocation.key(self.key(kind, name)).arg(&self.prefix);
+        let count: u64 = self
+            .run(Request::Script(invocation), Retry::IfNotSent)
+            .await?;
         Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 
-    async fn consume(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+    async fn consume_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let mut command = Cmd::new();
-        command.arg("SET").arg(self.key("once:", key)).arg("1").arg("NX").arg("PX").arg(millis(ttl));
-        let set: Option<String> = self.run(Request::Command(command), Retry::IfNotSent).await?;
+        command
+            .arg("SET")
+            .arg(self.key("once:", key))
+            .arg("1")
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl));
+        let set: Option<String> = self
+            .run(Request::Command(command), Retry::IfNotSent)
+            .await?;
         Ok(set.is_some())
     }
 
-    async fn acquire(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+    async fn acquire_lease(
+        &self,
+        key: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let mut invocation = self.scripts.acquire.prepare_invoke();
-        invocation.key(self.key("lease:", key)).arg(owner).arg(millis(ttl));
+        invocation
+            .key(self.key("lease:", key))
+            .arg(owner)
+            .arg(millis(ttl));
         // Taking a lease twice for the same owner is the same as taking it once.
-        let taken: i64 = self.run(Request::Script(invocation), Retry::Idempotent).await?;
+        let taken: i64 = self
+            .run(Request::Script(invocation), Retry::Idempotent)
+            .await?;
         Ok(taken == 1)
     }
 
-    async fn release(&self, key: &str, owner: &str) -> Result<(), StoreError> {
+    async fn release_lease(&self, key: &str, owner: &str) -> Result<(), StoreError> {
         let mut invocation = self.scripts.release.prepare_invoke();
         invocation.key(self.key("lease:", key)).arg(owner);
-        let _: i64 = self.run(Request::Script(invocation), Retry::Idempotent).await?;
+        let _: i64 = self
+            .run(Request::Script(invocation), Retry::Idempotent)
+            .await?;
         Ok(())
+    }
+}
+
+async fn attempt<T: FromRedisValue>(
+    mut connection: ConnectionManager,
+    request: &Request<'_>,
+) -> Result<T, RedisError> {
+    match request {
+        Request::Command(command) => command.query_async(&mut connection).await,
+        Request::Script(invocation) => invocation.invoke_async(&mut connection).await,
     }
 }
 
 impl SessionStore for RedisStore {
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
-        Box::pin(self.load_session(id))
+        let id = id.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.load(&id).await }))
     }
 
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(async move { self.create_session(id, &data, now).await })
+        let id = id.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.create(&id, &data, now).await }))
     }
 
-    fn update<'a>(&'a self, id: &'a str, data: Arc<SessionData>, expected_version: u64) -> StoreFuture<'a, SaveOutcome> {
-        Box::pin(async move { self.update_session(id, &data, expected_version).await })
+    fn update<'a>(
+        &'a self,
+        id: &'a str,
+        data: Arc<SessionData>,
+        expected_version: u64,
+    ) -> StoreFuture<'a, SaveOutcome> {
+        let id = id.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.update(&id, &data, expected_version).await }))
     }
 
     fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
-        Box::pin(self.touch_session(id, now))
+        let id = id.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.touch(&id, now).await }))
     }
 
     fn delete<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(self.delete_session(id))
+        let id = id.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.delete(&id).await }))
     }
 
     fn delete_by_sid<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, usize> {
-        Box::pin(self.delete_indexed(self.key("sid:", sid)))
+        let sid = sid.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.delete_indexed("sid:", &sid).await }))
     }
 
     fn delete_by_subject<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, usize> {
-        Box::pin(self.delete_indexed(self.key("sub:", subject)))
+        let subject = subject.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.delete_indexed("sub:", &subject).await }))
     }
 
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(self.consume(key, ttl))
+        let key = key.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.consume_once(&key, ttl).await }))
     }
 
-    fn acquire_lease<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(self.acquire(key, owner, ttl))
+    fn acquire_lease<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        let (key, owner) = (key.to_owned(), owner.to_owned());
+        Box::pin(self.on_io(move |s| async move { s.acquire_lease(&key, &owner, ttl).await }))
     }
 
     fn release_lease<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(self.release(key, owner))
+        let (key, owner) = (key.to_owned(), owner.to_owned());
+        Box::pin(self.on_io(move |s| async move { s.release_lease(&key, &owner).await }))
     }
 }
 
@@ -536,7 +738,9 @@ fn encode(data: &SessionData) -> Result<String, StoreError> {
 }
 
 fn now_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A TTL in whole milliseconds, at least 1 (Redis refuses 0).
@@ -545,7 +749,8 @@ fn millis(ttl: Duration) -> u64 {
 }
 
 fn may_retry(error: &RedisError, retry: Retry) -> bool {
-    error.is_connection_refusal() || (retry == Retry::Idempotent && (error.is_connection_dropped() || error.is_io_error()))
+    error.is_connection_refusal()
+        || (retry == Retry::Idempotent && (error.is_connection_dropped() || error.is_io_error()))
 }
 
 /// A short message: the error's category, never its details (which may echo arguments).
@@ -571,10 +776,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_category_only() {
-        let error = RedisError::from((ErrorKind::Client, "bad", "session abc123 token xyz".to_string()));
+        let error = RedisError::from((
+            ErrorKind::Client,
+            "bad",
+            "session abc123 token xyz".to_string(),
+        ));
         let message = store_error(&error).0;
         assert!(message.starts_with("redis: "), "{message}");
-        assert!(!message.contains("abc123") && !message.contains("xyz"), "{message}");
+        assert!(
+            !message.contains("abc123") && !message.contains("xyz"),
+            "{message}"
+        );
 
         let refused = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert_eq!(store_error(&refused).0, "redis: connection refused");
