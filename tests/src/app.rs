@@ -11,6 +11,7 @@ pub const TEST_SESSION_KEY: &str = "test-session-key-0123456789abcdef-0123456789
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Adapter {
     Axum,
+    Actix,
 }
 
 /// A bound port, before the app starts: the provider needs the redirect URI first.
@@ -23,7 +24,10 @@ impl AppSlot {
     pub fn new() -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
         let port = listener.local_addr().expect("local address").port();
-        Self { listener, base: format!("http://127.0.0.1:{port}") }
+        Self {
+            listener,
+            base: format!("http://127.0.0.1:{port}"),
+        }
     }
 
     pub fn callback_url(&self) -> String {
@@ -62,17 +66,30 @@ impl AppSlot {
             builder = builder.shared_store(store);
         }
         let oidc = builder.start().await.map_err(|e| e.to_string())?;
-        self.listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+        self.listener
+            .set_nonblocking(true)
+            .map_err(|e| e.to_string())?;
         let server = match adapter {
             Adapter::Axum => {
-                let listener = tokio::net::TcpListener::from_std(self.listener).map_err(|e| e.to_string())?;
+                let listener =
+                    tokio::net::TcpListener::from_std(self.listener).map_err(|e| e.to_string())?;
                 let router = ping_oidc_example_axum::router(oidc.clone());
                 Server::Tokio(tokio::spawn(async move {
                     let _ = axum::serve(listener, router).await;
                 }))
             }
+            Adapter::Actix => {
+                // Its own OS thread and actix system, as a real actix-web deployment runs.
+                let server = ping_oidc_example_actix::spawn(self.listener, oidc.clone())
+                    .map_err(|e| e.to_string())?;
+                Server::Actix(Some(server))
+            }
         };
-        Ok(TestApp { base: self.base, oidc, _server: server })
+        Ok(TestApp {
+            base: self.base,
+            oidc,
+            _server: server,
+        })
     }
 }
 
@@ -84,12 +101,19 @@ impl Default for AppSlot {
 
 enum Server {
     Tokio(tokio::task::JoinHandle<()>),
+    Actix(Option<ping_oidc_example_actix::RunningServer>),
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         match self {
             Server::Tokio(task) => task.abort(),
+            // Stopping joins the server thread: do it off the async runtime's threads.
+            Server::Actix(server) => {
+                if let Some(server) = server.take() {
+                    std::thread::spawn(move || drop(server));
+                }
+            }
         }
     }
 }

@@ -30,6 +30,14 @@ impl SignInProvider for crate::oidc_provider::OidcProvider {
     }
 }
 
+impl SignInProvider for ping_oidc_dev_provider::DevProvider {
+    /// Signs the default user in programmatically, as the dev provider's library API offers.
+    async fn authorize(&self, _browser: &Browser, authorize_url: &str) -> Result<url::Url, String> {
+        self.sign_in(authorize_url, ping_oidc_dev_provider::DEFAULT_USERNAME)
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl Browser {
     pub fn new() -> Self {
         let jar = Arc::new(Jar::default());
@@ -80,13 +88,18 @@ impl Browser {
     /// The `Cookie` header the browser would send to `url`.
     pub fn cookie_header(&self, url: &str) -> String {
         let url = url::Url::parse(url).expect("url");
-        self.jar.cookies(&url).and_then(|v| v.to_str().ok().map(str::to_string)).unwrap_or_default()
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_string))
+            .unwrap_or_default()
     }
 
     /// The value of one cookie the browser would send to `url`.
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
         let header = self.cookie_header(url);
-        header.split("; ").find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_string))
+        header
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_string))
     }
 
     /// Starts sign-in at the app and returns the provider's callback URL (not yet visited).
@@ -98,7 +111,10 @@ impl Browser {
     ) -> Result<url::Url, String> {
         let response = self.navigate(&app.url(login_path)).await;
         if response.status() != 302 {
-            return Err(format!("{login_path}: expected 302, got {}", response.status()));
+            return Err(format!(
+                "{login_path}: expected 302, got {}",
+                response.status()
+            ));
         }
         let authorize = location(&response).ok_or("login: no Location")?;
         provider.authorize(self, &authorize).await
@@ -111,7 +127,10 @@ impl Browser {
         provider: &impl SignInProvider,
         return_to: &str,
     ) -> Result<String, String> {
-        let login = format!("/auth/login?return_to={}", url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>());
+        let login = format!(
+            "/auth/login?return_to={}",
+            url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+        );
         let callback = self.start_sign_in(app, provider, &login).await?;
         let response = self.navigate(callback.as_str()).await;
         if response.status() != 303 {
@@ -130,7 +149,11 @@ impl Default for Browser {
 }
 
 pub fn location(response: &Response) -> Option<String> {
-    response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_string)
+    response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// Every `Set-Cookie` of a response.

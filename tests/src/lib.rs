@@ -4,3 +4,4 @@ pub mod app;
 pub mod browser;
 pub mod cases;
 pub mod oidc_provider;
+pub mod store_suite;

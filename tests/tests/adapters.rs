@@ -133,3 +133,4 @@ macro_rules! adapter_suite {
 }
 
 adapter_suite!(axum, Adapter::Axum);
+adapter_suite!(actix, Adapter::Actix);

@@ -35,6 +35,9 @@ mod crypto;
 pub mod discovery;
 mod engine;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http_client;
 pub mod id_token;
 mod jose;

@@ -17,16 +17,28 @@ pub(crate) struct VerifiedLogoutToken {
     pub jti: Option<String>,
 }
 
+/// What a logout token must say.
+pub(crate) struct LogoutExpectations<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub trusted_audiences: &'a [String],
+    pub now: i64,
+    pub skew: i64,
+}
+
 pub(crate) async fn verify(
     keys: &KeyCache,
     http: &ProviderHttp,
     token: &str,
-    issuer: &str,
-    client_id: &str,
-    trusted_audiences: &[String],
-    now: i64,
-    skew: i64,
+    expect: &LogoutExpectations<'_>,
 ) -> Result<VerifiedLogoutToken, TokenError> {
+    let LogoutExpectations {
+        issuer,
+        client_id,
+        trusted_audiences,
+        now,
+        skew,
+    } = *expect;
     let signed = keys.verify(http, token).await?;
     if signed.typ.as_deref().is_some_and(|typ| {
         !typ.eq_ignore_ascii_case("logout+jwt") && !typ.eq_ignore_ascii_case("jwt")

@@ -38,6 +38,26 @@ impl AuthResponse {
         )
     }
 
+    /// The answer when an auth route's body is over [`AuthRoute::MAX_BODY_BYTES`](crate::AuthRoute::MAX_BODY_BYTES)
+    /// or cannot be read.
+    pub fn body_too_large() -> Self {
+        Self::json_error(
+            413,
+            "invalid_request",
+            "The request body is too large or could not be read.",
+        )
+    }
+
+    /// The answer of an extractor used on a route the adapter's layer does not wrap;
+    /// `how_to_fix` names the adapter's own call, such as `add OidcLayer to the router`.
+    pub fn adapter_not_installed(how_to_fix: &str) -> Self {
+        Self::json_error(
+            500,
+            "server_misconfigured",
+            &format!("ping-oidc: {how_to_fix} so that it covers this route."),
+        )
+    }
+
     /// A small, readable HTML page.
     pub fn page(status: u16, title: &str, message: &str, link: Option<(&str, &str)>) -> Self {
         let link = link

@@ -29,27 +29,6 @@ pub fn missing<'a>(granted: &[String], required: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_and_checks() {
-        assert_eq!(
-            parse_scope_list("openid  profile openid bad\"x"),
-            ["openid", "profile"]
-        );
-        assert!(is_valid_scope_token("orders:read"));
-        assert!(!is_valid_scope_token("a b"));
-        assert!(!is_valid_scope_token("a\\b"));
-        let granted = vec!["openid".to_string(), "orders:read".to_string()];
-        assert_eq!(
-            missing(&granted, &["orders:read", "orders:write"]),
-            ["orders:write"]
-        );
-    }
-}
-
 /// The scopes a `ScopedToken<S>` extractor requires. Declare one with [`required_scopes!`](crate::required_scopes).
 pub trait RequiredScopes: Send + Sync + 'static {
     /// Every scope the access token must carry.
@@ -74,4 +53,25 @@ macro_rules! required_scopes {
             const SCOPES: &'static [&'static str] = &[$($scope),+];
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_checks() {
+        assert_eq!(
+            parse_scope_list("openid  profile openid bad\"x"),
+            ["openid", "profile"]
+        );
+        assert!(is_valid_scope_token("orders:read"));
+        assert!(!is_valid_scope_token("a b"));
+        assert!(!is_valid_scope_token("a\\b"));
+        let granted = vec!["openid".to_string(), "orders:read".to_string()];
+        assert_eq!(
+            missing(&granted, &["orders:read", "orders:write"]),
+            ["orders:write"]
+        );
+    }
 }

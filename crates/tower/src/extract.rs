@@ -48,10 +48,8 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
             Self::Refused(rejection) => into_http(rejection.into_response()),
-            Self::MissingLayer => into_http(AuthResponse::json_error(
-                500,
-                "server_misconfigured",
-                "ping-oidc: add OidcLayer to the router so that it wraps this route.",
+            Self::MissingLayer => into_http(AuthResponse::adapter_not_installed(
+                "add OidcLayer to the router",
             )),
         }
     }
@@ -68,7 +66,7 @@ fn engine(parts: &Parts) -> Result<PingOidc, AuthRejection> {
 /// Runs the engine once per request; later extractors reuse the result.
 async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticated, AuthRejection> {
     if let Some(user) = parts.extensions.get::<Authenticated>() {
-        if ping_oidc::scope::missing(user.scopes(), scopes).is_empty() {
+        if user.has_scopes(scopes) {
             return Ok(user.clone());
         }
     }

@@ -87,13 +87,7 @@ async fn answer(oidc: PingOidc, route: AuthRoute, request: Request<Body>) -> Res
             .await
         {
             Ok(collected) => collected.to_bytes(),
-            Err(_) => {
-                return into_http(AuthResponse::json_error(
-                    413,
-                    "invalid_request",
-                    "The request body is too large.",
-                ))
-            }
+            Err(_) => return into_http(AuthResponse::body_too_large()),
         }
     } else {
         Default::default()

@@ -1,9 +1,12 @@
-//! `cargo run -p ping-oidc-example-axum`: the example site, configured from the environment.
+//! `cargo run -p ping-oidc-example-axum`: the example site, configured from the environment
+//! (with none of `OIDC_ISSUER`, `PINGONE_ENV_ID`, `PINGONE_CUSTOM_DOMAIN`: the embedded
+//! development provider).
 
 #[tokio::main]
 async fn main() -> Result<(), String> {
     ping_oidc_example_site::init_tracing();
-    let oidc = ping_oidc_example_site::engine_from_env().await?;
+    let example = ping_oidc_example_site::start_from_env().await?;
+    let oidc = example.oidc;
     let address = ping_oidc_example_site::bind_address(oidc.config())?;
     let listener = tokio::net::TcpListener::bind(address)
         .await

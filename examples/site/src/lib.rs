@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 
 use ping_oidc::response::escape;
+use ping_oidc::store::RedisStore;
 use ping_oidc::{Authenticated, Config, PingOidc};
+use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_PASSWORD, DEFAULT_USERNAME};
 use serde_json::{json, Value};
 
 ping_oidc::required_scopes!(pub OrdersRead => "orders:read");
@@ -39,17 +41,88 @@ pub fn bind_address(config: &Config) -> Result<SocketAddr, String> {
         .map_err(|_| format!("APP_URL host `{host}` is not an IP address or localhost; set APP_URL to the address to bind"))
 }
 
+/// The started engine, and the embedded development provider when no provider was configured
+/// (keep it alive as long as the app runs).
+pub struct Example {
+    pub oidc: PingOidc,
+    pub dev_provider: Option<DevProvider>,
+}
+
 /// Reads the contract's variables and starts the engine with the configured session store.
-pub async fn engine_from_env() -> Result<PingOidc, String> {
-    let mut builder = Config::builder_from_env().map_err(|e| e.to_string())?;
+///
+/// With none of `OIDC_ISSUER`, `PINGONE_ENV_ID` and `PINGONE_CUSTOM_DOMAIN` set, the embedded
+/// development provider starts on a free loopback port with a client for `APP_URL`, and the
+/// URL to open and the test user's credentials are printed.
+pub async fn start_from_env() -> Result<Example, String> {
+    let provider_configured = ["OIDC_ISSUER", "PINGONE_ENV_ID", "PINGONE_CUSTOM_DOMAIN"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
+    let (mut builder, dev_provider) = if provider_configured {
+        (Config::builder_from_env().map_err(|e| e.to_string())?, None)
+    } else {
+        let app_url = std::env::var("APP_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
+        let app_url = app_url.trim_end_matches('/').to_string();
+        let provider = start_dev_provider(&app_url).await?;
+        let builder = Config::builder_from_lookup(|name| match name {
+            "OIDC_ISSUER" => Some(provider.issuer()),
+            "OIDC_CLIENT_ID" => Some(DEV_CLIENT_ID.into()),
+            "OIDC_CLIENT_SECRET" => Some(DEV_CLIENT_SECRET.into()),
+            "APP_URL" => Some(app_url.clone()),
+            other => std::env::var(other).ok().filter(|v| !v.trim().is_empty()),
+        })
+        .map_err(|e| e.to_string())?;
+        (builder, Some(provider))
+    };
     if std::env::var_os("OIDC_SCOPES").is_none() {
         builder = builder.scopes(DEFAULT_SCOPES.split(' '));
     }
     let config = builder.build().map_err(|e| e.to_string())?;
-    PingOidc::builder(config)
+    let store = std::env::var("SESSION_STORE").unwrap_or_else(|_| "memory".into());
+    let mut engine = PingOidc::builder(config);
+    if store.starts_with("redis://") || store.starts_with("rediss://") {
+        let redis = RedisStore::connect(&store)
+            .await
+            .map_err(|e| format!("SESSION_STORE: {e}"))?;
+        engine = engine.store(redis);
+    } else if store != "memory" {
+        return Err(format!(
+            "SESSION_STORE `{store}` is neither `memory` nor a redis:// URL"
+        ));
+    }
+    let oidc = engine.start().await.map_err(|e| e.to_string())?;
+    if let Some(provider) = &dev_provider {
+        println!();
+        println!(
+            "  Development provider (not for production) at {}",
+            provider.issuer()
+        );
+        println!(
+            "  Open {}/ and sign in as `{DEFAULT_USERNAME}` with password `{DEFAULT_PASSWORD}`.",
+            oidc.config().app_url().as_str().trim_end_matches('/')
+        );
+        println!();
+    }
+    Ok(Example { oidc, dev_provider })
+}
+
+/// The client the embedded development provider registers for the example.
+pub const DEV_CLIENT_ID: &str = "ping-oidc-example";
+/// Its secret (a development value, printed nowhere but here).
+pub const DEV_CLIENT_SECRET: &str = "dev-secret";
+
+async fn start_dev_provider(app_url: &str) -> Result<DevProvider, String> {
+    let client = ClientRegistration::confidential(
+        DEV_CLIENT_ID,
+        DEV_CLIENT_SECRET,
+        format!("{app_url}/auth/callback"),
+    )
+    .post_logout_redirect_uri(format!("{app_url}/"))
+    .backchannel_logout_uri(format!("{app_url}/auth/backchannel-logout"));
+    DevProvider::builder()
+        .client(client)
         .start()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| format!("development provider: {e}"))
 }
 
 /// `GET /`: public, shows who is signed in, with sign-in and sign-out controls.

@@ -55,6 +55,12 @@ impl CallbackParams {
     }
 }
 
+/// Parses a callback query as the callback does (for the fuzz targets).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_callback_query(query: &str) -> bool {
+    CallbackParams::parse(query).is_ok()
+}
+
 /// A refused callback: the status, what the user reads, and what the log says.
 struct CallbackFailure {
     status: u16,

@@ -148,30 +148,29 @@ impl PingOidc {
         let inner = &self.inner;
         let config = &inner.config;
         let skew = duration_secs(config.clock_skew);
-        let verified = match logout_token::verify(
-            &inner.provider.keys,
-            &inner.provider.http,
-            &token,
-            &config.issuer,
-            &config.client_id,
-            &config.trusted_audiences,
-            now_unix(),
+        let expect = logout_token::LogoutExpectations {
+            issuer: &config.issuer,
+            client_id: &config.client_id,
+            trusted_audiences: &config.trusted_audiences,
+            now: now_unix(),
             skew,
-        )
-        .await
-        {
-            Ok(verified) => verified,
-            Err(error) if error.is_unavailable() => {
-                tracing::warn!(%error, "back-channel logout: provider keys unavailable");
-                return AuthResponse::json_error(
-                    503,
-                    "temporarily_unavailable",
-                    "provider keys unavailable",
-                )
-                .with_header("retry-after", "5");
-            }
-            Err(error) => return bad(&error.to_string()),
         };
+        let verified =
+            match logout_token::verify(&inner.provider.keys, &inner.provider.http, &token, &expect)
+                .await
+            {
+                Ok(verified) => verified,
+                Err(error) if error.is_unavailable() => {
+                    tracing::warn!(%error, "back-channel logout: provider keys unavailable");
+                    return AuthResponse::json_error(
+                        503,
+                        "temporarily_unavailable",
+                        "provider keys unavailable",
+                    )
+                    .with_header("retry-after", "5");
+                }
+                Err(error) => return bad(&error.to_string()),
+            };
         let store = &inner.store;
         let unavailable = |error: crate::error::StoreError| {
             tracing::warn!(%error, "back-channel logout: session store unavailable");

@@ -27,6 +27,8 @@ mod login;
 mod logout;
 
 pub use guard::{AccessToken, Rejection, RejectionKind};
+#[cfg(feature = "fuzzing")]
+pub(crate) use login::parse_callback_query;
 
 /// What an adapter must tell the engine about a request.
 pub trait RequestInfo {
@@ -326,6 +328,11 @@ impl Authenticated {
     /// One claim.
     pub fn claim(&self, name: &str) -> Option<&Value> {
         self.session.data.claims.get(name)
+    }
+
+    /// Whether the session's access token carries every scope in `required`.
+    pub fn has_scopes(&self, required: &[&str]) -> bool {
+        crate::scope::missing(&self.session.data.scopes, required).is_empty()
     }
 
     /// Scopes granted to the session's access token.

@@ -1,0 +1,191 @@
+//! Deliberate protocol violations for negative tests of relying parties. TEST-ONLY.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::keys::SignMode;
+
+/// Issuer used by the "wrong issuer" misbehaviours.
+pub const WRONG_ISSUER: &str = "https://wrong-issuer.invalid/as";
+/// Audience used by the "wrong/extra audience" misbehaviours.
+pub const OTHER_AUDIENCE: &str = "some-other-client";
+/// Subject used by the "wrong subject" misbehaviours.
+pub const WRONG_SUBJECT: &str = "00000000-dead-4bad-8bad-000000000000";
+/// Nonce used by [`Misbehavior::IdTokenWrongNonce`].
+pub const WRONG_NONCE: &str = "not-the-nonce-you-sent";
+
+/// A way to make the provider's responses wrong, for negative tests of relying parties.
+/// **Test-only**: set with [`DevProvider::set_misbehavior`](crate::DevProvider::set_misbehavior);
+/// it stays in effect for every following response until replaced (use `Misbehavior::None` to
+/// go back to correct behaviour).
+///
+/// `IdToken*` variants affect every ID token issued (code exchange and refresh); `Refresh*`
+/// variants only the ID token returned by the refresh grant.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), ping_oidc_dev_provider::Error> {
+/// use ping_oidc_dev_provider::{DevProvider, Misbehavior};
+/// let provider = DevProvider::builder().start().await?;
+/// provider.set_misbehavior(Misbehavior::IdTokenWrongNonce);
+/// // ... the relying party under test must now reject the sign-in ...
+/// provider.set_misbehavior(Misbehavior::None);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Misbehavior {
+    /// Behave correctly.
+    #[default]
+    None,
+    /// ID token signature bytes are corrupted (header and payload intact, `kid` present).
+    CorruptIdTokenSignature,
+    /// ID token with header `alg: none` and an empty signature.
+    IdTokenAlgNone,
+    /// ID token `iss` is [`WRONG_ISSUER`].
+    IdTokenWrongIssuer,
+    /// ID token `aud` is [`OTHER_AUDIENCE`] (and `azp` is removed).
+    IdTokenWrongAudience,
+    /// ID token has no `aud`.
+    IdTokenNoAudience,
+    /// ID token `aud` is `[client_id, OTHER_AUDIENCE]` and `azp` is [`OTHER_AUDIENCE`].
+    IdTokenExtraAudienceWrongAzp,
+    /// ID token has no `iat`.
+    IdTokenMissingIat,
+    /// ID token `exp` is ten minutes in the past (`iat` twenty minutes in the past).
+    IdTokenExpired,
+    /// ID token has no `sub`.
+    IdTokenMissingSub,
+    /// ID token `nonce` is [`WRONG_NONCE`] (also on refresh, where no nonce is expected).
+    IdTokenWrongNonce,
+    /// ID token has no `nonce` even though the authorization request had one.
+    IdTokenMissingNonce,
+    /// ID token `at_hash` does not match the access token.
+    IdTokenWrongAtHash,
+    /// ID token signed correctly but without `kid` in the header.
+    IdTokenNoKid,
+    /// Userinfo returns `sub` = [`WRONG_SUBJECT`].
+    UserinfoWrongSub,
+    /// The authorization response carries `iss` = [`WRONG_ISSUER`] (RFC 9207 mix-up).
+    AuthorizeWrongIss,
+    /// The authorization endpoint redirects back with `error=access_denied`.
+    AuthorizeAccessDenied,
+    /// The token endpoint answers the code exchange with 400 `invalid_grant` (code not consumed).
+    TokenEndpointError,
+    /// The discovery document's `issuer` is [`WRONG_ISSUER`].
+    DiscoveryWrongIssuer,
+    /// The ID token returned by the refresh grant has `iss` = [`WRONG_ISSUER`].
+    RefreshWrongIssuer,
+    /// The ID token returned by the refresh grant has `sub` = [`WRONG_SUBJECT`].
+    RefreshWrongSub,
+    /// Every endpoint waits this long before answering.
+    SlowResponses(Duration),
+    /// Token responses carry a `padding` member of about 5 MiB.
+    HugeTokenResponse,
+}
+
+/// Size of the `padding` member added by [`Misbehavior::HugeTokenResponse`].
+pub(crate) const HUGE_PADDING: usize = 5 * 1024 * 1024;
+
+impl Misbehavior {
+    /// How the ID token must be signed.
+    pub(crate) fn id_token_sign_mode(&self) -> SignMode {
+        match self {
+            Misbehavior::CorruptIdTokenSignature => SignMode::CorruptSignature,
+            Misbehavior::IdTokenAlgNone => SignMode::AlgNone,
+            Misbehavior::IdTokenNoKid => SignMode::NoKid,
+            _ => SignMode::Normal,
+        }
+    }
+
+    /// Applies claim-level misbehaviours to ID token claims.
+    pub(crate) fn tweak_id_token(
+        &self,
+        claims: &mut Map<String, Value>,
+        client_id: &str,
+        refresh: bool,
+        now: u64,
+    ) {
+        match self {
+            Misbehavior::IdTokenWrongIssuer => {
+                claims.insert("iss".into(), WRONG_ISSUER.into());
+            }
+            Misbehavior::IdTokenWrongAudience => {
+                claims.insert("aud".into(), OTHER_AUDIENCE.into());
+                claims.remove("azp");
+            }
+            Misbehavior::IdTokenNoAudience => {
+                claims.remove("aud");
+            }
+            Misbehavior::IdTokenExtraAudienceWrongAzp => {
+                claims.insert(
+                    "aud".into(),
+                    Value::Array(vec![client_id.into(), OTHER_AUDIENCE.into()]),
+                );
+                claims.insert("azp".into(), OTHER_AUDIENCE.into());
+            }
+            Misbehavior::IdTokenMissingIat => {
+                claims.remove("iat");
+            }
+            Misbehavior::IdTokenExpired => {
+                claims.insert("iat".into(), now.saturating_sub(1200).into());
+                claims.insert("exp".into(), now.saturating_sub(600).into());
+            }
+            Misbehavior::IdTokenMissingSub => {
+                claims.remove("sub");
+            }
+            Misbehavior::IdTokenWrongNonce => {
+                claims.insert("nonce".into(), WRONG_NONCE.into());
+            }
+            Misbehavior::IdTokenMissingNonce => {
+                claims.remove("nonce");
+            }
+            Misbehavior::IdTokenWrongAtHash => {
+                claims.insert(
+                    "at_hash".into(),
+                    crate::keys::at_hash("not-the-access-token").into(),
+                );
+            }
+            Misbehavior::RefreshWrongIssuer if refresh => {
+                claims.insert("iss".into(), WRONG_ISSUER.into());
+            }
+            Misbehavior::RefreshWrongSub if refresh => {
+                claims.insert("sub".into(), WRONG_SUBJECT.into());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What kind of logout token [`DevProvider::logout_token`](crate::DevProvider::logout_token)
+/// makes. **Test-only.** Every kind except the named defect is a well-formed, correctly signed
+/// logout token for the given client, subject and session.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), ping_oidc_dev_provider::Error> {
+/// use ping_oidc_dev_provider::{DevProvider, LogoutTokenKind};
+/// let provider = DevProvider::builder().start().await?;
+/// let bad = provider.logout_token(LogoutTokenKind::WithNonce, "my-client", "user-sub", "session-id")?;
+/// // POST `logout_token=<bad>` to the relying party's back-channel endpoint: expect 400.
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogoutTokenKind {
+    /// A correct logout token.
+    Valid,
+    /// `alg: none`, empty signature.
+    AlgNone,
+    /// `aud` is the given value instead of the client id.
+    WrongAudience(String),
+    /// `iss` is [`WRONG_ISSUER`].
+    WrongIssuer,
+    /// No `events` claim.
+    MissingEvents,
+    /// Carries a `nonce` claim (forbidden in logout tokens).
+    WithNonce,
+    /// `iat` twenty minutes ago, `exp` ten minutes ago.
+    Expired,
+    /// Neither `sid` nor `sub`.
+    NoSidNoSub,
+}
