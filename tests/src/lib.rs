@@ -3,5 +3,6 @@
 pub mod app;
 pub mod browser;
 pub mod cases;
+pub mod cluster;
 pub mod oidc_provider;
 pub mod store_suite;

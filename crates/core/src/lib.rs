@@ -22,7 +22,7 @@
 //!
 //! What happens on each path, and where to change it, is in `ARCHITECTURE.md`.
 //!
-//! Cargo feature `redis`: [`store::RedisStore`], sessions in Redis shared by every instance of
+//! Cargo feature `redis`: `store::RedisStore`, sessions in Redis shared by every instance of
 //! the app (the default [`MemoryStore`] keeps them in this process only).
 
 #![forbid(unsafe_code)]

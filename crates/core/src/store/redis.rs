@@ -1,24 +1,6 @@
 //! The Redis store (cargo feature `redis`): sessions shared by every instance of the app.
 //!
-//! # Keys
-//!
-//! Every key starts with the prefix (default `ping_oidc:`):
-//!
-//! | key | type | holds | TTL |
-//! |---|---|---|---|
-//! | `<prefix>s:<session id>` | hash | `d` (the session as JSON), `v` (version), `ls` (last use, unix s), `exp`, `idle`, `sub`, `sid` | the session's remaining lifetime: `min(exp, ls + idle) - now` |
-//! | `<prefix>sid:<sid>` | set | ids of the sessions with this provider `sid` | at least the longest of its sessions' |
-//! | `<prefix>sub:<subject>` | set | ids of the subject's sessions | at least the longest of its sessions' |
-//! | `<prefix>once:<key>` | string | `1` | the `consume_once` TTL |
-//! | `<prefix>lease:<key>` | string | the owner | the lease TTL |
-//!
-//! Every write that reads first (compare-and-set, touch, delete, leases) is one Lua script,
-//! so it is atomic. Index sets may keep ids of sessions that expired; they are dropped when
-//! the set is next scanned (`delete_by_*`, or every 16th session added to a set), and a set
-//! expires with its last session.
-//!
-//! The scripts build the index keys from the prefix, so the store needs one Redis node (a
-//! primary, possibly with replicas or Sentinel in front); Redis Cluster is not supported.
+//! The key layout and the guarantees are documented on [`RedisStore`].
 
 use std::fmt;
 use std::future::Future;
@@ -210,7 +192,7 @@ impl Scripts {
 /// Semantics are the memory store's: versions start at 1 and `update` is a compare-and-set;
 /// the key's TTL is the session's remaining lifetime (absolute or idle, whichever ends first),
 /// which `touch` slides without rewriting the data; `delete_by_sid` and `delete_by_subject`
-/// reach the sessions of every instance. The key layout is described in the module source.
+/// reach the sessions of every instance.
 ///
 /// **Timeouts.** Every call, reconnecting and the retry below included, is bounded by the
 /// command timeout (default 2 s): a Redis that is down or unreachable yields a
@@ -231,6 +213,26 @@ impl Scripts {
 ///
 /// Sessions hold tokens: protect Redis (network access, ACL user with a password). TLS
 /// connections (`rediss://`) are not enabled by this crate's feature set.
+///
+/// # Keys
+///
+/// Every key starts with the prefix (default `ping_oidc:`):
+///
+/// | key | type | holds | TTL |
+/// |---|---|---|---|
+/// | `<prefix>s:<session id>` | hash | `d` (the session as JSON), `v` (version), `ls` (last use, unix s), `exp`, `idle`, `sub`, `sid` | the session's remaining lifetime: `min(exp, ls + idle) - now` |
+/// | `<prefix>sid:<sid>` | set | ids of the sessions with this provider `sid` | at least the longest of its sessions' |
+/// | `<prefix>sub:<subject>` | set | ids of the subject's sessions | at least the longest of its sessions' |
+/// | `<prefix>once:<key>` | string | `1` | the `consume_once` TTL |
+/// | `<prefix>lease:<key>` | string | the owner | the lease TTL |
+///
+/// Every write that reads first (compare-and-set, touch, delete, leases) is one Lua script,
+/// so it is atomic. Index sets may keep ids of sessions that expired; they are dropped when
+/// the set is next scanned (`delete_by_*`, or every 16th session added to a set), and a set
+/// expires with its last session.
+///
+/// The scripts build the index keys from the prefix, so the store needs one Redis node (a
+/// standalone server, or the primary of a replicated setup); Redis Cluster is not supported.
 #[derive(Clone)]
 pub struct RedisStore {
     inner: Arc<Inner>,
