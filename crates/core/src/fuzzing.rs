@@ -66,12 +66,12 @@ fn claims(data: &[u8]) {
     };
     let _ =
         crate::id_token::check_claims("raw", crate::jose::Algorithm::RS256, map.clone(), &expect);
-    let _ = crate::logout_token::check_claims(
-        &map,
-        "https://idp.example/as",
-        "app",
-        &[],
-        1_800_000_000,
-        60,
-    );
+    let logout = crate::logout_token::LogoutExpectations {
+        issuer: "https://idp.example/as",
+        client_id: "app",
+        trusted_audiences: &[],
+        now: 1_800_000_000,
+        skew: 60,
+    };
+    let _ = crate::logout_token::check_claims(&map, &logout);
 }

@@ -63,9 +63,7 @@ pub(crate) async fn verify(
     expect: &Expectations<'_>,
 ) -> Result<VerifiedIdToken, TokenError> {
     let signed = keys.verify(http, token).await?;
-    let claims: Map<String, Value> = serde_json::from_slice(&signed.payload)
-        .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
-    check_claims(token, signed.alg, claims, expect)
+    check_claims(token, signed.alg, signed.claims()?, expect)
 }
 
 pub(crate) fn check_claims(
@@ -74,11 +72,7 @@ pub(crate) fn check_claims(
     claims: Map<String, Value>,
     expect: &Expectations<'_>,
 ) -> Result<VerifiedIdToken, TokenError> {
-    match claims.get("iss").and_then(Value::as_str) {
-        None => return Err(TokenError::MissingClaim("iss")),
-        Some(iss) if iss != expect.issuer => return Err(TokenError::WrongClaim("iss")),
-        Some(_) => {}
-    }
+    check_issuer(&claims, expect.issuer)?;
     check_audience(&claims, expect.client_id, expect.trusted_audiences)?;
     let exp = numeric(&claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
     if exp + expect.skew <= expect.now {
@@ -123,6 +117,15 @@ pub(crate) fn check_claims(
         sid,
         claims,
     })
+}
+
+/// `iss` must be the configured issuer, exactly.
+pub(crate) fn check_issuer(claims: &Map<String, Value>, issuer: &str) -> Result<(), TokenError> {
+    match claims.get("iss").and_then(Value::as_str) {
+        None => Err(TokenError::MissingClaim("iss")),
+        Some(iss) if iss != issuer => Err(TokenError::WrongClaim("iss")),
+        Some(_) => Ok(()),
+    }
 }
 
 /// `aud` must contain the client; extra audiences must be trusted; with several, `azp` must

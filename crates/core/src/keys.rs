@@ -97,6 +97,14 @@ impl KeyCache {
     }
 }
 
+impl SignedPayload {
+    /// The payload as a JSON object.
+    pub(crate) fn claims(&self) -> Result<serde_json::Map<String, serde_json::Value>, TokenError> {
+        serde_json::from_slice(&self.payload)
+            .map_err(|_| TokenError::Malformed("payload is not a JSON object"))
+    }
+}
+
 fn signed(jws: UnverifiedJws<'_>) -> SignedPayload {
     SignedPayload {
         alg: jws.alg,

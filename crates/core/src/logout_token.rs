@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use crate::error::TokenError;
 use crate::http_client::ProviderHttp;
-use crate::id_token::{check_audience, numeric};
+use crate::id_token::{check_audience, check_issuer, numeric};
 use crate::keys::KeyCache;
 
 pub(crate) const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
@@ -32,37 +32,27 @@ pub(crate) async fn verify(
     token: &str,
     expect: &LogoutExpectations<'_>,
 ) -> Result<VerifiedLogoutToken, TokenError> {
+    let signed = keys.verify(http, token).await?;
+    let accepted_typ =
+        |typ: &str| typ.eq_ignore_ascii_case("logout+jwt") || typ.eq_ignore_ascii_case("jwt");
+    if signed.typ.as_deref().is_some_and(|typ| !accepted_typ(typ)) {
+        return Err(TokenError::WrongClaim("typ"));
+    }
+    check_claims(&signed.claims()?, expect)
+}
+
+pub(crate) fn check_claims(
+    claims: &Map<String, Value>,
+    expect: &LogoutExpectations<'_>,
+) -> Result<VerifiedLogoutToken, TokenError> {
     let LogoutExpectations {
-        issuer,
+        issuer: _,
         client_id,
         trusted_audiences,
         now,
         skew,
     } = *expect;
-    let signed = keys.verify(http, token).await?;
-    if signed.typ.as_deref().is_some_and(|typ| {
-        !typ.eq_ignore_ascii_case("logout+jwt") && !typ.eq_ignore_ascii_case("jwt")
-    }) {
-        return Err(TokenError::WrongClaim("typ"));
-    }
-    let claims: Map<String, Value> = serde_json::from_slice(&signed.payload)
-        .map_err(|_| TokenError::Malformed("payload is not a JSON object"))?;
-    check_claims(&claims, issuer, client_id, trusted_audiences, now, skew)
-}
-
-pub(crate) fn check_claims(
-    claims: &Map<String, Value>,
-    issuer: &str,
-    client_id: &str,
-    trusted_audiences: &[String],
-    now: i64,
-    skew: i64,
-) -> Result<VerifiedLogoutToken, TokenError> {
-    match claims.get("iss").and_then(Value::as_str) {
-        None => return Err(TokenError::MissingClaim("iss")),
-        Some(iss) if iss != issuer => return Err(TokenError::WrongClaim("iss")),
-        Some(_) => {}
-    }
+    check_issuer(claims, expect.issuer)?;
     check_audience(claims, client_id, trusted_audiences)?;
     let iat = numeric(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
     if iat > now + skew {
@@ -119,7 +109,14 @@ mod tests {
         .cloned()
         .unwrap_or_default();
         change(&mut claims);
-        check_claims(&claims, "https://idp/as", "app", &[], NOW, 60)
+        let expect = LogoutExpectations {
+            issuer: "https://idp/as",
+            client_id: "app",
+            trusted_audiences: &[],
+            now: NOW,
+            skew: 60,
+        };
+        check_claims(&claims, &expect)
     }
 
     #[test]

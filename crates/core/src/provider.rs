@@ -79,15 +79,7 @@ impl Provider {
             ("redirect_uri", redirect_uri.as_str()),
             ("code_verifier", verifier),
         ];
-        let response = self
-            .http
-            .post_form(
-                &self.metadata.token_endpoint,
-                self.client_auth(config),
-                &fields,
-            )
-            .await?;
-        token_result(response)
+        self.token_request(config, &fields).await
     }
 
     pub(crate) async fn refresh(
@@ -99,12 +91,20 @@ impl Provider {
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),
         ];
+        self.token_request(config, &fields).await
+    }
+
+    async fn token_request(
+        &self,
+        config: &Config,
+        fields: &[(&str, &str)],
+    ) -> Result<TokenResponse, ProviderError> {
         let response = self
             .http
             .post_form(
                 &self.metadata.token_endpoint,
                 self.client_auth(config),
-                &fields,
+                fields,
             )
             .await?;
         token_result(response)

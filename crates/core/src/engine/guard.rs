@@ -119,6 +119,11 @@ pub(crate) enum RefreshFailure {
 
 const RETRY_AFTER_SECS: &str = "5";
 
+fn store_down(error: crate::error::StoreError) -> RefreshFailure {
+    tracing::warn!(%error, "session store unavailable during refresh");
+    RefreshFailure::StoreUnavailable
+}
+
 impl PingOidc {
     /// The signed-in user, with the access token refreshed first when it has expired or is
     /// about to, and `required_scopes` checked. The rejection carries the response to send.
@@ -356,10 +361,6 @@ impl PingOidc {
     async fn refresh_under_gate(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
         let inner = &self.inner;
         let store = &inner.store;
-        let store_down = |error: crate::error::StoreError| {
-            tracing::warn!(%error, "session store unavailable during refresh");
-            RefreshFailure::StoreUnavailable
-        };
         // Another request (or instance) may have refreshed while this one waited.
         let current = store
             .load(id)
@@ -409,10 +410,6 @@ impl PingOidc {
     ) -> Result<LoadedSession, RefreshFailure> {
         let inner = &self.inner;
         let store = &inner.store;
-        let store_down = |error: crate::error::StoreError| {
-            tracing::warn!(%error, "session store unavailable during refresh");
-            RefreshFailure::StoreUnavailable
-        };
         // Re-read under the lease: the token another instance just rotated is never sent again.
         let current = store
             .load(id)

@@ -92,6 +92,14 @@ impl CallbackFailure {
         }
     }
 
+    fn store(error: crate::error::StoreError) -> Self {
+        Self::new(
+            503,
+            "Sessions are unavailable right now. Try again shortly.",
+            error.to_string(),
+        )
+    }
+
     fn token(error: TokenError) -> Self {
         if error.is_unavailable() {
             Self::new(
@@ -248,13 +256,7 @@ impl PingOidc {
                 Duration::from_secs(LIFETIME_SECS as u64 + 60),
             )
             .await
-            .map_err(|e| {
-                CallbackFailure::new(
-                    503,
-                    "Sessions are unavailable right now. Try again shortly.",
-                    e.to_string(),
-                )
-            })?;
+            .map_err(CallbackFailure::store)?;
         if !first_use {
             return Err(CallbackFailure::new(
                 400,
@@ -389,13 +391,7 @@ impl PingOidc {
             .store
             .create(&session_id, Arc::new(data), now)
             .await
-            .map_err(|e| {
-                CallbackFailure::new(
-                    503,
-                    "Sessions are unavailable right now. Try again shortly.",
-                    e.to_string(),
-                )
-            })?;
+            .map_err(CallbackFailure::store)?;
         tracing::info!("signed in");
         let session_cookie = cookies::session_cookie(config, &session_id);
         if !not_granted.is_empty() {
