@@ -2,7 +2,10 @@
 //! every adapter, a cookie-keeping browser stand-in, and the cases every adapter must pass.
 pub mod app;
 pub mod browser;
+pub mod browser_run;
 pub mod cases;
 pub mod cluster;
+pub mod conformance;
+pub mod log_capture;
 pub mod oidc_provider;
 pub mod store_suite;

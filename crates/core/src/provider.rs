@@ -182,9 +182,7 @@ fn error_from(response: ProviderResponse) -> ProviderError {
     match serde_json::from_slice::<OAuthErrorBody>(&response.body) {
         Ok(body) => ProviderError::Rejected {
             error: sanitize_code(&body.error),
-            description: body
-                .error_description
-                .map(|d| d.chars().take(200).collect()),
+            description: body.error_description.as_deref().map(sanitize_description),
         },
         Err(_) => ProviderError::Invalid(format!("status {}", response.status)),
     }
@@ -195,6 +193,15 @@ pub(crate) fn sanitize_code(code: &str) -> String {
     code.chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.' || *c == '-')
         .take(64)
+        .collect()
+}
+
+/// RFC 6749 section 5.2: `error_description` is printable ASCII without `"` and `\`. Anything
+/// else is dropped (a newline would forge log lines), and the text is cut at 200 characters.
+fn sanitize_description(text: &str) -> String {
+    text.chars()
+        .filter(|c| matches!(c, ' '..='~') && !matches!(c, '"' | '\\'))
+        .take(200)
         .collect()
 }
 
@@ -234,5 +241,9 @@ mod tests {
             Err(ProviderError::Unreachable(_))
         ));
         assert_eq!(sanitize_code("bad<script>"), "badscript");
+        assert_eq!(
+            sanitize_description("used\n2030-01-01 WARN forged \"line\"\u{1b}[0m"),
+            "used2030-01-01 WARN forged line[0m"
+        );
     }
 }

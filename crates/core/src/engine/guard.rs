@@ -508,20 +508,31 @@ impl PingOidc {
                 now,
                 skew: duration_secs(config.clock_skew),
             };
-            let verified = id_token::verify(
+            match id_token::verify(
                 &inner.provider.keys,
                 &inner.provider.http,
                 id_token,
                 &expect,
             )
-            .await?;
-            let (raw, claims) = verified.into_parts();
-            for (name, value) in claims {
-                if !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash") {
-                    data.claims.insert(name, value);
+            .await
+            {
+                Ok(verified) => {
+                    let (raw, claims) = verified.into_parts();
+                    for (name, value) in claims {
+                        if !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash") {
+                            data.claims.insert(name, value);
+                        }
+                    }
+                    data.id_token = raw;
                 }
+                // The refresh token is already spent: keep the new tokens (they came from the
+                // token endpoint over TLS) with the previous ID token and claims, rather than
+                // end the session or replay the old refresh token later.
+                Err(error) if error.is_unavailable() => {
+                    tracing::warn!(%error, "keys unavailable; keeping the previous ID token after refresh");
+                }
+                Err(error) => return Err(error),
             }
-            data.id_token = raw;
         }
         apply_tokens(&mut data, tokens, config.refresh_leeway, now);
         Ok(data)
