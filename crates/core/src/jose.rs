@@ -35,7 +35,11 @@ impl Algorithm {
             "ES384" => Self::ES384,
             other => {
                 return Err(TokenError::AlgorithmNotAllowed(
-                    other.chars().take(16).collect(),
+                    other
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(16)
+                        .collect(),
                 ))
             }
         })
