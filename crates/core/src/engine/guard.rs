@@ -190,7 +190,7 @@ impl PingOidc {
             }
         }
         let loaded = if loaded.data.needs_refresh(now) {
-            self.refresh_session(id, kind, Some(loaded)).await?
+            self.refresh_session(id, kind).await?
         } else {
             loaded
         };
@@ -330,7 +330,6 @@ impl PingOidc {
         &self,
         id: &str,
         kind: RequestKind,
-        _stale: Option<LoadedSession>,
     ) -> Result<LoadedSession, Rejection> {
         let gate = {
             let mut gates = self

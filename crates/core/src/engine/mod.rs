@@ -359,7 +359,7 @@ impl Authenticated {
         }
         let loaded = self
             .engine
-            .refresh_session(&self.session_id, RequestKind::Api, None)
+            .refresh_session(&self.session_id, RequestKind::Api)
             .await?;
         Ok(AccessToken::from_session(&loaded.data))
     }
