@@ -16,6 +16,9 @@
 //   EXPECT_EMAIL      the email claim the profile must show (default alice@example.com)
 //   STEP_TIMEOUT_MS   per step (default 8000)
 //
+// Besides the profile screenshot it saves `<name>-provider.png` (the provider's sign-in page),
+// `<name>-signed-out.png`, and on failure `<name>-failure.png`, next to it.
+//
 // Exit status 0 and one JSON summary line on stdout on success; otherwise a message on stderr
 // saying which step failed, and a non-zero exit status.
 
@@ -66,6 +69,9 @@ try {
 const appOrigin = base.origin;
 const appUrl = (path) => new URL(path, base).toString();
 const screenshotPath = resolve(screenshotArg);
+// Side screenshots for a person to look at: `<name>-provider.png`, `<name>-signed-out.png`,
+// and `<name>-failure.png` when a step fails.
+const sidePath = (suffix) => screenshotPath.replace(/(\.png)?$/i, `-${suffix}.png`);
 
 if (!existsSync(CHROMIUM)) {
   process.stderr.write(
@@ -84,6 +90,18 @@ let userDataDir;
 const pageErrors = [];
 const consoleErrors = [];
 const navigations = [];
+const httpErrors = [];
+
+// A URL with its query values left out (codes, tokens and state are noise in a summary).
+function shortUrl(raw) {
+  try {
+    const url = new URL(raw);
+    const names = [...url.searchParams.keys()];
+    return url.origin + url.pathname + (names.length ? `?${names.join('&')}` : '');
+  } catch {
+    return raw;
+  }
+}
 
 // A hard stop: whatever hangs, the whole run ends within the overall budget.
 const watchdog = setTimeout(async () => {
@@ -124,7 +142,7 @@ async function textOf(selector) {
   return (await locator.innerText()).trim();
 }
 
-/// Clicks `selector` and waits until the page has settled on a URL that `accept` likes.
+// Clicks `selector` and waits until the page has settled on a URL that `accept` likes.
 async function clickAndWaitFor(selector, accept, what) {
   const target = page.locator(selector);
   if ((await target.count()) !== 1) fail(`no single ${selector} to click on ${page.url()}`);
@@ -170,7 +188,12 @@ async function run() {
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+      consoleErrors.push(m.text());
+    }
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) httpErrors.push(`${r.status()} ${r.request().method()} ${shortUrl(r.url())}`);
   });
   page.on('request', (r) => {
     if (r.isNavigationRequest() && r.frame() === page.mainFrame()) {
@@ -201,6 +224,7 @@ async function run() {
         fail(`the provider's page at ${page.url()} has no single "${field}" field`);
       }
     }
+    await page.screenshot({ path: sidePath('provider'), fullPage: true });
   });
 
   await step('fill the sign-in form and submit', async () => {
@@ -259,13 +283,14 @@ async function run() {
     if (!hops.some((n) => new URL(n.url).origin === providerOrigin)) {
       fail(
         `signing out never reached the provider (${providerOrigin}); navigations: ` +
-          hops.map((n) => `${n.method} ${n.url}`).join(' -> '),
+          hops.map((n) => `${n.method} ${shortUrl(n.url)}`).join(' -> '),
       );
     }
     const status = await textOf('#status');
     if (!/not signed in/i.test(status)) {
       fail(`after sign-out #status says "${status}", expected "not signed in"`);
     }
+    await page.screenshot({ path: sidePath('signed-out'), fullPage: true });
   });
 
   await step('/api/me answers 401 signed out', async () => {
@@ -281,7 +306,8 @@ async function run() {
     claims: profile.claims,
     screenshot: screenshotPath,
     browser: userAgent,
-    navigations: navigations.map((n) => `${n.method} ${n.url}`),
+    navigations: navigations.map((n) => `${n.method} ${shortUrl(n.url)}`),
+    httpErrors,
     consoleErrors,
     steps,
     totalMs: Date.now() - started,
@@ -297,7 +323,7 @@ try {
 } catch (e) {
   clearTimeout(watchdog);
   const where = page ? ` (page at ${page.url()})` : '';
-  const message = e instanceof StepError ? e.message : e && e.stack ? e.stack : String(e);
+  const message = e instanceof Error ? e.message : String(e);
   let snippet = '';
   if (page) {
     snippet = await page
@@ -305,10 +331,20 @@ try {
       .then((t) => `\npage text: ${t.replace(/\s+/g, ' ').slice(0, 400)}`)
       .catch(() => '');
   }
-  process.stderr.write(`signin: FAILED at step "${currentStep}"${where}: ${message}${snippet}\n`);
-  if (navigations.length) {
-    process.stderr.write(`navigations: ${navigations.map((n) => `${n.method} ${n.url}`).join(' -> ')}\n`);
+  let shot = '';
+  if (page) {
+    shot = await page
+      .screenshot({ path: sidePath('failure'), fullPage: true, timeout: 3_000 })
+      .then(() => `\nscreenshot of the failing page: ${sidePath('failure')}`)
+      .catch(() => '');
   }
+  process.stderr.write(`signin: FAILED at step "${currentStep}"${where}: ${message}${snippet}${shot}\n`);
+  if (navigations.length) {
+    process.stderr.write(
+      `navigations: ${navigations.map((n) => `${n.method} ${shortUrl(n.url)}`).join(' -> ')}\n`,
+    );
+  }
+  if (httpErrors.length) process.stderr.write(`HTTP errors: ${httpErrors.join(', ')}\n`);
   await cleanup();
   process.exit(1);
 }
