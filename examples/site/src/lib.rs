@@ -141,27 +141,82 @@ pub fn home_page(user: Option<&Authenticated>) -> String {
     page("ping-oidc example", &body)
 }
 
-/// `GET /profile`: the subject and the claims.
+/// Claims about the person, shown first; the rest are sign-in details.
+const PERSON_CLAIMS: [&str; 10] = [
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "phone_number",
+    "locale",
+    "zoneinfo",
+    "updated_at",
+];
+const TIME_CLAIMS: [&str; 4] = ["exp", "iat", "auth_time", "updated_at"];
+
+/// `GET /profile`: the subject, the person's claims, then the sign-in details.
 pub fn profile_page(user: &Authenticated) -> String {
-    let mut rows = String::new();
-    for (name, value) in user.claims() {
-        let shown = match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
-        rows.push_str(&format!(
+    let claims = user.claims();
+    let mut person = String::new();
+    let mut details = String::new();
+    for (name, value) in claims {
+        let row = format!(
             "<tr><th>{}</th><td>{}</td></tr>",
             escape(name),
-            escape(&shown)
-        ));
+            escape(&show_claim(name, value))
+        );
+        if PERSON_CLAIMS.contains(&name.as_str()) {
+            person.push_str(&row);
+        } else {
+            details.push_str(&row);
+        }
     }
     let body = format!(
-        "<p>Subject: <code id=\"subject\">{}</code></p><table id=\"claims\">{rows}</table>\
+        "<p>Subject: <code id=\"subject\">{}</code></p>\
+         <h2>About you</h2><table id=\"claims\">{person}</table>\
+         <h2>Sign-in details</h2><table id=\"token-claims\">{details}</table>\
          <form method=\"post\" action=\"/auth/logout\"><button id=\"sign-out\" type=\"submit\">Sign out</button></form>\
          <p><a href=\"/\">Home</a></p>",
         escape(user.subject())
     );
     page("Profile", &body)
+}
+
+fn show_claim(name: &str, value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Number(n) if TIME_CLAIMS.contains(&name) => {
+            n.as_i64().map_or_else(|| n.to_string(), utc_time)
+        }
+        Value::Array(items) => items
+            .iter()
+            .map(|v| show_claim(name, v))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` (the civil-from-days algorithm).
+fn utc_time(unix: i64) -> String {
+    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// `GET /api/me`: `{"sub", "claims"}`.
@@ -188,4 +243,14 @@ fn page(title: &str, body: &str) -> String {
          th{{text-align:left;padding-right:1rem}}</style></head><body><h1>{title}</h1>{body}</body></html>",
         title = escape(title)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(super::utc_time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(super::utc_time(1_795_435_669), "2026-11-23 12:07:49 UTC");
+        assert_eq!(super::utc_time(951_782_400), "2000-02-29 00:00:00 UTC");
+    }
 }
