@@ -3,7 +3,10 @@
 //! Core writes these by hand instead of depending on the `cookie` crate, so that neither
 //! adapter's users get a second `cookie` major version (actix-web pins its own).
 
+use std::sync::RwLock;
+
 use crate::config::{Config, SameSite};
+use crate::crypto::constant_time_eq;
 
 /// The value of the first cookie called `name` in the request's `Cookie` header values.
 pub(crate) fn find<'a>(
@@ -86,6 +89,57 @@ pub(crate) fn verify_session_cookie<'a>(config: &Config, value: &'a str) -> Opti
     config.session_key.verify(id.as_bytes(), tag).then_some(id)
 }
 
+/// Slots in [`VerifiedCookies`]: one remembered cookie value each.
+const VERIFIED_SLOTS: usize = 1024;
+
+/// Session cookie values whose signature held, remembered so that the following requests
+/// of the same session skip the HMAC (the largest part of a guarded request's own work).
+///
+/// A value is only ever remembered after [`verify_session_cookie`] accepted it, under the
+/// same key for the engine's whole life, so a remembered value is exactly one that would
+/// verify again: what is accepted does not change. A presented value is compared with the
+/// remembered one in constant time (no timing hint of how much of it matches). The slot is
+/// picked from the first characters of the tag, which only the key's holder can compute
+/// for a given id; a value that does not match its slot is checked with the HMAC as before
+/// (and remembered when valid, replacing the slot's value). At most [`VERIFIED_SLOTS`]
+/// values (about 100 KiB) are held.
+pub(crate) struct VerifiedCookies {
+    slots: Box<[RwLock<Option<Box<str>>>]>,
+}
+
+impl VerifiedCookies {
+    pub(crate) fn new() -> Self {
+        Self {
+            slots: (0..VERIFIED_SLOTS).map(|_| RwLock::new(None)).collect(),
+        }
+    }
+
+    /// The session id in a signed session cookie value, when the signature holds: what
+    /// [`verify_session_cookie`] answers, without the HMAC for a value seen before.
+    pub(crate) fn verify<'a>(&self, config: &Config, value: &'a str) -> Option<&'a str> {
+        let (id, tag) = value.split_once('.')?;
+        let slot = &self.slots[slot_of(tag)];
+        let known = slot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+            .is_some_and(|known| constant_time_eq(known, value));
+        if known {
+            return Some(id);
+        }
+        let id = verify_session_cookie(config, value)?;
+        *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(value.into());
+        Some(id)
+    }
+}
+
+fn slot_of(tag: &str) -> usize {
+    let hash = tag.bytes().take(8).fold(0usize, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(usize::from(b))
+    });
+    hash % VERIFIED_SLOTS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +169,58 @@ mod tests {
             "n=v; Path=/; HttpOnly; Max-Age=60; Secure; SameSite=Lax"
         );
         assert!(removal("n", "/auth", false).contains("Max-Age=0"));
+    }
+
+    fn config() -> Config {
+        Config::builder()
+            .issuer("https://idp.example/as")
+            .client_id("app")
+            .app_url("https://app.example")
+            .session_key("cookie-test-session-key-0123456789abcdef")
+            .build()
+            .expect("config")
+    }
+
+    #[test]
+    fn remembered_cookies_verify_exactly_like_the_hmac() {
+        let config = config();
+        let verified = VerifiedCookies::new();
+        let id = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+        let value = session_cookie(&config, id);
+        let value = value
+            .split(';')
+            .next()
+            .and_then(|pair| pair.split_once('='))
+            .map(|(_, v)| v.to_string())
+            .expect("a cookie value");
+        // First sight (HMAC), then remembered: the same answer.
+        assert_eq!(verified.verify(&config, &value), Some(id));
+        assert_eq!(verified.verify(&config, &value), Some(id));
+        // A changed tag, a changed id, or a value from another key never verifies, whether
+        // or not its slot holds a good value.
+        let (_, tag) = value.split_once('.').expect("id.tag");
+        let mut forged_tag = tag.to_string();
+        let last = if forged_tag.ends_with('A') { "B" } else { "A" };
+        forged_tag.replace_range(forged_tag.len() - 1.., last);
+        for forged in [
+            format!("{id}.{forged_tag}"),
+            format!("{}X.{tag}", &id[..id.len() - 1]),
+            format!("{id}.{tag}x"),
+            format!("{id}x.{tag}"),
+            format!(".{tag}"),
+            id.to_string(),
+        ] {
+            assert_eq!(verified.verify(&config, &forged), None, "{forged}");
+            assert_eq!(verify_session_cookie(&config, &forged), None, "{forged}");
+        }
+        assert_eq!(verified.verify(&config, &value), Some(id));
+        let other = Config::builder()
+            .issuer("https://idp.example/as")
+            .client_id("app")
+            .app_url("https://app.example")
+            .session_key("another-session-key-0123456789abcdefgh")
+            .build()
+            .expect("config");
+        assert_eq!(VerifiedCookies::new().verify(&other, &value), None);
     }
 }

@@ -29,6 +29,9 @@
 #![warn(missing_docs)]
 #![allow(missing_docs)] // field-level docs are tracked in ARCHITECTURE.md; items are documented
 
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench;
 pub mod config;
 mod cookies;
 mod crypto;

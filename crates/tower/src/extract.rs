@@ -55,14 +55,6 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-fn engine(parts: &Parts) -> Result<PingOidc, AuthRejection> {
-    parts
-        .extensions
-        .get::<PingOidc>()
-        .cloned()
-        .ok_or(AuthRejection::MissingLayer)
-}
-
 /// Runs the engine once per request; later extractors reuse the result.
 async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticated, AuthRejection> {
     if let Some(user) = parts.extensions.get::<Authenticated>() {
@@ -70,7 +62,11 @@ async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticate
             return Ok(user.clone());
         }
     }
-    let oidc = engine(parts)?;
+    // The engine is borrowed from the extensions (not cloned) while it runs.
+    let oidc = parts
+        .extensions
+        .get::<PingOidc>()
+        .ok_or(AuthRejection::MissingLayer)?;
     let user = oidc
         .authenticate(&PartsView(parts), scopes)
         .await
@@ -132,7 +128,10 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
         if let Some(user) = parts.extensions.get::<Authenticated>() {
             return Ok(Self(Some(user.clone())));
         }
-        let oidc = engine(parts)?;
+        let oidc = parts
+            .extensions
+            .get::<PingOidc>()
+            .ok_or(AuthRejection::MissingLayer)?;
         let user = oidc
             .optional_user(&PartsView(parts))
             .await

@@ -16,44 +16,81 @@ use crate::store::{LoadedSession, SaveOutcome};
 use crate::time::now_unix;
 
 /// An access token with its expiry and scopes.
+///
+/// It shares the session record it came from (one reference count, no copy of the token
+/// or the scopes), as it was when the token was read: a later refresh does not change it.
 #[derive(Clone)]
 pub struct AccessToken {
-    token: String,
-    expires_at: Option<i64>,
-    scopes: Vec<String>,
+    session: Arc<SessionData>,
 }
 
 impl std::fmt::Debug for AccessToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessToken")
-            .field("expires_at", &self.expires_at)
-            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at())
+            .field("scopes", &self.scopes())
             .finish()
     }
 }
 
 impl AccessToken {
-    pub(crate) fn from_session(data: &SessionData) -> Self {
+    pub(crate) fn from_session(data: &Arc<SessionData>) -> Self {
         Self {
-            token: data.access_token.clone(),
-            expires_at: data.access_expires_at,
-            scopes: data.scopes.clone(),
+            session: Arc::clone(data),
         }
     }
 
     /// The token itself, for an `Authorization: Bearer` header. Keep it out of logs.
     pub fn secret(&self) -> &str {
-        &self.token
+        &self.session.access_token
     }
 
     /// Expiry in unix seconds, when the provider said.
     pub fn expires_at(&self) -> Option<i64> {
-        self.expires_at
+        self.session.access_expires_at
     }
 
     /// Granted scopes.
     pub fn scopes(&self) -> &[String] {
-        &self.scopes
+        &self.session.scopes
+    }
+}
+
+/// Longest session id held inline by [`SessionId`]; the session cookie check refuses longer
+/// ids (see `cookies::verify_session_cookie`).
+const INLINE_ID: usize = 64;
+
+/// A session id, held inline so that a guarded request allocates nothing for it (ids the
+/// engine makes are 43 characters).
+#[derive(Clone)]
+pub(crate) enum SessionId {
+    Inline { len: u8, bytes: [u8; INLINE_ID] },
+    Shared(Arc<str>),
+}
+
+impl SessionId {
+    pub(crate) fn new(id: &str) -> Self {
+        match id.len() {
+            len @ 0..=INLINE_ID => {
+                let mut bytes = [0u8; INLINE_ID];
+                bytes[..len].copy_from_slice(id.as_bytes());
+                Self::Inline {
+                    len: len as u8,
+                    bytes,
+                }
+            }
+            _ => Self::Shared(Arc::from(id)),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Copied from a `&str` at a char boundary (the whole string): always UTF-8.
+            Self::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Self::Shared(id) => id,
+        }
     }
 }
 
@@ -132,13 +169,13 @@ impl PingOidc {
         request: &R,
         required_scopes: &[&str],
     ) -> Result<Authenticated, Rejection> {
-        let kind = RequestKind::of(request);
-        let Some(user) = self.current(request, kind).await? else {
-            return Err(self.signed_out(request, kind, false));
+        // The request kind (navigation or API) only shapes refusals: it is read then.
+        let Some(user) = self.current(request).await? else {
+            return Err(self.signed_out(request, RequestKind::of(request), false));
         };
         let missing = crate::scope::missing(user.scopes(), required_scopes);
         if !missing.is_empty() {
-            return Err(self.insufficient_scope(request, kind, &missing));
+            return Err(self.insufficient_scope(request, RequestKind::of(request), &missing));
         }
         Ok(user)
     }
@@ -148,8 +185,7 @@ impl PingOidc {
         &self,
         request: &R,
     ) -> Result<Option<Authenticated>, Rejection> {
-        let kind = RequestKind::of(request);
-        match self.current(request, kind).await {
+        match self.current(request).await {
             Err(rejection) if rejection.kind == RejectionKind::SessionEnded => Ok(None),
             other => other,
         }
@@ -162,14 +198,13 @@ impl PingOidc {
     ) -> Option<&'r str> {
         let config = &self.inner.config;
         let value = cookies::find(request.cookie_headers(), &config.cookie_name)?;
-        cookies::verify_session_cookie(config, value)
+        self.inner.verified_cookies.verify(config, value)
     }
 
     /// The current session, refreshed when due. `Ok(None)` when signed out.
     async fn current<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
-        kind: RequestKind,
     ) -> Result<Option<Authenticated>, Rejection> {
         let Some(id) = self.session_id_from(request) else {
             return Ok(None);
@@ -180,6 +215,7 @@ impl PingOidc {
             Ok(None) => return Ok(None),
             Err(error) => {
                 tracing::warn!(%error, "session store unavailable");
+                let kind = RequestKind::of(request);
                 return Err(self.unavailable(kind, RejectionKind::StoreUnavailable));
             }
         };
@@ -190,13 +226,13 @@ impl PingOidc {
             }
         }
         let loaded = if loaded.data.needs_refresh(now) {
-            self.refresh_session(id, kind).await?
+            self.refresh_session(id, RequestKind::of(request)).await?
         } else {
             loaded
         };
         Ok(Some(Authenticated {
             engine: self.clone(),
-            session_id: Arc::from(id),
+            session_id: SessionId::new(id),
             session: loaded,
         }))
     }
@@ -339,9 +375,27 @@ impl PingOidc {
                 .unwrap_or_else(|p| p.into_inner());
             Arc::clone(gates.entry(id.into()).or_default())
         };
-        let result = {
-            let _turn = gate.lock().await;
-            self.refresh_under_gate(id).await
+        let result = match gate.try_lock() {
+            Ok(turn) => {
+                let result = self.refresh_under_gate(id).await;
+                drop(turn);
+                result
+            }
+            Err(_) => {
+                // Another request of this process is refreshing this session. Once it is
+                // done, read its result without holding the gate, so that every waiter's
+                // read runs at the same time instead of one after another (with Redis, a
+                // round trip each). Anything but a fresh session (the refresh failed, the
+                // session is gone, the store is down) takes the gate as before.
+                drop(gate.lock().await);
+                match self.inner.store.load(id).await {
+                    Ok(Some(fresh)) if !fresh.data.needs_refresh(now_unix()) => Ok(fresh),
+                    _ => {
+                        let _turn = gate.lock().await;
+                        self.refresh_under_gate(id).await
+                    }
+                }
+            }
         };
         drop(gate);
         {
@@ -559,5 +613,30 @@ pub(crate) fn apply_tokens(
         if !scopes.is_empty() {
             data.scopes = scopes;
         }
+    }
+}
+
+#[cfg(feature = "bench")]
+impl PingOidc {
+    /// For `crate::bench`: the ID-token check of a refresh, on a given token.
+    pub(crate) async fn bench_verify_id_token(
+        &self,
+        raw: &str,
+        access_token: &str,
+        now: i64,
+    ) -> Result<crate::VerifiedIdToken, TokenError> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let expect = Expectations {
+            issuer: &config.issuer,
+            client_id: &config.client_id,
+            trusted_audiences: &config.trusted_audiences,
+            nonce: None,
+            access_token: Some(access_token),
+            subject: None,
+            now,
+            skew: duration_secs(config.clock_skew),
+        };
+        id_token::verify(&inner.provider.keys, &inner.provider.http, raw, &expect).await
     }
 }

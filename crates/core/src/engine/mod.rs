@@ -125,6 +125,8 @@ struct Inner {
     provider: Provider,
     store: Arc<dyn SessionStore>,
     refresh_gates: Mutex<HashMap<Box<str>, Arc<tokio::sync::Mutex<()>>>>,
+    /// Session cookies whose signature held (see `cookies::VerifiedCookies`).
+    verified_cookies: crate::cookies::VerifiedCookies,
     instance_id: String,
     touch_interval: i64,
 }
@@ -189,6 +191,7 @@ impl PingOidcBuilder {
                     .store
                     .unwrap_or_else(|| Arc::new(MemoryStore::default())),
                 refresh_gates: Mutex::default(),
+                verified_cookies: crate::cookies::VerifiedCookies::new(),
                 instance_id,
                 touch_interval,
                 config,
@@ -302,7 +305,7 @@ pub(crate) fn encode(text: &str) -> String {
 #[derive(Clone)]
 pub struct Authenticated {
     engine: PingOidc,
-    session_id: Arc<str>,
+    session_id: guard::SessionId,
     session: LoadedSession,
 }
 
@@ -359,7 +362,7 @@ impl Authenticated {
         }
         let loaded = self
             .engine
-            .refresh_session(&self.session_id, RequestKind::Api)
+            .refresh_session(self.session_id.as_str(), RequestKind::Api)
             .await?;
         Ok(AccessToken::from_session(&loaded.data))
     }

@@ -1,6 +1,7 @@
 //! The in-memory store: sharded, bounded, with idle and absolute expiry.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -23,7 +24,57 @@ impl Entry {
     }
 }
 
-type Shard = RwLock<HashMap<Box<str>, Entry>>;
+/// Session ids are shared, not copied, between a shard and the `sid` / subject indexes.
+type Id = Arc<str>;
+
+type Shard = RwLock<HashMap<Id, Entry, BuildHasherDefault<IdHasher>>>;
+
+type Index = Mutex<HashMap<String, Vec<Id>>>;
+
+/// A fast hash for session ids, for picking the shard and within it. Ids are made by the
+/// engine from 32 random bytes (an attacker can neither choose them nor reach `load` with an
+/// id whose cookie signature fails), so a keyed hash (SipHash, std's default) buys nothing
+/// here. The `sid` and subject indexes, keyed by provider values, keep SipHash.
+#[derive(Default, Clone, Copy)]
+struct IdHasher(u64);
+
+const ID_HASH_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl IdHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(ID_HASH_K);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(
+                <[u8; 8]>::try_from(chunk).unwrap_or_default(),
+            ));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(last));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.mix(u64::from(byte));
+    }
+
+    fn finish(&self) -> u64 {
+        // A final mix (murmur3's), so that every bit of the result depends on every input bit.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    }
+}
 
 /// Sessions in this process's memory: the default, for a single instance.
 ///
@@ -33,8 +84,8 @@ type Shard = RwLock<HashMap<Box<str>, Entry>>;
 pub struct MemoryStore {
     shards: Box<[Shard]>,
     max_per_shard: usize,
-    by_sid: Mutex<HashMap<String, Vec<Box<str>>>>,
-    by_subject: Mutex<HashMap<String, Vec<Box<str>>>>,
+    by_sid: Index,
+    by_subject: Index,
     once: Mutex<HashMap<String, Instant>>,
     leases: Mutex<HashMap<String, (String, Instant)>>,
 }
@@ -54,7 +105,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl MemoryStore {
     /// A store holding at most `max_sessions` sessions.
     pub fn new(max_sessions: usize) -> Self {
-        let shards = (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect();
+        let shards = (0..SHARDS)
+            .map(|_| RwLock::new(HashMap::default()))
+            .collect();
         Self {
             shards,
             max_per_shard: max_sessions.div_ceil(SHARDS).max(1),
@@ -79,27 +132,32 @@ impl MemoryStore {
     }
 
     fn shard(&self, id: &str) -> &Shard {
-        let hash = id.bytes().fold(0usize, |acc, b| {
-            acc.wrapping_mul(31).wrapping_add(b as usize)
-        });
+        let mut hasher = IdHasher::default();
+        id.hash(&mut hasher);
+        // Bits the shard's own table does not use for its buckets or its control bytes.
+        let hash = (hasher.finish() >> 32) as usize;
         &self.shards[hash % SHARDS]
     }
 
-    fn index(&self, id: &str, data: &SessionData) {
+    fn index(&self, id: &Id, data: &SessionData) {
+        // Most keys have one session: no room for more until a second one comes.
+        let push = |map: &Index, key: &str| {
+            let mut map = lock(map);
+            match map.get_mut(key) {
+                Some(ids) => ids.push(Arc::clone(id)),
+                None => {
+                    map.insert(key.to_string(), vec![Arc::clone(id)]);
+                }
+            }
+        };
         if let Some(sid) = &data.sid {
-            lock(&self.by_sid)
-                .entry(sid.clone())
-                .or_default()
-                .push(id.into());
+            push(&self.by_sid, sid);
         }
-        lock(&self.by_subject)
-            .entry(data.subject.clone())
-            .or_default()
-            .push(id.into());
+        push(&self.by_subject, &data.subject);
     }
 
     fn unindex(&self, id: &str, data: &SessionData) {
-        let remove = |map: &Mutex<HashMap<String, Vec<Box<str>>>>, key: &str| {
+        let remove = |map: &Index, key: &str| {
             let mut map = lock(map);
             if let Some(ids) = map.get_mut(key) {
                 ids.retain(|other| &**other != id);
@@ -128,7 +186,7 @@ impl MemoryStore {
         }
     }
 
-    fn remove_indexed(&self, index: &Mutex<HashMap<String, Vec<Box<str>>>>, key: &str) -> usize {
+    fn remove_indexed(&self, index: &Index, key: &str) -> usize {
         let ids = lock(index).get(key).cloned().unwrap_or_default();
         ids.iter().filter(|id| self.remove(id)).count()
     }
@@ -136,11 +194,11 @@ impl MemoryStore {
     /// Makes room in a full shard: expired entries first, then the least recently used.
     fn evict(
         &self,
-        shard: &mut HashMap<Box<str>, Entry>,
+        shard: &mut HashMap<Id, Entry, BuildHasherDefault<IdHasher>>,
         now: i64,
-    ) -> Vec<(Box<str>, Arc<SessionData>)> {
+    ) -> Vec<(Id, Arc<SessionData>)> {
         let mut evicted = Vec::new();
-        let expired: Vec<Box<str>> = shard
+        let expired: Vec<Id> = shard
             .iter()
             .filter(|(_, e)| e.expired(now))
             .map(|(k, _)| k.clone())
@@ -193,6 +251,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
+        let key: Id = Arc::from(id);
         let evicted = {
             let mut shard = self.shard(id).write().unwrap_or_else(|p| p.into_inner());
             let evicted = if shard.len() >= self.max_per_shard {
@@ -201,7 +260,7 @@ impl SessionStore for MemoryStore {
                 Vec::new()
             };
             shard.insert(
-                id.into(),
+                Arc::clone(&key),
                 Entry {
                     data: Arc::clone(&data),
                     version: 1,
@@ -213,7 +272,7 @@ impl SessionStore for MemoryStore {
         for (key, old) in evicted {
             self.unindex(&key, &old);
         }
-        self.index(id, &data);
+        self.index(&key, &data);
         Box::pin(std::future::ready(Ok(())))
     }
 

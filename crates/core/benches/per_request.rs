@@ -1,0 +1,238 @@
+//! The per-request path of a guarded route, step by step, on a real session signed in at the
+//! development provider (memory store):
+//!
+//! `cargo bench -p ping-oidc --features bench --bench per_request`
+//!
+//! See `BENCHMARKS.md` for the numbers and what they mean.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ping_oidc::{bench, AuthRoute, Authenticated, Config, PingOidc, RequestInfo, SessionData};
+use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_USERNAME};
+
+const APP: &str = "http://127.0.0.1:9";
+
+/// Polls a future once: the engine's guarded path with the memory store never waits.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the future waited; this benchmark expects none to"),
+    }
+}
+
+/// A request as an adapter hands it to the engine.
+struct Request {
+    path: &'static str,
+    query: Option<String>,
+    cookie: Option<String>,
+}
+
+impl RequestInfo for Request {
+    fn method(&self) -> &str {
+        "GET"
+    }
+    fn path(&self) -> &str {
+        self.path
+    }
+    fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        match name {
+            "accept" => Some("application/json"),
+            "cookie" => self.cookie.as_deref(),
+            _ => None,
+        }
+    }
+    fn cookie_headers(&self) -> impl Iterator<Item = &str> {
+        self.cookie.as_deref().into_iter()
+    }
+}
+
+fn pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap_or_default().to_string()
+}
+
+/// `/auth/login` then `/auth/callback` through the engine; the session cookie.
+async fn sign_in(oidc: &PingOidc, provider: &DevProvider, scope: Option<&str>) -> String {
+    let query = match scope {
+        Some(scope) => format!("return_to=%2F&scope={}", scope.replace(':', "%3A")),
+        None => "return_to=%2F".into(),
+    };
+    let login = Request {
+        path: "/auth/login",
+        query: Some(query),
+        cookie: None,
+    };
+    let answer = oidc.handle(AuthRoute::Login, &login, b"").await;
+    let header = |name: &str| {
+        answer
+            .headers
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
+    let authorize = header("location").pop().expect("a redirect to sign-in");
+    let transaction = header("set-cookie")
+        .iter()
+        .map(|c| pair(c))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let callback = provider
+        .sign_in(&authorize, DEFAULT_USERNAME)
+        .expect("provider sign-in");
+    let callback = Request {
+        path: "/auth/callback",
+        query: callback.query().map(str::to_string),
+        cookie: Some(transaction),
+    };
+    let answer = oidc.handle(AuthRoute::Callback, &callback, b"").await;
+    answer
+        .headers
+        .iter()
+        .filter(|(n, _)| *n == "set-cookie")
+        .map(|(_, v)| pair(v))
+        .find(|p| p.starts_with("ping_oidc=") && p.len() > "ping_oidc=".len())
+        .unwrap_or_else(|| panic!("no session cookie: {} {}", answer.status, answer.body))
+}
+
+struct Setup {
+    oidc: PingOidc,
+    /// A browser's `Cookie` header: some other cookies, then the session's.
+    cookie: String,
+    scoped_cookie: String,
+    _provider: DevProvider,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn setup() -> Setup {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (oidc, provider, cookie, scoped_cookie) = runtime.block_on(async {
+        let provider = DevProvider::builder()
+            .client(ClientRegistration::confidential(
+                "bench",
+                "bench-secret",
+                format!("{APP}/auth/callback"),
+            ))
+            .start()
+            .await
+            .expect("development provider");
+        let config = Config::builder()
+            .issuer(provider.issuer())
+            .client_id("bench")
+            .client_secret("bench-secret")
+            .app_url(APP)
+            .session_key("bench-session-key-0123456789abcdef-0123456789abcdef")
+            .scopes(["openid", "profile", "email"])
+            .build()
+            .expect("config");
+        let oidc = PingOidc::new(config).await.expect("engine");
+        let cookie = sign_in(&oidc, &provider, None).await;
+        let scoped = sign_in(&oidc, &provider, Some("orders:read")).await;
+        (oidc, provider, cookie, scoped)
+    });
+    Setup {
+        oidc,
+        cookie: format!("_ga=GA1.1.123456789.1700000000; theme=dark; {cookie}"),
+        scoped_cookie: format!("_ga=GA1.1.123456789.1700000000; theme=dark; {scoped_cookie}"),
+        _provider: provider,
+        _runtime: runtime,
+    }
+}
+
+fn request(cookie: &str) -> Request {
+    Request {
+        path: "/api/ok",
+        query: None,
+        cookie: Some(cookie.to_string()),
+    }
+}
+
+fn per_request(c: &mut Criterion) {
+    let s = setup();
+    let oidc = &s.oidc;
+    let signed_in = request(&s.cookie);
+    let scoped = request(&s.scoped_cookie);
+    let user: Authenticated = ready(oidc.authenticate(&signed_in, &[])).expect("signed in");
+
+    let mut group = c.benchmark_group("guard");
+    group.bench_function("cookie_to_session_id", |b| {
+        b.iter(|| black_box(bench::session_id(oidc, black_box(&signed_in)).is_some()))
+    });
+    group.bench_function("cookie_to_session", |b| {
+        b.iter(|| ready(bench::load_session(oidc, black_box(&signed_in))).expect("a session"))
+    });
+    group.bench_function("authenticate", |b| {
+        b.iter(|| ready(oidc.authenticate(black_box(&signed_in), &[])).expect("signed in"))
+    });
+    group.bench_function("authenticate_scoped", |b| {
+        b.iter(|| ready(oidc.authenticate(black_box(&scoped), &["orders:read"])).expect("scoped"))
+    });
+    group.bench_function("authenticated_clone", |b| {
+        b.iter(|| black_box(&user).clone())
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("session");
+    group.bench_function("claims", |b| {
+        b.iter(|| {
+            let user = black_box(&user);
+            (
+                black_box(user.subject().len()),
+                black_box(user.claim("email").is_some()),
+                black_box(user.claims().len()),
+            )
+        })
+    });
+    group.bench_function("access_token_freshness", |b| {
+        b.iter(|| {
+            black_box(bench::needs_refresh(
+                black_box(user.session()),
+                bench::now_unix(),
+            ))
+        })
+    });
+    group.bench_function("fresh_access_token", |b| {
+        b.iter(|| ready(black_box(&user).fresh_access_token()).expect("fresh"))
+    });
+    // What a store that keeps sessions as JSON (Redis) parses on every request, and the
+    // claims' share of it.
+    let json = serde_json::to_string(user.session()).expect("session JSON");
+    let claims = serde_json::to_string(user.claims()).expect("claims JSON");
+    group.bench_function("parse_session_json", |b| {
+        b.iter(|| serde_json::from_str::<SessionData>(black_box(&json)).expect("session"))
+    });
+    group.bench_function("parse_claims_json", |b| {
+        b.iter(|| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(black_box(&claims))
+                .expect("claims")
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("id_token");
+    let now = bench::now_unix();
+    assert!(ready(bench::verify_id_token(oidc, user.session(), now)).is_ok());
+    group.bench_function("validate", |b| {
+        b.iter(|| {
+            ready(bench::verify_id_token(oidc, black_box(user.session()), now)).expect("valid")
+        })
+    });
+    group.finish();
+    let _ = bench::id_token(user.session());
+}
+
+criterion_group!(benches, per_request);
+criterion_main!(benches);
