@@ -2,7 +2,7 @@
 # Per-request cost of ping-oidc, reproducibly (see BENCHMARKS.md):
 #   1. axum:  guarded GET /api/ok (valid session, memory store) against GET /healthz, same run
 #   2. actix: the same
-#   3. axum with the Redis store (SESSION_STORE-style redis://127.0.0.1:6379)
+#   3. both adapters with the Redis store
 #   4. ScopedToken route GET /api/orders (scope orders:read), both adapters
 #   5. refresh storm: 200 concurrent requests right after access-token expiry; token-endpoint
 #      calls counted at the provider, and latencies
@@ -17,10 +17,15 @@
 #                   /api/orders on the in-process axum and actix apps, and exit
 #
 # BENCH_BIN_DIR=dir: use the harness binaries in dir instead of building them (no Criterion).
-# BENCH_CONNECTIONS (64), BENCH_REDIS_URL (redis://127.0.0.1:6379).
+# BENCH_CONNECTIONS (64). BENCH_REDIS_URL=redis://...: measure against that Redis instead of
+# the script's own.
 #
 # Release binaries are driven with wrk on loopback; wrk and the server are pinned to
 # different cores with taskset (the first half of the cores serve, the second half load).
+# The Redis measurements use a redis-server the script starts on a free port, pinned to the
+# load generator's cores: it stands in for a Redis on another machine, so that it never
+# takes the served app's core (a Redis on the same core preempts the server at every
+# command and measures the machine's scheduler, not the store).
 # Results: a Markdown table on stdout and in target/bench/results.md. The run fails only when
 # something is broken (a route answers wrongly, the refresh storm is not single-flight);
 # timing targets are reported, not enforced.
@@ -45,13 +50,15 @@ else
   DURATION=3 ROUNDS=5 WARMUP=1 STORM_ROUNDS=3
 fi
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
-REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+REDIS_URL=${BENCH_REDIS_URL:-}
 OUT=target/bench
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
 SERVER_PID=
+OWN_REDIS_PORT=
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$OWN_REDIS_PORT" ]; then redis-cli -p "$OWN_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -195,7 +202,19 @@ cookie_for() {
 }
 
 HAVE_REDIS=0
+REDIS_WHERE=
 if [ "$REDIS" = 1 ]; then
+  if [ -z "$REDIS_URL" ] && command -v redis-server >/dev/null 2>&1; then
+    OWN_REDIS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "${PIN_CLIENT[@]}" redis-server --port "$OWN_REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+      --daemonize yes --dir "$WORK" --logfile "$WORK/redis.log" >/dev/null
+    REDIS_URL="redis://127.0.0.1:$OWN_REDIS_PORT"
+    REDIS_WHERE="the script's own redis-server on CPUs $CLIENT_CPUS (with wrk)"
+    for _ in $(seq 1 50); do redis-cli -p "$OWN_REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  else
+    REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+    REDIS_WHERE="$REDIS_URL (BENCH_REDIS_URL; not pinned by this script)"
+  fi
   if command -v redis-cli >/dev/null 2>&1 && redis-cli -u "$REDIS_URL" ping >/dev/null 2>&1; then
     HAVE_REDIS=1
   else
@@ -217,6 +236,7 @@ STORMS="$WORK/storms.txt"
 "$BIN" storm --adapter actix --store memory --rounds "$STORM_ROUNDS" --workers "$SERVER_WORKERS" >>"$STORMS"
 if [ "$HAVE_REDIS" = 1 ]; then
   "$BIN" storm --adapter axum --store "$REDIS_URL" --rounds "$STORM_ROUNDS" --workers "$SERVER_WORKERS" >>"$STORMS"
+  "$BIN" storm --adapter actix --store "$REDIS_URL" --rounds "$STORM_ROUNDS" --workers "$SERVER_WORKERS" >>"$STORMS"
 fi
 cat "$STORMS" >&2
 
@@ -257,6 +277,7 @@ function median(list,   n, a, i, j, t) {
   echo "Machine: $NPROC cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) memory."
   echo "Server on CPUs $SERVER_CPUS ($SERVER_WORKERS worker(s)), wrk on CPUs $CLIENT_CPUS ($CLIENT_THREADS thread(s), $CONNECTIONS connections);"
   echo "$ROUNDS round(s) of ${DURATION}s per route; medians over rounds; ratio = guarded / unguarded, per round, median."
+  [ "$HAVE_REDIS" = 1 ] && echo "Redis: $REDIS_WHERE."
   echo
   echo "| adapter | store | route | req/s | p50 ms | p99 ms | server CPU µs/req | throughput ratio to /healthz | CPU ratio (/healthz CPU ÷ route CPU) |"
   echo "|---|---|---|---:|---:|---:|---:|---:|---:|"

@@ -308,6 +308,155 @@ mod redis {
         assert!(a.load(&id).await.expect("load").is_some());
     }
 
+    use ping_oidc::SaveOutcome;
+
+    async fn with_prefix(prefix: &str, local_cache: usize) -> RedisStore {
+        RedisStore::builder(&url())
+            .key_prefix(prefix)
+            .local_cache_capacity(local_cache)
+            .connect()
+            .await
+            .expect("REDIS_URL is set but Redis is unreachable")
+    }
+
+    fn access_token(loaded: &ping_oidc::LoadedSession) -> String {
+        serde_json::to_value(&*loaded.data).expect("json")["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Two instances (two stores, each with its local cache of decoded sessions) on one
+    /// Redis: whatever one changes, the other sees at its next load, never a cached copy.
+    #[tokio::test]
+    #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]
+    async fn instances_never_serve_a_stale_cached_session() {
+        let prefix = prefix();
+        let (a, b) = (
+            with_prefix(&prefix, 1024).await,
+            with_prefix(&prefix, 1024).await,
+        );
+        let uncached = with_prefix(&prefix, 0).await;
+        let sid = format!("sid-{}", random_hex());
+        let id = session_id();
+        a.create(&id, TestSession::new("two").sid(&sid).build(), now_unix())
+            .await
+            .expect("create");
+        // Both decode it once and keep it.
+        for store in [&a, &b, &uncached] {
+            let loaded = store.load(&id).await.expect("load").expect("session");
+            assert_eq!(
+                (loaded.version, access_token(&loaded).as_str()),
+                (1, "at-1")
+            );
+        }
+        // A refresh on `a`: `b` reads the new tokens at once.
+        let next = TestSession::new("two").sid(&sid).marker("2").build();
+        assert_eq!(
+            a.update(&id, next, 1).await.expect("update"),
+            SaveOutcome::Saved { version: 2 }
+        );
+        for store in [&b, &a, &b, &uncached] {
+            let loaded = store.load(&id).await.expect("load").expect("session");
+            assert_eq!(
+                (loaded.version, access_token(&loaded).as_str()),
+                (2, "at-2")
+            );
+        }
+        // `b` writes next; `a`'s cached version 2 is stale and must not be served.
+        let third = TestSession::new("two").sid(&sid).marker("3").build();
+        assert_eq!(
+            b.update(&id, third, 2).await.expect("update"),
+            SaveOutcome::Saved { version: 3 }
+        );
+        let loaded = a.load(&id).await.expect("load").expect("session");
+        assert_eq!(
+            (loaded.version, access_token(&loaded).as_str()),
+            (3, "at-3")
+        );
+        // A stale compare-and-set from `a` still conflicts.
+        let stale = TestSession::new("two").sid(&sid).marker("stale").build();
+        assert_eq!(
+            a.update(&id, stale, 2).await.expect("update"),
+            SaveOutcome::Conflict
+        );
+        // Back-channel logout on `b` (by sid): gone for `a` too, though `a` had it cached.
+        assert!(a.load(&id).await.expect("load").is_some());
+        assert_eq!(b.delete_by_sid(&sid).await.expect("delete"), 1);
+        assert!(a.load(&id).await.expect("load").is_none());
+        // Deleted with a raw command behind both stores' backs: gone as well.
+        let other = session_id();
+        a.create(&other, TestSession::new("two").build(), now_unix())
+            .await
+            .expect("create");
+        assert!(b.load(&other).await.expect("load").is_some());
+        let mut raw = raw().await;
+        let _: i64 = query(&mut raw, &["DEL", &format!("{prefix}s:{other}")]).await;
+        assert!(a.load(&other).await.expect("load").is_none());
+        assert!(b.load(&other).await.expect("load").is_none());
+    }
+
+    /// Store connections a private Redis sees (every client but the one asking).
+    async fn store_connections(raw: &mut ::redis::aio::MultiplexedConnection) -> usize {
+        let list: String = query(raw, &["CLIENT", "LIST"]).await;
+        list.lines().count().saturating_sub(1)
+    }
+
+    /// Loads go through a connection the calling runtime drives (besides the I/O thread's),
+    /// and a load whose connection was cut is served anyway, by the I/O thread.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]
+    async fn loads_use_the_callers_runtime_and_survive_a_cut() {
+        let server = RedisServer::start().expect("start redis-server");
+        let store = RedisStore::connect(&server.url()).await.expect("connect");
+        let mut raw = {
+            let client = ::redis::Client::open(server.url()).expect("client");
+            client
+                .get_multiplexed_async_connection()
+                .await
+                .expect("raw connection")
+        };
+        let id = session_id();
+        store
+            .create(&id, TestSession::new("near").build(), now_unix())
+            .await
+            .expect("create");
+        assert_eq!(store_connections(&mut raw).await, 1, "the I/O thread's");
+        // The first load starts this runtime's own connection.
+        let started = Instant::now();
+        loop {
+            assert!(store.load(&id).await.expect("load").is_some());
+            if store_connections(&mut raw).await == 2 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no second connection"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Every store connection is cut (as by a Redis failover or a proxy restart).
+        let _: i64 = query(
+            &mut raw,
+            &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"],
+        )
+        .await;
+        for _ in 0..3 {
+            let loaded = store.load(&id).await.expect("load after the cut");
+            assert!(loaded.is_some());
+        }
+        // And the runtime connects again by itself.
+        let started = Instant::now();
+        while store_connections(&mut raw).await < 2 {
+            assert!(store.load(&id).await.expect("load").is_some());
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "not reconnected"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Clones used from several current-thread runtimes at once (actix-web's workers), and
     /// after the runtime that connected has been shut down.
     #[test]
@@ -358,10 +507,23 @@ mod redis {
             .enable_all()
             .build()
             .expect("runtime");
+        // Loads from it still work, though the other runtimes' own connections died with them.
+        let probe = session_id();
+        last.block_on(async {
+            let data = TestSession::new("last").sid(&sid).build();
+            store
+                .create(&probe, data, now_unix())
+                .await
+                .expect("create");
+            for _ in 0..20 {
+                assert!(store.load(&probe).await.expect("load").is_some());
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
         let deleted = last
             .block_on(store.delete_by_sid(&sid))
             .expect("delete_by_sid");
-        assert_eq!(deleted, 100);
+        assert_eq!(deleted, 101);
     }
 
     /// Connecting to a port nothing listens on fails fast with a `StoreError`.

@@ -36,7 +36,9 @@ impl RequestInfo for RequestView<'_> {
 
     fn cookie_headers(&self) -> impl Iterator<Item = &str> {
         let values = self.request.headers().get_all(header::COOKIE);
-        values.filter_map(|value| value.to_str().ok())
+        // Any UTF-8: the engine only compares and verifies cookie values (and `from_utf8`
+        // checks ASCII a word at a time, unlike `HeaderValue::to_str`).
+        values.filter_map(|value| std::str::from_utf8(value.as_bytes()).ok())
     }
 }
 

@@ -140,12 +140,41 @@ pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
 /// Equal strings, compared in constant time for equal lengths.
 pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    if a.len() != b.len() {
+        return false;
+    }
+    // Eight bytes at a time; every byte is compared whatever the others hold.
+    let (words_a, words_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = words_a
+        .remainder()
+        .iter()
+        .zip(words_b.remainder())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    let word = |chunk: &[u8]| u64::from_ne_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+    let words = words_a
+        .zip(words_b)
+        .fold(0u64, |acc, (x, y)| acc | (word(x) ^ word(y)));
+    (words | u64::from(tail)) == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_every_byte() {
+        for len in 0..20 {
+            let base: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+            assert!(constant_time_eq(&base, &base));
+            assert!(!constant_time_eq(&base, &format!("{base}a")));
+            for at in 0..len {
+                let mut changed = base.clone().into_bytes();
+                changed[at] = b'Z';
+                let changed = String::from_utf8(changed).unwrap_or_default();
+                assert!(!constant_time_eq(&base, &changed), "{len} {at}");
+            }
+        }
+    }
 
     #[test]
     fn pkce_matches_rfc7636_appendix_b() {

@@ -27,14 +27,24 @@ pub fn cookies(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (header, state) = text.split_once('\n').unwrap_or((&text, ""));
     if let Some(value) = crate::cookies::find([header], &config.cookie_name) {
-        let _ = crate::cookies::verify_session_cookie(&config, value);
+        let plain = crate::cookies::verify_session_cookie(&config, value);
+        // The remembered-cookie table must answer exactly as the HMAC does, first and
+        // second time.
+        let remembered = crate::cookies::VerifiedCookies::new();
+        assert_eq!(remembered.verify(&config, value), plain);
+        assert_eq!(remembered.verify(&config, value), plain);
     }
     let _ = crate::transaction::open(&config, [header], state);
     let _ = config.session_key.open(b"ctx", header);
 }
 
-/// Discovery documents, JWKS documents and token endpoint responses.
+/// Discovery documents, JWKS documents, token endpoint responses, and stored sessions (a
+/// shared store's records are read back as JSON).
 pub fn provider_documents(data: &[u8]) {
+    if let Ok(session) = serde_json::from_slice::<crate::SessionData>(data) {
+        let _ = session.claims().get("sub");
+        let _ = serde_json::to_vec(&session);
+    }
     let _ = crate::discovery::ProviderMetadata::parse(data, "https://idp.example/as");
     let _ = crate::jose::parse_jwks(data);
     let _ = crate::provider::parse_token_response(200, data);

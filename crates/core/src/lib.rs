@@ -32,6 +32,7 @@
 #[cfg(feature = "bench")]
 #[doc(hidden)]
 pub mod bench;
+mod claims;
 pub mod config;
 mod cookies;
 mod crypto;
@@ -56,6 +57,7 @@ pub mod store;
 mod time;
 mod transaction;
 
+pub use claims::Claims;
 pub use config::{
     Config, ConfigBuilder, ConfigError, ProviderSource, SameSite, Secret, TokenAuthMethod,
 };

@@ -3,17 +3,20 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+
+use crate::claims::Claims;
 
 /// One signed-in user's session: identity, claims and tokens.
+///
+/// Every session in a store holds one, so text is kept in exactly sized `Box<str>`s.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SessionData {
-    pub(crate) subject: String,
+    pub(crate) subject: Box<str>,
     #[serde(default)]
-    pub(crate) sid: Option<String>,
-    pub(crate) claims: Map<String, Value>,
-    pub(crate) id_token: String,
-    pub(crate) access_token: String,
+    pub(crate) sid: Option<Box<str>>,
+    pub(crate) claims: Claims,
+    pub(crate) id_token: Box<str>,
+    pub(crate) access_token: Box<str>,
     /// Unix seconds; `None` when the provider gave no `expires_in`.
     #[serde(default)]
     pub(crate) access_expires_at: Option<i64>,
@@ -21,8 +24,8 @@ pub struct SessionData {
     #[serde(default)]
     pub(crate) refresh_at: Option<i64>,
     #[serde(default)]
-    pub(crate) refresh_token: Option<String>,
-    pub(crate) scopes: Vec<String>,
+    pub(crate) refresh_token: Option<Box<str>>,
+    pub(crate) scopes: Box<[String]>,
     pub(crate) created_at: i64,
     /// Absolute end of the session, unix seconds.
     pub(crate) expires_at: i64,
@@ -42,7 +45,7 @@ impl SessionData {
     }
 
     /// The ID token and userinfo claims, merged.
-    pub fn claims(&self) -> &Map<String, Value> {
+    pub fn claims(&self) -> &Claims {
         &self.claims
     }
 
@@ -74,11 +77,11 @@ impl SessionData {
     /// Rough heap size, for the memory store's accounting and the benchmarks.
     pub fn approximate_size(&self) -> usize {
         self.subject.len()
-            + self.sid.as_ref().map_or(0, String::len)
+            + self.sid.as_ref().map_or(0, |sid| sid.len())
             + serde_json::to_string(&self.claims).map_or(0, |s| s.len())
             + self.id_token.len()
             + self.access_token.len()
-            + self.refresh_token.as_ref().map_or(0, String::len)
+            + self.refresh_token.as_ref().map_or(0, |token| token.len())
             + self.scopes.iter().map(String::len).sum::<usize>()
     }
 }

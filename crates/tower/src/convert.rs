@@ -27,7 +27,9 @@ impl RequestInfo for PartsView<'_> {
             .headers
             .get_all(COOKIE)
             .iter()
-            .filter_map(|v| v.to_str().ok())
+            // Any UTF-8: the engine only compares and verifies cookie values (and `from_utf8`
+            // checks ASCII a word at a time, unlike `HeaderValue::to_str`).
+            .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
     }
 }
 

@@ -167,7 +167,7 @@ pub fn profile_page(user: &Authenticated) -> String {
             escape(name),
             escape(&show_claim(name, value))
         );
-        if PERSON_CLAIMS.contains(&name.as_str()) {
+        if PERSON_CLAIMS.contains(&name) {
             person.push_str(&row);
         } else {
             details.push_str(&row);

@@ -14,7 +14,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use ping_oidc::{MemoryStore, PingOidc, SessionData, SessionStore};
+use ping_oidc::{Claims, MemoryStore, PingOidc, SessionData, SessionStore};
 use ping_oidc_bench::{config, session_id, sign_in, start_provider};
 use serde_json::Value;
 
@@ -182,7 +182,7 @@ fn main() {
     drop(store);
 
     // Where it goes: the session records alone (kept in a Vec, not in a store), and of
-    // those, the claims map. The store's own bookkeeping is the whole minus the records.
+    // those, the claims. The store's own bookkeeping is the whole minus the records.
     let before = snapshot();
     let records: Vec<Arc<SessionData>> = (0..sessions).map(|i| Arc::new(make(i))).collect();
     let after = snapshot();
@@ -191,16 +191,16 @@ fn main() {
     drop(records);
     let claims_template = template["claims"].clone();
     let before = snapshot();
-    let maps: Vec<serde_json::Map<String, Value>> = (0..sessions)
+    let maps: Vec<Claims> = (0..sessions)
         .map(|_| serde_json::from_value(claims_template.clone()).unwrap_or_default())
         .collect();
     let after = snapshot();
-    let vec_bytes = maps.capacity() * std::mem::size_of::<serde_json::Map<String, Value>>();
+    let vec_bytes = maps.capacity() * std::mem::size_of::<Claims>();
     let claims_heap = per(before.0, after.0 - vec_bytes);
     drop(maps);
     let claims_json = serde_json::to_string(&claims_template).map_or(0, |s| s.len());
     println!(
-        "BREAKDOWN record_bytes={record:.0} (of which claims_map_heap={claims_heap:.0}, \
+        "BREAKDOWN record_bytes={record:.0} (of which claims_heap={claims_heap:.0}, \
          tokens={token_bytes}) store_bookkeeping_bytes={:.0} claims_as_json_bytes={claims_json}",
         heap - record,
     );

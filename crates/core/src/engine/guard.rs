@@ -571,12 +571,10 @@ impl PingOidc {
             {
                 Ok(verified) => {
                     let (raw, claims) = verified.into_parts();
-                    for (name, value) in claims {
-                        if !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash") {
-                            data.claims.insert(name, value);
-                        }
-                    }
-                    data.id_token = raw;
+                    data.claims = data.claims.merged(claims.into_iter().filter(|(name, _)| {
+                        !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash")
+                    }));
+                    data.id_token = raw.into();
                 }
                 // The refresh token is already spent: keep the new tokens (they came from the
                 // token endpoint over TLS) with the previous ID token and claims, rather than
@@ -604,14 +602,14 @@ pub(crate) fn apply_tokens(
         let early = duration_secs(leeway).min(secs / 4);
         now.saturating_add(secs - early)
     });
-    data.access_token = tokens.access_token;
+    data.access_token = tokens.access_token.into();
     if let Some(rotated) = tokens.refresh_token {
-        data.refresh_token = Some(rotated);
+        data.refresh_token = Some(rotated.into());
     }
     if let Some(scope) = tokens.scope {
         let scopes = crate::scope::parse_scope_list(&scope);
         if !scopes.is_empty() {
-            data.scopes = scopes;
+            data.scopes = scopes.into();
         }
     }
 }

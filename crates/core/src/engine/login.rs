@@ -363,15 +363,15 @@ impl PingOidc {
         let mut requested = config.scopes.clone();
         requested.extend(tx.extra_scopes.iter().cloned());
         let mut data = SessionData {
-            subject,
-            sid,
-            claims,
-            id_token: raw_id_token,
-            access_token: String::new(),
+            subject: subject.into(),
+            sid: sid.map(Into::into),
+            claims: claims.into(),
+            id_token: raw_id_token.into(),
+            access_token: Box::default(),
             access_expires_at: None,
             refresh_at: None,
             refresh_token: None,
-            scopes: requested,
+            scopes: requested.into(),
             created_at: now,
             expires_at: now.saturating_add(duration_secs(config.absolute_lifetime)),
             idle_timeout: duration_secs(config.idle_timeout),

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::Config;
 use crate::discovery::{DiscoveryError, ProviderMetadata};
@@ -324,7 +324,7 @@ impl Authenticated {
     }
 
     /// The ID token and userinfo claims, merged.
-    pub fn claims(&self) -> &Map<String, Value> {
+    pub fn claims(&self) -> &crate::Claims {
         &self.session.data.claims
     }
 

@@ -29,7 +29,41 @@ type Id = Arc<str>;
 
 type Shard = RwLock<HashMap<Id, Entry, BuildHasherDefault<IdHasher>>>;
 
-type Index = Mutex<HashMap<String, Vec<Id>>>;
+type Index = Mutex<HashMap<Box<str>, Ids>>;
+
+/// The sessions under one `sid` or subject: nearly always one, held without a vector.
+#[derive(Clone)]
+enum Ids {
+    One(Id),
+    Many(Vec<Id>),
+}
+
+impl Ids {
+    fn push(&mut self, id: Id) {
+        match self {
+            Self::One(first) => *self = Self::Many(vec![Arc::clone(first), id]),
+            Self::Many(ids) => ids.push(id),
+        }
+    }
+
+    /// Removes `id`; false when none is left.
+    fn remove(&mut self, id: &str) -> bool {
+        match self {
+            Self::One(only) => &**only != id,
+            Self::Many(ids) => {
+                ids.retain(|other| &**other != id);
+                !ids.is_empty()
+            }
+        }
+    }
+
+    fn as_slice(&self) -> &[Id] {
+        match self {
+            Self::One(id) => std::slice::from_ref(id),
+            Self::Many(ids) => ids,
+        }
+    }
+}
 
 /// A fast hash for session ids, for picking the shard and within it. Ids are made by the
 /// engine from 32 random bytes (an attacker can neither choose them nor reach `load` with an
@@ -140,13 +174,12 @@ impl MemoryStore {
     }
 
     fn index(&self, id: &Id, data: &SessionData) {
-        // Most keys have one session: no room for more until a second one comes.
         let push = |map: &Index, key: &str| {
             let mut map = lock(map);
             match map.get_mut(key) {
                 Some(ids) => ids.push(Arc::clone(id)),
                 None => {
-                    map.insert(key.to_string(), vec![Arc::clone(id)]);
+                    map.insert(key.into(), Ids::One(Arc::clone(id)));
                 }
             }
         };
@@ -160,8 +193,7 @@ impl MemoryStore {
         let remove = |map: &Index, key: &str| {
             let mut map = lock(map);
             if let Some(ids) = map.get_mut(key) {
-                ids.retain(|other| &**other != id);
-                if ids.is_empty() {
+                if !ids.remove(id) {
                     map.remove(key);
                 }
             }
@@ -187,8 +219,10 @@ impl MemoryStore {
     }
 
     fn remove_indexed(&self, index: &Index, key: &str) -> usize {
-        let ids = lock(index).get(key).cloned().unwrap_or_default();
-        ids.iter().filter(|id| self.remove(id)).count()
+        let ids = lock(index).get(key).cloned();
+        ids.map_or(0, |ids| {
+            ids.as_slice().iter().filter(|id| self.remove(id)).count()
+        })
     }
 
     /// Makes room in a full shard: expired entries first, then the least recently used.

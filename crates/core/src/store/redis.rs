@@ -4,11 +4,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use ::redis::{Client, Cmd, ErrorKind, FromRedisValue, RedisError, Script, ScriptInvocation};
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use ::redis::{
+    AsyncConnectionConfig, Client, Cmd, ErrorKind, FromRedisValue, RedisError, Script,
+    ScriptInvocation,
+};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
@@ -18,6 +21,7 @@ use crate::time::now_unix;
 
 const DEFAULT_PREFIX: &str = "ping_oidc:";
 const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+const DEFAULT_LOCAL_CACHE: usize = 1024;
 
 /// Helpers shared by the scripts (prepended to each).
 /// Numbers go to Redis as integer strings (`ms`), never in Lua's float notation.
@@ -205,11 +209,28 @@ impl Scripts {
 /// be a half-open TCP connection that would otherwise stay stuck). Once Redis is back, calls
 /// succeed again without restarting the app.
 ///
-/// **Runtimes.** The connection lives on the store's own I/O thread (a small current-thread
-/// Tokio runtime started by `connect` and shared by all clones; it stops when the last clone
-/// is dropped). Calls hand their work to it, so the store is `Clone + Send + Sync` and works
-/// from any number of runtimes at once (actix-web's one current-thread runtime per worker,
-/// tests' runtimes), and keeps working when the runtime that called `connect` has stopped.
+/// **Runtimes.** The store's main connection lives on its own I/O thread (a small
+/// current-thread Tokio runtime started by `connect` and shared by all clones; it stops when
+/// the last clone is dropped). Writes, scripts and leases are handed to it, so the store is
+/// `Clone + Send + Sync` and works from any number of runtimes at once (actix-web's one
+/// current-thread runtime per worker, tests' runtimes), and keeps working when the runtime
+/// that called `connect` has stopped.
+///
+/// Loads, one per guarded request, would pay two thread hand-overs that way. So each calling
+/// runtime (up to 64) also gets a connection of its own, connected in the background on
+/// first use and driven by that runtime; loads go through it, with no other thread involved.
+/// If it fails, or its runtime has stopped, the load is repeated on the I/O thread (a read is
+/// safe to repeat) and the runtime uses the I/O thread alone for a second before connecting
+/// again. Like the engine's own timeouts, this needs the calling runtime's timer
+/// (`enable_time`, on in `#[tokio::main]` and actix-web).
+///
+/// **Local cache.** Decoding a session (tokens and claims, a few KB of JSON) costs more
+/// than reading it. The store keeps the sessions it decoded or wrote recently (up to
+/// [`RedisStoreBuilder::local_cache_capacity`], default 1,024) with their version, and for
+/// those asks Redis only for the version and the last use (`HMGET v ls`, a few bytes). Redis
+/// still answers every load: a session deleted (sign-out, back-channel logout) or changed
+/// (a refresh) by any instance is seen at once, and the idle and absolute lifetimes are
+/// checked as before. A version that differs from the cached one reads the whole session.
 ///
 /// Sessions hold tokens: protect Redis (network access, ACL user with a password). TLS
 /// connections (`rediss://`) are not enabled by this crate's feature set.
@@ -255,6 +276,27 @@ struct Shared {
     prefix: String,
     timeout: Duration,
     scripts: Scripts,
+    cache: LocalCache,
+    near: Mutex<Vec<(tokio::runtime::Id, Near)>>,
+}
+
+/// A caller runtime's own connection, for loads (see "Runtimes" on [`RedisStore`]).
+enum Near {
+    Ready(MultiplexedConnection),
+    Connecting,
+    /// Connecting failed, or the connection did: the I/O thread serves until then.
+    RetryAfter(Instant),
+}
+
+/// Runtimes with a connection of their own, at most.
+const MAX_NEAR: usize = 64;
+/// How long after a failure the I/O thread serves a runtime's loads alone.
+const NEAR_RETRY: Duration = Duration::from_secs(1);
+
+/// Where a load's commands go.
+enum Via {
+    Io,
+    Near(MultiplexedConnection),
 }
 
 impl fmt::Debug for RedisStore {
@@ -273,6 +315,7 @@ pub struct RedisStoreBuilder {
     url: String,
     prefix: String,
     timeout: Duration,
+    local_cache: usize,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -289,6 +332,13 @@ impl RedisStoreBuilder {
     /// Prefix of every key (default `ping_oidc:`). Give each app sharing a Redis its own.
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self
+    }
+
+    /// How many sessions this instance keeps decoded between requests (default
+    /// 1,024; 0 turns it off). See "Local cache" on [`RedisStore`].
+    pub fn local_cache_capacity(mut self, sessions: usize) -> Self {
+        self.local_cache = sessions;
         self
     }
 
@@ -364,6 +414,8 @@ impl RedisStoreBuilder {
             prefix: self.prefix,
             timeout: self.timeout,
             scripts: Scripts::new(),
+            cache: LocalCache::new(self.local_cache),
+            near: Mutex::new(Vec::new()),
         };
         RedisStore {
             inner: Arc::new(Inner {
@@ -422,6 +474,7 @@ impl RedisStore {
             url: url.to_string(),
             prefix: DEFAULT_PREFIX.to_string(),
             timeout: DEFAULT_COMMAND_TIMEOUT,
+            local_cache: DEFAULT_LOCAL_CACHE,
         }
     }
 
@@ -457,6 +510,63 @@ impl Shared {
     fn connection(&self) -> (u64, ConnectionManager) {
         let current = self.connection.lock().unwrap_or_else(|p| p.into_inner());
         (current.0, current.1.clone())
+    }
+
+    /// The calling runtime's own connection, when it has one. Otherwise starts connecting it
+    /// in the background (on that runtime, which then drives it) and answers `None`: this
+    /// call goes through the I/O thread.
+    fn near_connection(self: &Arc<Self>) -> Option<(tokio::runtime::Id, MultiplexedConnection)> {
+        let runtime = Handle::try_current().ok()?;
+        let id = runtime.id();
+        {
+            let mut near = self.near.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            match near.iter_mut().find(|(runtime, _)| *runtime == id) {
+                Some((_, Near::Ready(connection))) => return Some((id, connection.clone())),
+                Some((_, state @ Near::RetryAfter(_))) => match state {
+                    Near::RetryAfter(at) if now >= *at => *state = Near::Connecting,
+                    _ => return None,
+                },
+                Some((_, Near::Connecting)) => return None,
+                None => {
+                    // Runtimes that stopped leave entries behind: drop failed ones first.
+                    if near.len() >= MAX_NEAR {
+                        near.retain(|(_, state)| !matches!(state, Near::RetryAfter(_)));
+                    }
+                    if near.len() >= MAX_NEAR {
+                        return None;
+                    }
+                    near.push((id, Near::Connecting));
+                }
+            }
+        }
+        let shared = Arc::clone(self);
+        runtime.spawn(async move {
+            let config = AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(shared.timeout))
+                .set_response_timeout(Some(shared.timeout));
+            let connecting = shared
+                .client
+                .get_multiplexed_async_connection_with_config(&config);
+            let state = match tokio::time::timeout(shared.timeout, connecting).await {
+                Ok(Ok(connection)) => Near::Ready(connection),
+                _ => Near::RetryAfter(Instant::now() + NEAR_RETRY),
+            };
+            shared.set_near(id, state);
+        });
+        None
+    }
+
+    fn set_near(&self, runtime: tokio::runtime::Id, state: Near) {
+        let mut near = self.near.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, slot)) = near.iter_mut().find(|(id, _)| *id == runtime) {
+            *slot = state;
+        }
+    }
+
+    /// Drops a runtime's own connection after a failure; the I/O thread serves it for a while.
+    fn near_failed(&self, runtime: tokio::runtime::Id) {
+        self.set_near(runtime, Near::RetryAfter(Instant::now() + NEAR_RETRY));
     }
 
     /// Replaces a connection that timed out (unless another call already did).
@@ -503,18 +613,46 @@ impl Shared {
         }
     }
 
-    async fn load(&self, id: &str) -> Result<Option<LoadedSession>, StoreError> {
+    /// One read-only command for `load`.
+    async fn query<T: FromRedisValue + Send>(
+        &self,
+        via: &Via,
+        command: Cmd,
+    ) -> Result<T, StoreError> {
+        match via {
+            Via::Io => self.run(Request::Command(command), Retry::Idempotent).await,
+            Via::Near(connection) => command
+                .query_async(&mut connection.clone())
+                .await
+                .map_err(|error| store_error(&error)),
+        }
+    }
+
+    async fn load(&self, id: &str, via: &Via) -> Result<Option<LoadedSession>, StoreError> {
+        let key = self.key("s:", id);
+        if let Some((cached_version, data)) = self.cache.get(id) {
+            // Redis still decides: the session must exist, at this version, and not be idle
+            // for too long. Only the decoding is saved.
+            let mut command = Cmd::new();
+            command.arg("HMGET").arg(&key).arg("v").arg("ls");
+            let (version, last_seen): (Option<u64>, Option<i64>) = self.query(via, command).await?;
+            match (version, last_seen) {
+                (Some(version), Some(last_seen)) if version == cached_version => {
+                    return Ok(unexpired(data, version, last_seen));
+                }
+                (Some(_), Some(_)) => {} // changed by another instance: read it again
+                _ => {
+                    self.cache.remove(id);
+                    return Ok(None);
+                }
+            }
+        }
         let mut command = Cmd::new();
-        command
-            .arg("HMGET")
-            .arg(self.key("s:", id))
-            .arg("d")
-            .arg("v")
-            .arg("ls");
-        let (data, version, last_seen): (Option<String>, Option<u64>, Option<i64>) = self
-            .run(Request::Command(command), Retry::Idempotent)
-            .await?;
+        command.arg("HMGET").arg(&key).arg("d").arg("v").arg("ls");
+        let (data, version, last_seen): (Option<String>, Option<u64>, Option<i64>) =
+            self.query(via, command).await?;
         let (Some(data), Some(version), Some(last_seen)) = (data, version, last_seen) else {
+            self.cache.remove(id);
             return Ok(None);
         };
         let data: SessionData = match serde_json::from_str(&data) {
@@ -524,18 +662,14 @@ impl Shared {
                 return Ok(None);
             }
         };
-        if now_unix() >= data.deadline(last_seen) {
-            return Ok(None);
-        }
-        Ok(Some(LoadedSession {
-            data: Arc::new(data),
-            version,
-            last_seen,
-        }))
+        let data = Arc::new(data);
+        self.cache.put(id, version, Arc::clone(&data));
+        Ok(unexpired(data, version, last_seen))
     }
 
-    async fn create(&self, id: &str, data: &SessionData, now: i64) -> Result<(), StoreError> {
-        let json = encode(data)?;
+    async fn create(&self, id: &str, data: Arc<SessionData>, now: i64) -> Result<(), StoreError> {
+        self.cache.remove(id);
+        let json = encode(&data)?;
         let ttl = data
             .deadline(now)
             .saturating_mul(1000)
@@ -550,22 +684,26 @@ impl Shared {
             .arg(data.expires_at)
             .arg(data.idle_timeout)
             .arg(ttl)
-            .arg(&data.subject)
+            .arg(&*data.subject)
             .arg(if data.sid.is_some() { "1" } else { "0" })
             .arg(data.sid.as_deref().unwrap_or(""));
-        let _: i64 = self
+        let created: i64 = self
             .run(Request::Script(invocation), Retry::Idempotent)
             .await?;
+        if created == 1 {
+            self.cache.put(id, 1, data);
+        }
         Ok(())
     }
 
     async fn update(
         &self,
         id: &str,
-        data: &SessionData,
+        data: Arc<SessionData>,
         expected: u64,
     ) -> Result<SaveOutcome, StoreError> {
-        let json = encode(data)?;
+        self.cache.remove(id);
+        let json = encode(&data)?;
         let mut invocation = self.scripts.update.prepare_invoke();
         invocation
             .key(self.key("s:", id))
@@ -575,7 +713,7 @@ impl Shared {
             .arg(json)
             .arg(data.expires_at)
             .arg(data.idle_timeout)
-            .arg(&data.subject)
+            .arg(&*data.subject)
             .arg(if data.sid.is_some() { "1" } else { "0" })
             .arg(data.sid.as_deref().unwrap_or(""))
             .arg(now_millis());
@@ -584,7 +722,10 @@ impl Shared {
             .await?;
         Ok(match version {
             0 => SaveOutcome::Conflict,
-            version => SaveOutcome::Saved { version },
+            version => {
+                self.cache.put(id, version, data);
+                SaveOutcome::Saved { version }
+            }
         })
     }
 
@@ -603,6 +744,7 @@ impl Shared {
     }
 
     async fn delete(&self, id: &str) -> Result<(), StoreError> {
+        self.cache.remove(id);
         let mut invocation = self.scripts.delete.prepare_invoke();
         invocation.key(self.key("s:", id)).arg(&self.prefix).arg(id);
         let _: i64 = self
@@ -675,13 +817,31 @@ async fn attempt<T: FromRedisValue>(
 
 impl SessionStore for RedisStore {
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
-        let id = id.to_owned();
-        Box::pin(self.on_io(move |s| async move { s.load(&id).await }))
+        Box::pin(async move {
+            let shared = &self.inner.shared;
+            if let Some((runtime, connection)) = shared.near_connection() {
+                let near = Via::Near(connection);
+                match tokio::time::timeout(shared.timeout, shared.load(id, &near)).await {
+                    Ok(Ok(found)) => return Ok(found),
+                    // Failed at once (a dropped connection, a stopped runtime): the I/O
+                    // thread's connection, which reconnects by itself, tries within its own
+                    // timeout; a read is safe to repeat.
+                    Ok(Err(_)) => shared.near_failed(runtime),
+                    Err(_) => {
+                        shared.near_failed(runtime);
+                        return Err(StoreError("redis: timed out".into()));
+                    }
+                }
+            }
+            let id = id.to_owned();
+            self.on_io(move |s| async move { s.load(&id, &Via::Io).await })
+                .await
+        })
     }
 
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
         let id = id.to_owned();
-        Box::pin(self.on_io(move |s| async move { s.create(&id, &data, now).await }))
+        Box::pin(self.on_io(move |s| async move { s.create(&id, data, now).await }))
     }
 
     fn update<'a>(
@@ -691,7 +851,7 @@ impl SessionStore for RedisStore {
         expected_version: u64,
     ) -> StoreFuture<'a, SaveOutcome> {
         let id = id.to_owned();
-        Box::pin(self.on_io(move |s| async move { s.update(&id, &data, expected_version).await }))
+        Box::pin(self.on_io(move |s| async move { s.update(&id, data, expected_version).await }))
     }
 
     fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
@@ -732,6 +892,77 @@ impl SessionStore for RedisStore {
     fn release_lease<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()> {
         let (key, owner) = (key.to_owned(), owner.to_owned());
         Box::pin(self.on_io(move |s| async move { s.release_lease(&key, &owner).await }))
+    }
+}
+
+/// The session, unless its idle or absolute lifetime is over.
+fn unexpired(data: Arc<SessionData>, version: u64, last_seen: i64) -> Option<LoadedSession> {
+    (now_unix() < data.deadline(last_seen)).then_some(LoadedSession {
+        data,
+        version,
+        last_seen,
+    })
+}
+
+/// Sessions this instance decoded, by id, with the version they were decoded at.
+///
+/// Direct-mapped: each id has one slot (from its first characters; ids are random and reach
+/// the store only after their cookie's signature held), and a newer session in the slot
+/// replaces the older. An entry is used only when Redis answers that the session still
+/// exists at that version, so a session changed or deleted elsewhere is never served from
+/// here. Versions only grow, and the engine never reuses a session id.
+struct LocalCache {
+    slots: Box<[RwLock<Option<Cached>>]>,
+}
+
+struct Cached {
+    id: Box<str>,
+    version: u64,
+    data: Arc<SessionData>,
+}
+
+impl LocalCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            slots: (0..capacity).map(|_| RwLock::new(None)).collect(),
+        }
+    }
+
+    fn slot(&self, id: &str) -> Option<&RwLock<Option<Cached>>> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let hash = id.bytes().take(16).fold(0u64, |acc, b| {
+            (acc.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95)
+        });
+        let at = usize::try_from(hash >> 16).unwrap_or_default() % self.slots.len();
+        self.slots.get(at)
+    }
+
+    fn get(&self, id: &str) -> Option<(u64, Arc<SessionData>)> {
+        let slot = self.slot(id)?.read().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref()
+            .filter(|cached| &*cached.id == id)
+            .map(|cached| (cached.version, Arc::clone(&cached.data)))
+    }
+
+    fn put(&self, id: &str, version: u64, data: Arc<SessionData>) {
+        if let Some(slot) = self.slot(id) {
+            *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
+                id: id.into(),
+                version,
+                data,
+            });
+        }
+    }
+
+    fn remove(&self, id: &str) {
+        if let Some(slot) = self.slot(id) {
+            let mut slot = slot.write().unwrap_or_else(|p| p.into_inner());
+            if slot.as_ref().is_some_and(|cached| &*cached.id == id) {
+                *slot = None;
+            }
+        }
     }
 }
 
