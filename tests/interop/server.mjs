@@ -37,6 +37,12 @@
 //                      OIDC Core says). `false`: the ID token also carries the claims of the
 //                      granted scopes (name, email, ...).
 //   LOG_REQUESTS       `1` logs every request line to stderr.
+//   END_SESSION        `standard` (default): RP-initiated logout at the shape's end-session
+//                      path. `ping` (PingFederate without OIDC RP-initiated logout): no
+//                      `end_session_endpoint`; discovery names `ping_end_session_endpoint`
+//                      <base>/idp/startSLO.ping instead, which counts the call
+//                      (stats.ping_slo) and redirects to a registered `TargetResource`.
+//                      `none`: no end-session endpoint at all.
 //
 // Behaviour
 //   * Interactions finish by themselves: the authorization endpoint redirects to
@@ -92,6 +98,11 @@ const REFRESH_TOKEN_TTL = intEnv('REFRESH_TOKEN_TTL', 3600);
 const ACCOUNT_ID = process.env.ACCOUNT_ID || 'alice';
 const CONFORM_ID_TOKEN_CLAIMS = (process.env.CONFORM_ID_TOKEN_CLAIMS || 'true') !== 'false';
 const LOG_REQUESTS = process.env.LOG_REQUESTS === '1';
+const END_SESSION = (process.env.END_SESSION || 'standard').toLowerCase();
+if (!['standard', 'ping', 'none'].includes(END_SESSION)) {
+  throw new Error(`END_SESSION must be standard, ping or none, got ${JSON.stringify(END_SESSION)}`);
+}
+const PING_SLO_PATH = '/idp/startSLO.ping';
 
 const DEFAULT_CLIENTS = [{
   client_id: 'rp',
@@ -150,6 +161,7 @@ function emptyStats() {
     revocations: 0,
     introspections: 0,
     end_sessions: 0,
+    ping_slo: 0,
     userinfo: 0,
     backchannel_logouts: { success: 0, error: 0 },
   };
@@ -333,6 +345,9 @@ const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'orders:read', '
 const SCOPE_SET = new Set(SCOPES);
 
 const configuration = {
+  ...(END_SESSION === 'ping'
+    ? { discovery: { claim_types_supported: ['normal'], ping_end_session_endpoint: `${BASE}${PING_SLO_PATH}` } }
+    : {}),
   adapter: TestAdapter,
   clients: CLIENTS,
   clientDefaults: {
@@ -397,7 +412,7 @@ const configuration = {
     userinfo: { enabled: true },
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
-      enabled: true,
+      enabled: END_SESSION === 'standard',
       // Only shown if the automatic confirmation below fails.
       logoutSource: async (ctx, form) => {
         ctx.body = page('Sign out', `${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Sign out</button>`);
@@ -595,6 +610,20 @@ async function testHook(req, res, pathname) {
   }
 }
 
+// PingFederate's startSLO.ping, as far as a relying party sees it: it redirects to
+// TargetResource when that is a registered post-logout URI.
+function pingSlo(req, res) {
+  stats.ping_slo += 1;
+  const target = new URL(req.url, BASE).searchParams.get('TargetResource');
+  const allowed = CLIENTS.some((c) => (c.post_logout_redirect_uris ?? []).includes(target));
+  if (!allowed) {
+    sendJson(res, 400, { error: 'invalid_request', error_description: 'TargetResource is not registered' });
+    return;
+  }
+  res.writeHead(302, { location: target });
+  res.end();
+}
+
 const providerCallback = provider.callback();
 
 server.on('request', async (req, res) => {
@@ -605,6 +634,10 @@ server.on('request', async (req, res) => {
     const { pathname } = new URL(req.url, BASE);
     if (pathname.startsWith('/__test/')) {
       await testHook(req, res, pathname);
+      return;
+    }
+    if (END_SESSION === 'ping' && pathname === PING_SLO_PATH && req.method === 'GET') {
+      pingSlo(req, res);
       return;
     }
     if (/^\/interaction\/[^/]+$/.test(pathname) && req.method === 'GET') {

@@ -21,6 +21,10 @@ pub struct Setup {
     pub shape: Shape,
     pub access_token_ttl: u64,
     pub auth_method: &'static str,
+    /// `server.mjs`'s `END_SESSION`: `standard`, `ping` or `none`.
+    pub end_session: &'static str,
+    /// The app's session idle timeout and absolute lifetime, when not the defaults.
+    pub lifetimes: Option<(Duration, Duration)>,
 }
 
 impl Setup {
@@ -29,6 +33,8 @@ impl Setup {
             shape,
             access_token_ttl: 300,
             auth_method: "client_secret_basic",
+            end_session: "standard",
+            lifetimes: None,
         }
     }
 
@@ -50,10 +56,16 @@ impl Interop {
         );
         let mut options = OidcProviderOptions::new(setup.shape).with_client(client);
         options.access_token_ttl = setup.access_token_ttl;
+        options
+            .extra_env
+            .push(("END_SESSION".into(), setup.end_session.into()));
         let provider = OidcProvider::start(options)
             .await
             .unwrap_or_else(|e| panic!("oidc-provider: {e}"));
         let mut config = slot.config(provider.issuer());
+        if let Some((idle, absolute)) = setup.lifetimes {
+            config = config.idle_timeout(idle).absolute_lifetime(absolute);
+        }
         if setup.auth_method == "client_secret_post" {
             config = config.token_auth_method(ping_oidc::TokenAuthMethod::ClientSecretPost);
         }
@@ -198,6 +210,7 @@ pub async fn logout_revokes_and_ends_provider_session(adapter: Adapter, setup: S
     let t = Interop::start(adapter, setup).await;
     t.sign_in().await;
     let refresh_token = t.latest_refresh_token().await;
+    let access = access_token(&t).await;
     assert!(t.provider.sessions().await.expect("sessions").has("alice"));
     let before = t
         .provider
@@ -205,6 +218,12 @@ pub async fn logout_revokes_and_ends_provider_session(adapter: Adapter, setup: S
         .await
         .expect("introspect");
     assert_eq!(before["active"], true);
+    let access_before = t
+        .provider
+        .introspect(&access, "rp", Some("rp-secret"))
+        .await
+        .expect("introspect");
+    assert_eq!(access_before["active"], true);
 
     let response = t.browser.sign_out(&t.app).await;
     assert_eq!(response.status(), 303);
@@ -235,13 +254,134 @@ pub async fn logout_revokes_and_ends_provider_session(adapter: Adapter, setup: S
         .await
         .expect("introspect");
     assert_eq!(after["active"], false, "the refresh token was revoked");
+    let access_after = t
+        .provider
+        .introspect(&access, "rp", Some("rp-secret"))
+        .await
+        .expect("introspect");
+    assert_eq!(
+        access_after["active"], false,
+        "the access token was revoked"
+    );
     assert!(
         !t.provider.sessions().await.expect("sessions").has("alice"),
         "the provider session ended"
     );
     assert_eq!(t.user().await.0, 401);
     let stats = t.provider.stats().await.expect("stats");
-    assert!(stats.revocations >= 1);
+    assert_eq!(stats.revocations, 2, "refresh and access token");
+}
+
+/// Sign-out when the provider has no OIDC `end_session_endpoint`: PingFederate's
+/// `ping_end_session_endpoint` with `TargetResource` (`END_SESSION=ping`), or, with no
+/// end-session endpoint at all, straight back to the post-logout page (`none`). Tokens are
+/// revoked and the local session ends either way.
+pub async fn logout_without_oidc_end_session(adapter: Adapter, setup: Setup) {
+    let ping = setup.end_session == "ping";
+    let t = Interop::start(adapter, setup).await;
+    t.sign_in().await;
+    let refresh_token = t.latest_refresh_token().await;
+
+    let response = t.browser.sign_out(&t.app).await;
+    assert_eq!(response.status(), 303);
+    let target = location(&response).expect("a redirect");
+    let home = t.app.url("/");
+    if ping {
+        let expected = format!(
+            "{}/idp/startSLO.ping?TargetResource={}",
+            t.provider.base_url(),
+            url::form_urlencoded::byte_serialize(home.as_bytes()).collect::<String>()
+        );
+        assert_eq!(target, expected);
+        assert!(!target.contains("id_token_hint"), "{target}");
+        let back = t
+            .browser
+            .client
+            .get(&target)
+            .send()
+            .await
+            .expect("startSLO.ping");
+        assert_eq!(back.status(), 302);
+        assert_eq!(location(&back).as_deref(), Some(home.as_str()));
+        assert_eq!(t.provider.stats().await.expect("stats").ping_slo, 1);
+    } else {
+        assert_eq!(
+            target, home,
+            "no end-session endpoint: the post-logout page"
+        );
+    }
+    let after = t
+        .provider
+        .introspect(&refresh_token, "rp", Some("rp-secret"))
+        .await
+        .expect("introspect");
+    assert_eq!(after["active"], false, "the refresh token was revoked");
+    assert_eq!(t.user().await.0, 401);
+}
+
+/// The stored session behind the browser's cookie, straight from the app's store.
+async fn stored_session(t: &Interop) -> Option<ping_oidc::LoadedSession> {
+    let cookie = t.browser.cookie(&t.app.url("/"), "ping_oidc")?;
+    let id = cookie.split('.').next()?.to_string();
+    t.app.oidc.store().load(&id).await.expect("store")
+}
+
+/// Idle timeout (3 s) and absolute lifetime (7 s), end to end: steady use keeps the session
+/// past the idle timeout without rewriting it (the version stays 1: uses only slide the
+/// expiry), a pause longer than the idle timeout ends it, and nothing outlives the absolute
+/// lifetime however busy.
+pub async fn session_lifetimes(adapter: Adapter) {
+    let idle = Duration::from_secs(3);
+    let mut setup = Setup::new(Shape::PingOne);
+    setup.lifetimes = Some((idle, Duration::from_secs(7)));
+
+    // Idle: busy for 5 s (past the idle timeout), then a 4 s pause.
+    let t = Interop::start(adapter, setup).await;
+    t.sign_in().await;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let response = t.browser.fetch(&t.app.url("/api/ok")).await;
+        assert_eq!(response.status(), 200, "after {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    let stored = stored_session(&t)
+        .await
+        .expect("the session is still there");
+    assert_eq!(
+        stored.version, 1,
+        "uses slid the expiry without rewriting the session"
+    );
+    tokio::time::sleep(idle + Duration::from_secs(1)).await;
+    let response = t.browser.fetch(&t.app.url("/api/ok")).await;
+    assert_eq!(
+        response.status(),
+        401,
+        "idle for longer than the idle timeout"
+    );
+    assert!(stored_session(&t).await.is_none());
+
+    // Absolute: a fresh sign-in used every 0.7 s still ends 7 s after it began.
+    let mut setup = Setup::new(Shape::PingOne);
+    setup.lifetimes = Some((idle, Duration::from_secs(7)));
+    let t = Interop::start(adapter, setup).await;
+    t.sign_in().await;
+    let started = std::time::Instant::now();
+    let ended_after = loop {
+        let status = t.browser.fetch(&t.app.url("/api/ok")).await.status();
+        if status != 200 {
+            assert_eq!(status, 401);
+            break started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "outlived its lifetime"
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    };
+    assert!(
+        ended_after >= Duration::from_secs(5),
+        "ended early: {ended_after:?}"
+    );
 }
 
 async fn access_token(t: &Interop) -> String {

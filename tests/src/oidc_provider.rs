@@ -192,6 +192,9 @@ pub struct ProviderStats {
     #[serde(default)]
     pub introspections: u64,
     pub end_sessions: u64,
+    /// Calls to PingFederate's `startSLO.ping` (with `END_SESSION=ping`).
+    #[serde(default)]
+    pub ping_slo: u64,
     pub userinfo: u64,
     #[serde(default)]
     pub backchannel_logouts: BackchannelStats,

@@ -66,6 +66,25 @@ macro_rules! adapter_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn logout_pingfederate_ping_end_session_endpoint() {
+                let mut setup = Setup::new(Shape::PingFederate);
+                setup.end_session = "ping";
+                cases::logout_without_oidc_end_session(ADAPTER, setup).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn logout_without_end_session_endpoint() {
+                let mut setup = Setup::new(Shape::PingFederate);
+                setup.end_session = "none";
+                cases::logout_without_oidc_end_session(ADAPTER, setup).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn session_lifetimes() {
+                cases::session_lifetimes(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn logout_pingfederate() {
                 cases::logout_revokes_and_ends_provider_session(
                     ADAPTER,

@@ -95,6 +95,24 @@ mod memory {
         );
         assert!(store.is_empty());
     }
+
+    /// Single-use markers are bounded: past 100,000 live ones a new marker is an error (the
+    /// callback answers 503), never an early drop that would let a replay through.
+    #[tokio::test]
+    async fn single_use_markers_are_bounded() {
+        let store = MemoryStore::default();
+        let ttl = Duration::from_secs(60);
+        for i in 0..100_000 {
+            assert!(store
+                .consume_once(&format!("tx:{i}"), ttl)
+                .await
+                .expect("room"));
+        }
+        assert!(store.consume_once("tx:one-more", ttl).await.is_err());
+        // Seen markers still answer "seen", full or not.
+        assert!(!store.consume_once("tx:7", ttl).await.expect("seen"));
+        assert!(!store.consume_once("tx:99999", ttl).await.expect("seen"));
+    }
 }
 
 mod redis {

@@ -188,7 +188,24 @@ impl Config {
                 };
                 builder.pingone(region, env_id)
             }
-            (None, _, Some(domain)) => builder.pingone_custom_domain(domain),
+            (None, None, Some(domain)) => {
+                if lookup("PINGONE_REGION").is_some() {
+                    return Err(config_error(
+                        "PINGONE_REGION applies to PINGONE_ENV_ID only; a custom domain's issuer is https://<domain>/as: unset PINGONE_REGION",
+                    ));
+                }
+                builder.pingone_custom_domain(domain)
+            }
+            (None, Some(_), Some(_)) => {
+                return Err(config_error(
+                    "set PINGONE_ENV_ID or PINGONE_CUSTOM_DOMAIN, not both: with a custom domain the issuer is https://<domain>/as, without the environment id",
+                ))
+            }
+            (None, None, None) if lookup("PINGONE_REGION").is_some() => {
+                return Err(config_error(
+                    "PINGONE_REGION is set but PINGONE_ENV_ID is not: set PINGONE_ENV_ID to your PingOne environment id",
+                ))
+            }
             (None, None, None) => {
                 return Err(config_error(
                     "no provider: set OIDC_ISSUER, or PINGONE_ENV_ID (with PINGONE_REGION), or PINGONE_CUSTOM_DOMAIN",
@@ -773,6 +790,26 @@ mod tests {
                     ("PINGONE_REGION", "mars"),
                 ],
                 "PINGONE_REGION",
+            ),
+            (
+                vec![
+                    ("PINGONE_ENV_ID", "5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11"),
+                    ("PINGONE_CUSTOM_DOMAIN", "login.example.com"),
+                    ("OIDC_CLIENT_ID", "a"),
+                ],
+                "not both",
+            ),
+            (
+                vec![("PINGONE_REGION", "eu"), ("OIDC_CLIENT_ID", "a")],
+                "PINGONE_ENV_ID is not",
+            ),
+            (
+                vec![
+                    ("PINGONE_CUSTOM_DOMAIN", "login.example.com"),
+                    ("PINGONE_REGION", "eu"),
+                    ("OIDC_CLIENT_ID", "a"),
+                ],
+                "unset PINGONE_REGION",
             ),
             (
                 vec![

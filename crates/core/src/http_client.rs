@@ -142,3 +142,69 @@ fn transport_error(error: reqwest::Error) -> ProviderError {
     };
     ProviderError::Unreachable(kind.to_string())
 }
+
+/// A loopback HTTP server for unit tests: answers every request with one fixed response
+/// and counts the requests (one connection each).
+#[cfg(test)]
+pub(crate) mod test_server {
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A response with a JSON body.
+    pub(crate) fn json(status: u16, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    pub(crate) async fn answer(hits: Arc<AtomicUsize>, response: String) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                hits.fetch_add(1, Ordering::SeqCst);
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        address
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A redirect from the provider is answered as it is, never followed.
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let elsewhere = Arc::new(AtomicUsize::new(0));
+        let target =
+            test_server::answer(Arc::clone(&elsewhere), test_server::json(200, "{}")).await;
+        let redirect = format!(
+            "HTTP/1.1 302 Found\r\nlocation: http://{target}/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        );
+        let origin = test_server::answer(Arc::new(AtomicUsize::new(0)), redirect).await;
+        let http = ProviderHttp::new(Duration::from_secs(2), Duration::from_secs(2), 1024)
+            .expect("client");
+        let response = http
+            .get(&format!("http://{origin}/jwks"), None)
+            .await
+            .expect("an answer");
+        assert_eq!(response.status, 302);
+        assert_eq!(
+            elsewhere.load(Ordering::SeqCst),
+            0,
+            "the redirect was followed"
+        );
+    }
+}

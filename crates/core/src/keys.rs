@@ -134,3 +134,58 @@ fn check(keys: &[PublicKey], jws: &UnverifiedJws<'_>) -> KeyCheck {
         KeyCheck::BadSignature
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http_client::test_server;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A JWKS endpoint on loopback that counts its requests.
+    async fn jwks_endpoint(hits: Arc<AtomicUsize>) -> String {
+        let address = test_server::answer(hits, test_server::json(200, r#"{"keys":[]}"#)).await;
+        format!("http://{address}/jwks")
+    }
+
+    /// A token naming `kid` (its signature is never reached: no key has that kid).
+    fn token_with_kid(kid: &str) -> String {
+        let header =
+            crate::crypto::b64url_encode(format!(r#"{{"alg":"RS256","kid":"{kid}"}}"#).as_bytes());
+        format!("{header}.e30.c2ln")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unknown_kid_refetches_once_per_interval_then_fails() {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let http = ProviderHttp::new(Duration::from_secs(2), Duration::from_secs(2), 64 * 1024)
+            .expect("client");
+        let interval = Duration::from_millis(300);
+        let cache = KeyCache::new(jwks_endpoint(Arc::clone(&hits)).await, interval);
+        assert!(cache.refresh(&http, true).await.expect("first fetch"));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+        // Within the interval: no refetch, the unknown kid fails at once.
+        let result = cache.verify(&http, &token_with_kid("new-1")).await;
+        assert!(matches!(result, Err(TokenError::UnknownKey)));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+        // After it: one refetch for many concurrent tokens with unknown kids, then failure.
+        tokio::time::sleep(interval + Duration::from_millis(50)).await;
+        let cache = Arc::new(cache);
+        let attempts: Vec<_> = (0..10)
+            .map(|i| {
+                let (cache, http) = (Arc::clone(&cache), http.clone());
+                tokio::spawn(async move {
+                    cache
+                        .verify(&http, &token_with_kid(&format!("new-{i}")))
+                        .await
+                })
+            })
+            .collect();
+        for attempt in attempts {
+            let result = attempt.await.expect("task");
+            assert!(matches!(result, Err(TokenError::UnknownKey)));
+        }
+        assert_eq!(hits.load(Ordering::SeqCst), 2, "one refetch for ten tokens");
+    }
+}

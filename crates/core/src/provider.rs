@@ -174,12 +174,21 @@ fn token_result(response: ProviderResponse) -> Result<TokenResponse, ProviderErr
     Ok(token)
 }
 
-/// Maps a non-success answer: 5xx is "unavailable", an OAuth error body is "rejected".
+/// Maps a non-success answer: 5xx, 429 and the OAuth codes that say "try later" are
+/// "unavailable" (a refresh keeps the session); any other OAuth error body is "rejected".
 fn error_from(response: ProviderResponse) -> ProviderError {
-    if response.status >= 500 {
+    if response.status >= 500 || response.status == 429 {
         return ProviderError::Unreachable(format!("status {}", response.status));
     }
     match serde_json::from_slice::<OAuthErrorBody>(&response.body) {
+        Ok(body)
+            if matches!(
+                body.error.as_str(),
+                "temporarily_unavailable" | "server_error"
+            ) =>
+        {
+            ProviderError::Unreachable(format!("status {}, {}", response.status, body.error))
+        }
         Ok(body) => ProviderError::Rejected {
             error: sanitize_code(&body.error),
             description: body.error_description.as_deref().map(sanitize_description),
@@ -236,10 +245,21 @@ mod tests {
             Err(ProviderError::Rejected { error, .. }) => assert_eq!(error, "invalid_grant"),
             _ => panic!("expected a rejection"),
         }
-        assert!(matches!(
-            token_result(response(503, "")),
-            Err(ProviderError::Unreachable(_))
-        ));
+        // "Try later" answers keep a session: the refresh token may still be good.
+        for (status, body) in [
+            (503, ""),
+            (429, ""),
+            (400, r#"{"error":"temporarily_unavailable"}"#),
+            (400, r#"{"error":"server_error"}"#),
+        ] {
+            assert!(
+                matches!(
+                    token_result(response(status, body)),
+                    Err(ProviderError::Unreachable(_))
+                ),
+                "{status} {body}"
+            );
+        }
         assert_eq!(sanitize_code("bad<script>"), "badscript");
         assert_eq!(
             sanitize_description("used\n2030-01-01 WARN forged \"line\"\u{1b}[0m"),

@@ -9,6 +9,8 @@ use ping_oidc::{Authenticated, Config, PingOidc};
 use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_PASSWORD, DEFAULT_USERNAME};
 use serde_json::{json, Value};
 
+pub mod readme_run;
+
 ping_oidc::required_scopes!(pub OrdersRead => "orders:read");
 
 /// Scopes the example asks for when `OIDC_SCOPES` is unset.
@@ -21,6 +23,7 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
 }
 

@@ -515,11 +515,7 @@ impl PingOidc {
             }
         };
         let data = Arc::new(data);
-        match store
-            .update(id, Arc::clone(&data), current.version)
-            .await
-            .map_err(store_down)?
-        {
+        match self.save_rotated(id, &data, current.version).await? {
             SaveOutcome::Saved { version } => {
                 tracing::debug!("tokens refreshed");
                 Ok(LoadedSession {
@@ -530,11 +526,63 @@ impl PingOidc {
             }
             _ => {
                 tracing::warn!("another writer changed the session during refresh");
-                store
+                let latest = store
                     .load(id)
                     .await
                     .map_err(store_down)?
-                    .ok_or(RefreshFailure::Ended)
+                    .ok_or(RefreshFailure::Ended)?;
+                if latest.data.refresh_token != current.data.refresh_token {
+                    // Someone else refreshed too (a lease lost): keep what they stored.
+                    return Ok(latest);
+                }
+                // The other write left the refresh token this call just spent: the rotated
+                // one must be stored, or it would be lost and the spent one sent again.
+                match store
+                    .update(id, Arc::clone(&data), latest.version)
+                    .await
+                    .map_err(store_down)?
+                {
+                    SaveOutcome::Saved { version } => Ok(LoadedSession {
+                        data,
+                        version,
+                        last_seen: latest.last_seen,
+                    }),
+                    _ => store
+                        .load(id)
+                        .await
+                        .map_err(store_down)?
+                        .ok_or(RefreshFailure::Ended),
+                }
+            }
+        }
+    }
+
+    /// Saves freshly refreshed tokens. The provider has already spent the old refresh token,
+    /// so a store failure here is retried a few times (within the lease) before giving up:
+    /// losing the rotated token means the spent one would be sent again.
+    async fn save_rotated(
+        &self,
+        id: &str,
+        data: &Arc<SessionData>,
+        version: u64,
+    ) -> Result<SaveOutcome, RefreshFailure> {
+        let store = &self.inner.store;
+        let mut pause = Duration::from_millis(100);
+        for _ in 0..2 {
+            match store.update(id, Arc::clone(data), version).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(error) => {
+                    tracing::warn!(%error, "could not store the refreshed tokens; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+            }
+        }
+        match store.update(id, Arc::clone(data), version).await {
+            Ok(outcome) => Ok(outcome),
+            Err(error) => {
+                tracing::error!(%error, "the refreshed tokens could not be stored; the session will need a new sign-in if the provider refuses the previous refresh token");
+                Err(store_down(error))
             }
         }
     }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use super::{LoadedSession, SaveOutcome, SessionStore, StoreFuture};
+use super::{LoadedSession, SaveOutcome, SessionStore, StoreError, StoreFuture};
 use crate::session::SessionData;
 use crate::time::now_unix;
 
@@ -30,6 +30,17 @@ type Id = Arc<str>;
 type Shard = RwLock<HashMap<Id, Entry, BuildHasherDefault<IdHasher>>>;
 
 type Index = Mutex<HashMap<Box<str>, Ids>>;
+
+/// Single-use markers (`consume_once`) held at most: about 10 MB. Sign-in attempts past it
+/// get a store error (503) until markers expire.
+const MAX_ONCE_MARKERS: usize = 100_000;
+/// Below this many markers, expired ones are left until the next insert passes it.
+const SWEEP_ONCE_ABOVE: usize = 10_000;
+
+struct OnceMarkers {
+    until: HashMap<String, Instant>,
+    next_sweep: Instant,
+}
 
 /// The sessions under one `sid` or subject: nearly always one, held without a vector.
 #[derive(Clone)]
@@ -120,7 +131,7 @@ pub struct MemoryStore {
     max_per_shard: usize,
     by_sid: Index,
     by_subject: Index,
-    once: Mutex<HashMap<String, Instant>>,
+    once: Mutex<OnceMarkers>,
     leases: Mutex<HashMap<String, (String, Instant)>>,
 }
 
@@ -147,7 +158,10 @@ impl MemoryStore {
             max_per_shard: max_sessions.div_ceil(SHARDS).max(1),
             by_sid: Mutex::default(),
             by_subject: Mutex::default(),
-            once: Mutex::default(),
+            once: Mutex::new(OnceMarkers {
+                until: HashMap::new(),
+                next_sweep: Instant::now(),
+            }),
             leases: Mutex::default(),
         }
     }
@@ -362,17 +376,24 @@ impl SessionStore for MemoryStore {
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         let now = Instant::now();
         let mut once = lock(&self.once);
-        if once.len() > 10_000 {
-            once.retain(|_, until| *until > now);
+        // Expired markers go in a sweep at most once a second, not on every call.
+        if once.until.len() > SWEEP_ONCE_ABOVE && now >= once.next_sweep {
+            once.until.retain(|_, until| *until > now);
+            once.next_sweep = now + Duration::from_secs(1);
         }
-        let first = match once.get(key) {
-            Some(until) if *until > now => false,
+        let first = match once.until.get(key) {
+            Some(until) if *until > now => Ok(false),
+            // Markers cannot be dropped early (that would allow a replay), so a flood of
+            // sign-in attempts is refused rather than allowed to grow memory without end.
+            None if once.until.len() >= MAX_ONCE_MARKERS => Err(StoreError(
+                "too many sign-ins in progress; try again shortly".into(),
+            )),
             _ => {
-                once.insert(key.to_string(), now + ttl);
-                true
+                once.until.insert(key.to_string(), now + ttl);
+                Ok(true)
             }
         };
-        Box::pin(std::future::ready(Ok(first)))
+        Box::pin(std::future::ready(first))
     }
 
     fn acquire_lease<'a>(
