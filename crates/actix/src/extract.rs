@@ -74,22 +74,40 @@ impl ResponseError for AuthRejection {
 /// What the extractors' futures are: boxed, and not `Send` (actix runs each on its worker).
 type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
 
+/// What [`OidcMiddleware`](crate::OidcMiddleware) puts in each request's extensions: the
+/// engine, and the user once an extractor has authenticated the request (so later
+/// extractors reuse it). One extension, inserted by the middleware: authenticating
+/// allocates nothing more.
+pub(crate) struct RequestAuth {
+    engine: PingOidc,
+    user: Option<Authenticated>,
+}
+
+impl RequestAuth {
+    pub(crate) fn new(engine: PingOidc) -> Self {
+        Self { engine, user: None }
+    }
+}
+
 /// The engine the middleware left in the request's extensions.
 fn engine_of(request: &HttpRequest) -> Result<PingOidc, AuthRejection> {
     let extensions = request.extensions();
     extensions
-        .get::<PingOidc>()
-        .cloned()
+        .get::<RequestAuth>()
+        .map(|slot| slot.engine.clone())
         .ok_or(AuthRejection::MissingLayer)
 }
 
 /// The user an earlier extractor of this request found, if any.
 fn already_found(request: &HttpRequest) -> Option<Authenticated> {
-    request.extensions().get::<Authenticated>().cloned()
+    let extensions = request.extensions();
+    extensions.get::<RequestAuth>()?.user.clone()
 }
 
 fn remember(request: &HttpRequest, user: &Authenticated) {
-    request.extensions_mut().insert(user.clone());
+    if let Some(slot) = request.extensions_mut().get_mut::<RequestAuth>() {
+        slot.user = Some(user.clone());
+    }
 }
 
 /// Asks the engine for a user with `scopes`, once per request: a user found earlier is

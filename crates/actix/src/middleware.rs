@@ -76,7 +76,9 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let Some(route) = self.oidc.match_route(request.path()) else {
-            request.extensions_mut().insert(self.oidc.clone());
+            request
+                .extensions_mut()
+                .insert(crate::extract::RequestAuth::new(self.oidc.clone()));
             let own_body: fn(_) -> _ = ServiceResponse::map_into_left_body;
             return Either::Left(self.service.call(request).map_ok(own_body));
         };

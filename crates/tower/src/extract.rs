@@ -55,23 +55,42 @@ impl IntoResponse for AuthRejection {
     }
 }
 
+/// What [`OidcLayer`](crate::OidcLayer) puts in each request's extensions: the engine, and
+/// the user once an extractor has authenticated the request (so later extractors reuse it).
+/// One extension, inserted by the layer: authenticating allocates nothing more.
+#[derive(Clone)]
+pub(crate) struct RequestAuth {
+    engine: PingOidc,
+    user: Option<Authenticated>,
+}
+
+impl RequestAuth {
+    pub(crate) fn new(engine: PingOidc) -> Self {
+        Self { engine, user: None }
+    }
+}
+
+fn remember(parts: &mut Parts, user: &Authenticated) {
+    if let Some(slot) = parts.extensions.get_mut::<RequestAuth>() {
+        slot.user = Some(user.clone());
+    }
+}
+
 /// Runs the engine once per request; later extractors reuse the result.
 async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticated, AuthRejection> {
-    if let Some(user) = parts.extensions.get::<Authenticated>() {
-        if user.has_scopes(scopes) {
-            return Ok(user.clone());
-        }
+    let Some(slot) = parts.extensions.get::<RequestAuth>() else {
+        return Err(AuthRejection::MissingLayer);
+    };
+    if let Some(user) = slot.user.as_ref().filter(|user| user.has_scopes(scopes)) {
+        return Ok(user.clone());
     }
     // The engine is borrowed from the extensions (not cloned) while it runs.
-    let oidc = parts
-        .extensions
-        .get::<PingOidc>()
-        .ok_or(AuthRejection::MissingLayer)?;
-    let user = oidc
+    let user = slot
+        .engine
         .authenticate(&PartsView(parts), scopes)
         .await
         .map_err(AuthRejection::Refused)?;
-    parts.extensions.insert(user.clone());
+    remember(parts, &user);
     Ok(user)
 }
 
@@ -125,19 +144,19 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(user) = parts.extensions.get::<Authenticated>() {
+        let Some(slot) = parts.extensions.get::<RequestAuth>() else {
+            return Err(AuthRejection::MissingLayer);
+        };
+        if let Some(user) = &slot.user {
             return Ok(Self(Some(user.clone())));
         }
-        let oidc = parts
-            .extensions
-            .get::<PingOidc>()
-            .ok_or(AuthRejection::MissingLayer)?;
-        let user = oidc
+        let user = slot
+            .engine
             .optional_user(&PartsView(parts))
             .await
             .map_err(AuthRejection::Refused)?;
         if let Some(user) = &user {
-            parts.extensions.insert(user.clone());
+            remember(parts, user);
         }
         Ok(Self(user))
     }

@@ -68,7 +68,9 @@ where
                 }
             }
             None => {
-                request.extensions_mut().insert(self.oidc.clone());
+                request
+                    .extensions_mut()
+                    .insert(crate::extract::RequestAuth::new(self.oidc.clone()));
                 ResponseFuture {
                     state: State::Inner {
                         future: self.inner.call(request),

@@ -210,7 +210,11 @@ impl PingOidc {
             return Ok(None);
         };
         let store = &self.inner.store;
-        let loaded = match store.load(id).await {
+        let loaded = match store.load_now(id) {
+            Some(answer) => answer,
+            None => store.load(id).await,
+        };
+        let loaded = match loaded {
             Ok(Some(loaded)) => loaded,
             Ok(None) => return Ok(None),
             Err(error) => {

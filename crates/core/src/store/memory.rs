@@ -179,6 +179,32 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// The session, unless missing or expired (an expired one is removed).
+    fn load_in_memory(&self, id: &str) -> Option<LoadedSession> {
+        let now = now_unix();
+        let found = {
+            let shard = self.shard(id).read().unwrap_or_else(|p| p.into_inner());
+            shard.get(id).map(|entry| {
+                (
+                    entry.expired(now),
+                    LoadedSession {
+                        data: Arc::clone(&entry.data),
+                        version: entry.version,
+                        last_seen: entry.last_seen.load(Ordering::Relaxed),
+                    },
+                )
+            })
+        };
+        match found {
+            Some((true, _)) => {
+                self.remove(id);
+                None
+            }
+            Some((false, loaded)) => Some(loaded),
+            None => None,
+        }
+    }
+
     fn shard(&self, id: &str) -> &Shard {
         let mut hasher = IdHasher::default();
         id.hash(&mut hasher);
@@ -273,29 +299,11 @@ impl MemoryStore {
 
 impl SessionStore for MemoryStore {
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
-        let now = now_unix();
-        let found = {
-            let shard = self.shard(id).read().unwrap_or_else(|p| p.into_inner());
-            shard.get(id).map(|entry| {
-                (
-                    entry.expired(now),
-                    LoadedSession {
-                        data: Arc::clone(&entry.data),
-                        version: entry.version,
-                        last_seen: entry.last_seen.load(Ordering::Relaxed),
-                    },
-                )
-            })
-        };
-        let result = match found {
-            Some((true, _)) => {
-                self.remove(id);
-                None
-            }
-            Some((false, loaded)) => Some(loaded),
-            None => None,
-        };
-        Box::pin(std::future::ready(Ok(result)))
+        Box::pin(std::future::ready(Ok(self.load_in_memory(id))))
+    }
+
+    fn load_now(&self, id: &str) -> Option<Result<Option<LoadedSession>, StoreError>> {
+        Some(Ok(self.load_in_memory(id)))
     }
 
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {

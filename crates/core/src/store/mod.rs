@@ -50,6 +50,12 @@ pub enum SaveOutcome {
 pub trait SessionStore: Send + Sync + 'static {
     /// The session, unless missing or expired.
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>>;
+    /// What `load` answers, for a store that knows it at once (the memory store): the engine
+    /// asks this first on every guarded request and skips the future. `None`, the default,
+    /// means "call `load`".
+    fn load_now(&self, _id: &str) -> Option<Result<Option<LoadedSession>, StoreError>> {
+        None
+    }
     /// Stores a new session at version 1, indexed by its `sid` and subject.
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()>;
     /// Replaces the data when the stored version is `expected_version`.
@@ -84,6 +90,9 @@ pub trait SessionStore: Send + Sync + 'static {
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
         (**self).load(id)
+    }
+    fn load_now(&self, id: &str) -> Option<Result<Option<LoadedSession>, StoreError>> {
+        (**self).load_now(id)
     }
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
         (**self).create(id, data, now)
