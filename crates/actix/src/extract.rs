@@ -9,7 +9,8 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use ping_oidc::{
-    AccessToken, AuthResponse, Authenticated, PingOidc, Rejection, RejectionKind, RequiredScopes,
+    AccessToken, AuthResponse, Authenticated, PingOidc, Rejection, RejectionKind, RequestAuth,
+    RequiredScopes,
 };
 
 use crate::convert::{to_http_response, RequestView};
@@ -74,39 +75,24 @@ impl ResponseError for AuthRejection {
 /// What the extractors' futures are: boxed, and not `Send` (actix runs each on its worker).
 type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
 
-/// What [`OidcMiddleware`](crate::OidcMiddleware) puts in each request's extensions: the
-/// engine, and the user once an extractor has authenticated the request (so later
-/// extractors reuse it). One extension, inserted by the middleware: authenticating
-/// allocates nothing more.
-pub(crate) struct RequestAuth {
-    engine: PingOidc,
-    user: Option<Authenticated>,
-}
-
-impl RequestAuth {
-    pub(crate) fn new(engine: PingOidc) -> Self {
-        Self { engine, user: None }
-    }
-}
-
 /// The engine the middleware left in the request's extensions.
 fn engine_of(request: &HttpRequest) -> Result<PingOidc, AuthRejection> {
     let extensions = request.extensions();
     extensions
         .get::<RequestAuth>()
-        .map(|slot| slot.engine.clone())
+        .map(|slot| slot.engine().clone())
         .ok_or(AuthRejection::MissingLayer)
 }
 
 /// The user an earlier extractor of this request found, if any.
 fn already_found(request: &HttpRequest) -> Option<Authenticated> {
     let extensions = request.extensions();
-    extensions.get::<RequestAuth>()?.user.clone()
+    extensions.get::<RequestAuth>()?.user().cloned()
 }
 
 fn remember(request: &HttpRequest, user: &Authenticated) {
     if let Some(slot) = request.extensions_mut().get_mut::<RequestAuth>() {
-        slot.user = Some(user.clone());
+        slot.remember(user);
     }
 }
 

@@ -78,7 +78,7 @@ where
         let Some(route) = self.oidc.match_route(request.path()) else {
             request
                 .extensions_mut()
-                .insert(crate::extract::RequestAuth::new(self.oidc.clone()));
+                .insert(ping_oidc::RequestAuth::new(self.oidc.clone()));
             let own_body: fn(_) -> _ = ServiceResponse::map_into_left_body;
             return Either::Left(self.service.call(request).map_ok(own_body));
         };

@@ -64,7 +64,7 @@ pub use config::{
 pub use discovery::ProviderMetadata;
 pub use engine::{
     AccessToken, AuthRoute, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind,
-    RequestInfo, RequestKind, StartError,
+    RequestAuth, RequestInfo, RequestKind, StartError,
 };
 pub use error::{ProviderError, StoreError, TokenError};
 pub use id_token::VerifiedIdToken;

@@ -7,7 +7,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use ping_oidc::{
-    AccessToken, AuthResponse, Authenticated, PingOidc, Rejection, RejectionKind, RequiredScopes,
+    AccessToken, AuthResponse, Authenticated, Rejection, RejectionKind, RequestAuth, RequiredScopes,
 };
 
 use crate::convert::{into_http, PartsView};
@@ -55,24 +55,9 @@ impl IntoResponse for AuthRejection {
     }
 }
 
-/// What [`OidcLayer`](crate::OidcLayer) puts in each request's extensions: the engine, and
-/// the user once an extractor has authenticated the request (so later extractors reuse it).
-/// One extension, inserted by the layer: authenticating allocates nothing more.
-#[derive(Clone)]
-pub(crate) struct RequestAuth {
-    engine: PingOidc,
-    user: Option<Authenticated>,
-}
-
-impl RequestAuth {
-    pub(crate) fn new(engine: PingOidc) -> Self {
-        Self { engine, user: None }
-    }
-}
-
 fn remember(parts: &mut Parts, user: &Authenticated) {
     if let Some(slot) = parts.extensions.get_mut::<RequestAuth>() {
-        slot.user = Some(user.clone());
+        slot.remember(user);
     }
 }
 
@@ -81,12 +66,12 @@ async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticate
     let Some(slot) = parts.extensions.get::<RequestAuth>() else {
         return Err(AuthRejection::MissingLayer);
     };
-    if let Some(user) = slot.user.as_ref().filter(|user| user.has_scopes(scopes)) {
+    if let Some(user) = slot.user_with(scopes) {
         return Ok(user.clone());
     }
     // The engine is borrowed from the extensions (not cloned) while it runs.
     let user = slot
-        .engine
+        .engine()
         .authenticate(&PartsView(parts), scopes)
         .await
         .map_err(AuthRejection::Refused)?;
@@ -147,11 +132,11 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
         let Some(slot) = parts.extensions.get::<RequestAuth>() else {
             return Err(AuthRejection::MissingLayer);
         };
-        if let Some(user) = &slot.user {
+        if let Some(user) = slot.user() {
             return Ok(Self(Some(user.clone())));
         }
         let user = slot
-            .engine
+            .engine()
             .optional_user(&PartsView(parts))
             .await
             .map_err(AuthRejection::Refused)?;

@@ -70,7 +70,7 @@ where
             None => {
                 request
                     .extensions_mut()
-                    .insert(crate::extract::RequestAuth::new(self.oidc.clone()));
+                    .insert(ping_oidc::RequestAuth::new(self.oidc.clone()));
                 ResponseFuture {
                     state: State::Inner {
                         future: self.inner.call(request),

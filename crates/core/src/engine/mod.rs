@@ -301,6 +301,42 @@ pub(crate) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// What an adapter keeps in each request it passes on: the engine, and the signed-in user once
+/// an extractor has authenticated the request, so that later extractors of the same request
+/// reuse it instead of asking the store again. One value per request, put in by the layer or
+/// middleware: authenticating then allocates nothing more.
+#[derive(Clone, Debug)]
+pub struct RequestAuth {
+    engine: PingOidc,
+    user: Option<Authenticated>,
+}
+
+impl RequestAuth {
+    pub fn new(engine: PingOidc) -> Self {
+        Self { engine, user: None }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &PingOidc {
+        &self.engine
+    }
+
+    /// The user an earlier extractor found, if any.
+    pub fn user(&self) -> Option<&Authenticated> {
+        self.user.as_ref()
+    }
+
+    /// The user an earlier extractor found, when their access token carries `scopes`.
+    pub fn user_with(&self, scopes: &[&str]) -> Option<&Authenticated> {
+        self.user.as_ref().filter(|user| user.has_scopes(scopes))
+    }
+
+    /// Keeps `user` for the request's later extractors.
+    pub fn remember(&mut self, user: &Authenticated) {
+        self.user = Some(user.clone());
+    }
+}
+
 /// A signed-in user, as extractors hand it to handlers.
 #[derive(Clone)]
 pub struct Authenticated {
