@@ -337,11 +337,14 @@ mod redis {
             .expect("REDIS_URL is set but Redis is unreachable")
     }
 
-    fn access_token(loaded: &ping_oidc::LoadedSession) -> String {
-        serde_json::to_value(&*loaded.data).expect("json")["access_token"]
+    /// The session's version and access token, as `store` loads it now.
+    async fn version_and_token(store: &RedisStore, id: &str) -> (u64, String) {
+        let loaded = store.load(id).await.expect("load").expect("session");
+        let token = serde_json::to_value(&*loaded.data).expect("json")["access_token"]
             .as_str()
             .unwrap_or_default()
-            .to_string()
+            .to_string();
+        (loaded.version, token)
     }
 
     /// Two instances (two stores, each with its local cache of decoded sessions) on one
@@ -362,11 +365,7 @@ mod redis {
             .expect("create");
         // Both decode it once and keep it.
         for store in [&a, &b, &uncached] {
-            let loaded = store.load(&id).await.expect("load").expect("session");
-            assert_eq!(
-                (loaded.version, access_token(&loaded).as_str()),
-                (1, "at-1")
-            );
+            assert_eq!(version_and_token(store, &id).await, (1, "at-1".to_string()));
         }
         // A refresh on `a`: `b` reads the new tokens at once.
         let next = TestSession::new("two").sid(&sid).marker("2").build();
@@ -375,11 +374,7 @@ mod redis {
             SaveOutcome::Saved { version: 2 }
         );
         for store in [&b, &a, &b, &uncached] {
-            let loaded = store.load(&id).await.expect("load").expect("session");
-            assert_eq!(
-                (loaded.version, access_token(&loaded).as_str()),
-                (2, "at-2")
-            );
+            assert_eq!(version_and_token(store, &id).await, (2, "at-2".to_string()));
         }
         // `b` writes next; `a`'s cached version 2 is stale and must not be served.
         let third = TestSession::new("two").sid(&sid).marker("3").build();
@@ -387,11 +382,7 @@ mod redis {
             b.update(&id, third, 2).await.expect("update"),
             SaveOutcome::Saved { version: 3 }
         );
-        let loaded = a.load(&id).await.expect("load").expect("session");
-        assert_eq!(
-            (loaded.version, access_token(&loaded).as_str()),
-            (3, "at-3")
-        );
+        assert_eq!(version_and_token(&a, &id).await, (3, "at-3".to_string()));
         // A stale compare-and-set from `a` still conflicts.
         let stale = TestSession::new("two").sid(&sid).marker("stale").build();
         assert_eq!(

@@ -36,8 +36,7 @@ impl RequestInfo for RequestView<'_> {
 
     fn cookie_headers(&self) -> impl Iterator<Item = &str> {
         let values = self.request.headers().get_all(header::COOKIE);
-        // Any UTF-8: the engine only compares and verifies cookie values (and `from_utf8`
-        // checks ASCII a word at a time, unlike `HeaderValue::to_str`).
+        // `from_utf8`, not `to_str`: see `RequestInfo::cookie_headers`.
         values.filter_map(|value| std::str::from_utf8(value.as_bytes()).ok())
     }
 }

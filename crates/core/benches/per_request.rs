@@ -11,7 +11,7 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ping_oidc::{bench, AuthRoute, Authenticated, Config, PingOidc, RequestInfo, SessionData};
+use ping_oidc::{bench, Authenticated, Config, PingOidc, SessionData};
 use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_USERNAME};
 
 const APP: &str = "http://127.0.0.1:9";
@@ -28,81 +28,16 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// A request as an adapter hands it to the engine.
-struct Request {
-    path: &'static str,
-    query: Option<String>,
-    cookie: Option<String>,
-}
-
-impl RequestInfo for Request {
-    fn method(&self) -> &str {
-        "GET"
-    }
-    fn path(&self) -> &str {
-        self.path
-    }
-    fn query(&self) -> Option<&str> {
-        self.query.as_deref()
-    }
-    fn header(&self, name: &str) -> Option<&str> {
-        match name {
-            "accept" => Some("application/json"),
-            "cookie" => self.cookie.as_deref(),
-            _ => None,
-        }
-    }
-    fn cookie_headers(&self) -> impl Iterator<Item = &str> {
-        self.cookie.as_deref().into_iter()
-    }
-}
-
-fn pair(set_cookie: &str) -> String {
-    set_cookie.split(';').next().unwrap_or_default().to_string()
-}
-
-/// `/auth/login` then `/auth/callback` through the engine; the session cookie.
+/// The session cookie of the provider's default user, signed in through the engine.
 async fn sign_in(oidc: &PingOidc, provider: &DevProvider, scope: Option<&str>) -> String {
-    let query = match scope {
-        Some(scope) => format!("return_to=%2F&scope={}", scope.replace(':', "%3A")),
-        None => "return_to=%2F".into(),
-    };
-    let login = Request {
-        path: "/auth/login",
-        query: Some(query),
-        cookie: None,
-    };
-    let answer = oidc.handle(AuthRoute::Login, &login, b"").await;
-    let header = |name: &str| {
-        answer
-            .headers
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .collect::<Vec<_>>()
-    };
-    let authorize = header("location").pop().expect("a redirect to sign-in");
-    let transaction = header("set-cookie")
-        .iter()
-        .map(|c| pair(c))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let callback = provider
-        .sign_in(&authorize, DEFAULT_USERNAME)
-        .expect("provider sign-in");
-    let callback = Request {
-        path: "/auth/callback",
-        query: callback.query().map(str::to_string),
-        cookie: Some(transaction),
-    };
-    let answer = oidc.handle(AuthRoute::Callback, &callback, b"").await;
-    answer
-        .headers
-        .iter()
-        .filter(|(n, _)| *n == "set-cookie")
-        .map(|(_, v)| pair(v))
-        .find(|p| p.starts_with("ping_oidc=") && p.len() > "ping_oidc=".len())
-        .unwrap_or_else(|| panic!("no session cookie: {} {}", answer.status, answer.body))
+    bench::sign_in(oidc, scope, |authorize| {
+        let callback = provider
+            .sign_in(authorize, DEFAULT_USERNAME)
+            .map_err(|e| e.to_string())?;
+        Ok(callback.query().map(str::to_string))
+    })
+    .await
+    .expect("sign-in")
 }
 
 struct Setup {
@@ -152,9 +87,9 @@ fn setup() -> Setup {
     }
 }
 
-fn request(cookie: &str) -> Request {
-    Request {
-        path: "/api/ok",
+fn request(cookie: &str) -> bench::ApiGet {
+    bench::ApiGet {
+        path: "/api/ok".into(),
         query: None,
         cookie: Some(cookie.to_string()),
     }

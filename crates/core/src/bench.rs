@@ -19,7 +19,7 @@ pub async fn load_session<R: RequestInfo + ?Sized>(
     request: &R,
 ) -> Option<LoadedSession> {
     let id = oidc.session_id_from(request)?;
-    oidc.store().load(id).await.ok().flatten()
+    oidc.load_session(id).await.ok().flatten()
 }
 
 /// The clock the engine reads (unix seconds).
@@ -45,6 +45,88 @@ pub async fn verify_id_token(
     data: &SessionData,
     now: i64,
 ) -> Result<VerifiedIdToken, TokenError> {
-    oidc.bench_verify_id_token(&data.id_token, &data.access_token, now)
+    oidc.verify_id_token(&data.id_token, &data.access_token, None, None, now)
         .await
+}
+
+/// A `GET` from script code (`Accept: application/json`), with one `Cookie` header or none:
+/// the request the benchmarks send through the engine.
+#[derive(Clone, Debug)]
+pub struct ApiGet {
+    pub path: String,
+    pub query: Option<String>,
+    pub cookie: Option<String>,
+}
+
+impl RequestInfo for ApiGet {
+    fn method(&self) -> &str {
+        "GET"
+    }
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn query(&self) -> Option<&str> {
+        self.query.as_deref()
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        match name {
+            "accept" => Some("application/json"),
+            "cookie" => self.cookie.as_deref(),
+            _ => None,
+        }
+    }
+    fn cookie_headers(&self) -> impl Iterator<Item = &str> {
+        self.cookie.as_deref().into_iter()
+    }
+}
+
+/// Signs a user in through the engine's own `/auth/login` and `/auth/callback`, asking for
+/// `extra_scope` too when given. `authorize` plays the provider: it gets the authorization
+/// URL and answers the callback's query string. Returns the session cookie as `name=value`.
+pub async fn sign_in(
+    oidc: &PingOidc,
+    extra_scope: Option<&str>,
+    authorize: impl FnOnce(&str) -> Result<Option<String>, String>,
+) -> Result<String, String> {
+    let query = match extra_scope {
+        Some(scope) => format!("return_to=%2F&scope={}", crate::engine::encode(scope)),
+        None => "return_to=%2F".to_string(),
+    };
+    let login = ApiGet {
+        path: format!("{}/login", oidc.config().route_prefix),
+        query: Some(query),
+        cookie: None,
+    };
+    let login = oidc.handle(crate::AuthRoute::Login, &login, b"").await;
+    let authorization_url = login
+        .header("location")
+        .ok_or_else(|| format!("/auth/login answered {} without a location", login.status))?;
+    let transaction = set_cookie_pairs(&login).collect::<Vec<_>>().join("; ");
+    let callback = ApiGet {
+        path: format!("{}/callback", oidc.config().route_prefix),
+        query: authorize(authorization_url)?,
+        cookie: Some(transaction),
+    };
+    let answer = oidc
+        .handle(crate::AuthRoute::Callback, &callback, b"")
+        .await;
+    let prefix = format!("{}=", oidc.config().cookie_name);
+    let session = set_cookie_pairs(&answer)
+        .find(|pair| pair.starts_with(&prefix) && pair.len() > prefix.len())
+        .map(str::to_string);
+    session.ok_or_else(|| {
+        format!(
+            "/auth/callback answered {} without a session cookie: {}",
+            answer.status, answer.body
+        )
+    })
+}
+
+/// The `name=value` part of each `Set-Cookie` of a response.
+fn set_cookie_pairs(response: &crate::AuthResponse) -> impl Iterator<Item = &str> {
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| *name == "set-cookie")
+        .map(|(_, value)| value.split(';').next().unwrap_or_default().trim())
 }

@@ -3,10 +3,9 @@
 //! Core writes these by hand instead of depending on the `cookie` crate, so that neither
 //! adapter's users get a second `cookie` major version (actix-web pins its own).
 
-use std::sync::RwLock;
-
 use crate::config::{Config, SameSite};
 use crate::crypto::constant_time_eq;
+use crate::slot_table::SlotTable;
 
 /// The value of the first cookie called `name` in the request's `Cookie` header values.
 pub(crate) fn find<'a>(
@@ -104,13 +103,13 @@ const VERIFIED_SLOTS: usize = 1024;
 /// (and remembered when valid, replacing the slot's value). At most [`VERIFIED_SLOTS`]
 /// values (about 100 KiB) are held.
 pub(crate) struct VerifiedCookies {
-    slots: Box<[RwLock<Option<Box<str>>>]>,
+    values: SlotTable<Box<str>>,
 }
 
 impl VerifiedCookies {
     pub(crate) fn new() -> Self {
         Self {
-            slots: (0..VERIFIED_SLOTS).map(|_| RwLock::new(None)).collect(),
+            values: SlotTable::new(VERIFIED_SLOTS),
         }
     }
 
@@ -118,26 +117,20 @@ impl VerifiedCookies {
     /// [`verify_session_cookie`] answers, without the HMAC for a value seen before.
     pub(crate) fn verify<'a>(&self, config: &Config, value: &'a str) -> Option<&'a str> {
         let (id, tag) = value.split_once('.')?;
-        let slot = &self.slots[slot_of(tag)];
-        let known = slot
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-            .is_some_and(|known| constant_time_eq(known, value));
+        let slot_key = tag.get(..8).unwrap_or(tag);
+        let known = self.values.read(slot_key).is_some_and(|slot| {
+            slot.as_deref()
+                .is_some_and(|known| constant_time_eq(known, value))
+        });
         if known {
             return Some(id);
         }
         let id = verify_session_cookie(config, value)?;
-        *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(value.into());
+        if let Some(mut slot) = self.values.write(slot_key) {
+            *slot = Some(value.into());
+        }
         Some(id)
     }
-}
-
-fn slot_of(tag: &str) -> usize {
-    let hash = tag.bytes().take(8).fold(0usize, |acc, b| {
-        acc.wrapping_mul(31).wrapping_add(usize::from(b))
-    });
-    hash % VERIFIED_SLOTS
 }
 
 #[cfg(test)]

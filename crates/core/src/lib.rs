@@ -53,6 +53,7 @@ pub mod response;
 pub mod return_to;
 pub mod scope;
 pub mod session;
+mod slot_table;
 pub mod store;
 mod time;
 mod transaction;

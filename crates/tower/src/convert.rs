@@ -27,8 +27,7 @@ impl RequestInfo for PartsView<'_> {
             .headers
             .get_all(COOKIE)
             .iter()
-            // Any UTF-8: the engine only compares and verifies cookie values (and `from_utf8`
-            // checks ASCII a word at a time, unlike `HeaderValue::to_str`).
+            // `from_utf8`, not `to_str`: see `RequestInfo::cookie_headers`.
             .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
     }
 }

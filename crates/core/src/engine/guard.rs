@@ -8,7 +8,6 @@ use serde_json::json;
 use super::{duration_secs, encode, Authenticated, PingOidc, RequestInfo, RequestKind};
 use crate::cookies;
 use crate::error::{ProviderError, TokenError};
-use crate::id_token::{self, Expectations};
 use crate::provider::TokenResponse;
 use crate::response::AuthResponse;
 use crate::session::SessionData;
@@ -210,11 +209,7 @@ impl PingOidc {
             return Ok(None);
         };
         let store = &self.inner.store;
-        let loaded = match store.load_now(id) {
-            Some(answer) => answer,
-            None => store.load(id).await,
-        };
-        let loaded = match loaded {
+        let loaded = match self.load_session(id).await {
             Ok(Some(loaded)) => loaded,
             Ok(None) => return Ok(None),
             Err(error) => {
@@ -392,7 +387,7 @@ impl PingOidc {
                 // round trip each). Anything but a fresh session (the refresh failed, the
                 // session is gone, the store is down) takes the gate as before.
                 drop(gate.lock().await);
-                match self.inner.store.load(id).await {
+                match self.load_session(id).await {
                     Ok(Some(fresh)) if !fresh.data.needs_refresh(now_unix()) => Ok(fresh),
                     _ => {
                         let _turn = gate.lock().await;
@@ -419,11 +414,7 @@ impl PingOidc {
         let inner = &self.inner;
         let store = &inner.store;
         // Another request (or instance) may have refreshed while this one waited.
-        let current = store
-            .load(id)
-            .await
-            .map_err(store_down)?
-            .ok_or(RefreshFailure::Ended)?;
+        let current = self.reload(id).await?;
         if !current.data.needs_refresh(now_unix()) {
             return Ok(current);
         }
@@ -438,11 +429,7 @@ impl PingOidc {
         {
             // Another instance holds the lease: wait for its result and reuse it.
             tokio::time::sleep(Duration::from_millis(50)).await;
-            let current = store
-                .load(id)
-                .await
-                .map_err(store_down)?
-                .ok_or(RefreshFailure::Ended)?;
+            let current = self.reload(id).await?;
             if !current.data.needs_refresh(now_unix()) {
                 return Ok(current);
             }
@@ -468,11 +455,7 @@ impl PingOidc {
         let inner = &self.inner;
         let store = &inner.store;
         // Re-read under the lease: the token another instance just rotated is never sent again.
-        let current = store
-            .load(id)
-            .await
-            .map_err(store_down)?
-            .ok_or(RefreshFailure::Ended)?;
+        let current = self.reload(id).await?;
         if !current.data.needs_refresh(now_unix()) {
             return Ok(current);
         }
@@ -530,32 +513,20 @@ impl PingOidc {
             }
             _ => {
                 tracing::warn!("another writer changed the session during refresh");
-                let latest = store
-                    .load(id)
-                    .await
-                    .map_err(store_down)?
-                    .ok_or(RefreshFailure::Ended)?;
+                let latest = self.reload(id).await?;
                 if latest.data.refresh_token != current.data.refresh_token {
                     // Someone else refreshed too (a lease lost): keep what they stored.
                     return Ok(latest);
                 }
                 // The other write left the refresh token this call just spent: the rotated
                 // one must be stored, or it would be lost and the spent one sent again.
-                match store
-                    .update(id, Arc::clone(&data), latest.version)
-                    .await
-                    .map_err(store_down)?
-                {
+                match self.save_rotated(id, &data, latest.version).await? {
                     SaveOutcome::Saved { version } => Ok(LoadedSession {
                         data,
                         version,
                         last_seen: latest.last_seen,
                     }),
-                    _ => store
-                        .load(id)
-                        .await
-                        .map_err(store_down)?
-                        .ok_or(RefreshFailure::Ended),
+                    _ => self.reload(id).await,
                 }
             }
         }
@@ -570,25 +541,31 @@ impl PingOidc {
         data: &Arc<SessionData>,
         version: u64,
     ) -> Result<SaveOutcome, RefreshFailure> {
-        let store = &self.inner.store;
         let mut pause = Duration::from_millis(100);
-        for _ in 0..2 {
-            match store.update(id, Arc::clone(data), version).await {
+        let mut retries = 2;
+        loop {
+            match self.inner.store.update(id, Arc::clone(data), version).await {
                 Ok(outcome) => return Ok(outcome),
-                Err(error) => {
+                Err(error) if retries > 0 => {
                     tracing::warn!(%error, "could not store the refreshed tokens; retrying");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
+                    retries -= 1;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the refreshed tokens could not be stored; the session will need a new sign-in if the provider refuses the previous refresh token");
+                    return Err(store_down(error));
                 }
             }
         }
-        match store.update(id, Arc::clone(data), version).await {
-            Ok(outcome) => Ok(outcome),
-            Err(error) => {
-                tracing::error!(%error, "the refreshed tokens could not be stored; the session will need a new sign-in if the provider refuses the previous refresh token");
-                Err(store_down(error))
-            }
-        }
+    }
+
+    /// The stored session for a refresh: gone means ended, a store failure means unavailable.
+    async fn reload(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
+        self.load_session(id)
+            .await
+            .map_err(store_down)?
+            .ok_or(RefreshFailure::Ended)
     }
 
     /// The session after a refresh: new tokens, the refresh token kept when not rotated, and
@@ -603,29 +580,19 @@ impl PingOidc {
         let now = now_unix();
         let mut data = old.clone();
         if let Some(id_token) = &tokens.id_token {
-            let expect = Expectations {
-                issuer: &config.issuer,
-                client_id: &config.client_id,
-                trusted_audiences: &config.trusted_audiences,
-                nonce: None,
-                access_token: Some(&tokens.access_token),
-                subject: Some(&old.subject),
-                now,
-                skew: duration_secs(config.clock_skew),
-            };
-            match id_token::verify(
-                &inner.provider.keys,
-                &inner.provider.http,
-                id_token,
-                &expect,
-            )
-            .await
+            match self
+                .verify_id_token(
+                    id_token,
+                    &tokens.access_token,
+                    None,
+                    Some(&old.subject),
+                    now,
+                )
+                .await
             {
                 Ok(verified) => {
                     let (raw, claims) = verified.into_parts();
-                    data.claims = data.claims.merged(claims.into_iter().filter(|(name, _)| {
-                        !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash")
-                    }));
+                    data.claims = data.claims.merged(super::session_claims(claims));
                     data.id_token = raw.into();
                 }
                 // The refresh token is already spent: keep the new tokens (they came from the
@@ -663,30 +630,5 @@ pub(crate) fn apply_tokens(
         if !scopes.is_empty() {
             data.scopes = scopes.into();
         }
-    }
-}
-
-#[cfg(feature = "bench")]
-impl PingOidc {
-    /// For `crate::bench`: the ID-token check of a refresh, on a given token.
-    pub(crate) async fn bench_verify_id_token(
-        &self,
-        raw: &str,
-        access_token: &str,
-        now: i64,
-    ) -> Result<crate::VerifiedIdToken, TokenError> {
-        let inner = &self.inner;
-        let config = &inner.config;
-        let expect = Expectations {
-            issuer: &config.issuer,
-            client_id: &config.client_id,
-            trusted_audiences: &config.trusted_audiences,
-            nonce: None,
-            access_token: Some(access_token),
-            subject: None,
-            now,
-            skew: duration_secs(config.clock_skew),
-        };
-        id_token::verify(&inner.provider.keys, &inner.provider.http, raw, &expect).await
     }
 }

@@ -10,7 +10,6 @@ use super::{duration_secs, PingOidc, RequestInfo};
 use crate::cookies;
 use crate::crypto::{pkce_challenge, random_token};
 use crate::error::{ProviderError, TokenError};
-use crate::id_token::{self, Expectations};
 use crate::provider::sanitize_code;
 use crate::response::AuthResponse;
 use crate::session::SessionData;
@@ -317,31 +316,14 @@ impl PingOidc {
                 "token response has no id_token",
             )
         })?;
-        let expect = Expectations {
-            issuer: &config.issuer,
-            client_id: &config.client_id,
-            trusted_audiences: &config.trusted_audiences,
-            nonce: Some(&tx.nonce),
-            access_token: Some(&tokens.access_token),
-            subject: None,
-            now,
-            skew: duration_secs(config.clock_skew),
-        };
-        let verified = id_token::verify(
-            &inner.provider.keys,
-            &inner.provider.http,
-            &id_token,
-            &expect,
-        )
-        .await
-        .map_err(CallbackFailure::token)?;
+        let verified = self
+            .verify_id_token(&id_token, &tokens.access_token, Some(&tx.nonce), None, now)
+            .await
+            .map_err(CallbackFailure::token)?;
         let subject = verified.subject().to_string();
         let sid = verified.sid().map(str::to_string);
         let (raw_id_token, id_claims) = verified.into_parts();
-        let mut claims: Map<String, Value> = id_claims
-            .into_iter()
-            .filter(|(name, _)| !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash"))
-            .collect();
+        let mut claims: Map<String, Value> = super::session_claims(id_claims).collect();
         if config.fetch_userinfo {
             let userinfo = inner
                 .provider

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::discovery::{DiscoveryError, ProviderMetadata};
@@ -40,7 +40,10 @@ pub trait RequestInfo {
     fn query(&self) -> Option<&str>;
     /// The first value of a header, when it is valid text. Names are lower case.
     fn header(&self, name: &str) -> Option<&str>;
-    /// Every `Cookie` header value.
+    /// Every `Cookie` header value that is UTF-8. Take the bytes with `str::from_utf8`
+    /// rather than a visible-ASCII check such as `HeaderValue::to_str`: the engine only
+    /// compares and verifies cookie values, and `from_utf8` checks ASCII a word at a time
+    /// (this runs on every guarded request).
     fn cookie_headers(&self) -> impl Iterator<Item = &str>;
 }
 
@@ -273,6 +276,44 @@ impl PingOidc {
         }
     }
 
+    /// The stored session: the store's immediate answer when it has one (the memory store),
+    /// else its future. Every read of a session by the engine goes through here.
+    pub(crate) async fn load_session(
+        &self,
+        id: &str,
+    ) -> Result<Option<LoadedSession>, crate::StoreError> {
+        let store = &self.inner.store;
+        match store.load_now(id) {
+            Some(answer) => answer,
+            None => store.load(id).await,
+        }
+    }
+
+    /// Verifies an ID token from the token endpoint: this engine's issuer, client, keys and
+    /// clock; the `nonce` of a sign-in; the subject a refresh must keep.
+    pub(crate) async fn verify_id_token(
+        &self,
+        raw: &str,
+        access_token: &str,
+        nonce: Option<&str>,
+        subject: Option<&str>,
+        now: i64,
+    ) -> Result<crate::VerifiedIdToken, crate::TokenError> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let expect = crate::id_token::Expectations {
+            issuer: &config.issuer,
+            client_id: &config.client_id,
+            trusted_audiences: &config.trusted_audiences,
+            nonce,
+            access_token: Some(access_token),
+            subject,
+            now,
+            skew: duration_secs(config.clock_skew),
+        };
+        crate::id_token::verify(&inner.provider.keys, &inner.provider.http, raw, &expect).await
+    }
+
     /// The login URL for a return path (relative to the app).
     pub fn login_url(&self, return_to: Option<&str>) -> String {
         let prefix = &self.inner.config.route_prefix;
@@ -402,6 +443,14 @@ impl Authenticated {
             .await?;
         Ok(AccessToken::from_session(&loaded.data))
     }
+}
+
+/// The ID token's claims a session keeps: all but those that only bind the token to one
+/// request (`nonce`, `at_hash`, `c_hash`).
+pub(crate) fn session_claims(claims: Map<String, Value>) -> impl Iterator<Item = (String, Value)> {
+    claims
+        .into_iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "nonce" | "at_hash" | "c_hash"))
 }
 
 pub(crate) fn duration_secs(d: Duration) -> i64 {

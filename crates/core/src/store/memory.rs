@@ -1,13 +1,14 @@
 //! The in-memory store: sharded, bounded, with idle and absolute expiry.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::{LoadedSession, SaveOutcome, SessionStore, StoreError, StoreFuture};
 use crate::session::SessionData;
+use crate::slot_table::{slot_index, IdHasher};
 use crate::time::now_unix;
 
 const SHARDS: usize = 16;
@@ -73,51 +74,6 @@ impl Ids {
             Self::One(id) => std::slice::from_ref(id),
             Self::Many(ids) => ids,
         }
-    }
-}
-
-/// A fast hash for session ids, for picking the shard and within it. Ids are made by the
-/// engine from 32 random bytes (an attacker can neither choose them nor reach `load` with an
-/// id whose cookie signature fails), so a keyed hash (SipHash, std's default) buys nothing
-/// here. The `sid` and subject indexes, keyed by provider values, keep SipHash.
-#[derive(Default, Clone, Copy)]
-struct IdHasher(u64);
-
-const ID_HASH_K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl IdHasher {
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(ID_HASH_K);
-    }
-}
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.mix(u64::from_le_bytes(
-                <[u8; 8]>::try_from(chunk).unwrap_or_default(),
-            ));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.mix(u64::from_le_bytes(last));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.mix(u64::from(byte));
-    }
-
-    fn finish(&self) -> u64 {
-        // A final mix (murmur3's), so that every bit of the result depends on every input bit.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h
     }
 }
 
@@ -206,11 +162,7 @@ impl MemoryStore {
     }
 
     fn shard(&self, id: &str) -> &Shard {
-        let mut hasher = IdHasher::default();
-        id.hash(&mut hasher);
-        // Bits the shard's own table does not use for its buckets or its control bytes.
-        let hash = (hasher.finish() >> 32) as usize;
-        &self.shards[hash % SHARDS]
+        &self.shards[slot_index(id, SHARDS)]
     }
 
     fn index(&self, id: &Id, data: &SessionData) {

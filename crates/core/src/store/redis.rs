@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 use super::{LoadedSession, SaveOutcome, SessionStore, StoreError, StoreFuture};
 use crate::session::SessionData;
+use crate::slot_table::SlotTable;
 use crate::time::now_unix;
 
 const DEFAULT_PREFIX: &str = "ping_oidc:";
@@ -523,11 +524,10 @@ impl Shared {
             let now = Instant::now();
             match near.iter_mut().find(|(runtime, _)| *runtime == id) {
                 Some((_, Near::Ready(connection))) => return Some((id, connection.clone())),
-                Some((_, state @ Near::RetryAfter(_))) => match state {
+                Some((_, state)) => match state {
                     Near::RetryAfter(at) if now >= *at => *state = Near::Connecting,
                     _ => return None,
                 },
-                Some((_, Near::Connecting)) => return None,
                 None => {
                     // Runtimes that stopped leave entries behind: drop failed ones first.
                     if near.len() >= MAX_NEAR {
@@ -906,13 +906,12 @@ fn unexpired(data: Arc<SessionData>, version: u64, last_seen: i64) -> Option<Loa
 
 /// Sessions this instance decoded, by id, with the version they were decoded at.
 ///
-/// Direct-mapped: each id has one slot (from its first characters; ids are random and reach
-/// the store only after their cookie's signature held), and a newer session in the slot
+/// Direct-mapped ([`SlotTable`]): each id has one slot, and a newer session in the slot
 /// replaces the older. An entry is used only when Redis answers that the session still
 /// exists at that version, so a session changed or deleted elsewhere is never served from
 /// here. Versions only grow, and the engine never reuses a session id.
 struct LocalCache {
-    slots: Box<[RwLock<Option<Cached>>]>,
+    sessions: SlotTable<Cached>,
 }
 
 struct Cached {
@@ -924,31 +923,20 @@ struct Cached {
 impl LocalCache {
     fn new(capacity: usize) -> Self {
         Self {
-            slots: (0..capacity).map(|_| RwLock::new(None)).collect(),
+            sessions: SlotTable::new(capacity),
         }
-    }
-
-    fn slot(&self, id: &str) -> Option<&RwLock<Option<Cached>>> {
-        if self.slots.is_empty() {
-            return None;
-        }
-        let hash = id.bytes().take(16).fold(0u64, |acc, b| {
-            (acc.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95)
-        });
-        let at = usize::try_from(hash >> 16).unwrap_or_default() % self.slots.len();
-        self.slots.get(at)
     }
 
     fn get(&self, id: &str) -> Option<(u64, Arc<SessionData>)> {
-        let slot = self.slot(id)?.read().unwrap_or_else(|p| p.into_inner());
+        let slot = self.sessions.read(id)?;
         slot.as_ref()
             .filter(|cached| &*cached.id == id)
             .map(|cached| (cached.version, Arc::clone(&cached.data)))
     }
 
     fn put(&self, id: &str, version: u64, data: Arc<SessionData>) {
-        if let Some(slot) = self.slot(id) {
-            *slot.write().unwrap_or_else(|p| p.into_inner()) = Some(Cached {
+        if let Some(mut slot) = self.sessions.write(id) {
+            *slot = Some(Cached {
                 id: id.into(),
                 version,
                 data,
@@ -957,8 +945,7 @@ impl LocalCache {
     }
 
     fn remove(&self, id: &str) {
-        if let Some(slot) = self.slot(id) {
-            let mut slot = slot.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(mut slot) = self.sessions.write(id) {
             if slot.as_ref().is_some_and(|cached| &*cached.id == id) {
                 *slot = None;
             }
