@@ -47,7 +47,7 @@ done
 if [ "$QUICK" = 1 ]; then
   DURATION=2 ROUNDS=1 WARMUP=1 STORM_ROUNDS=1
 else
-  DURATION=3 ROUNDS=5 WARMUP=1 STORM_ROUNDS=3
+  DURATION=2 ROUNDS=8 WARMUP=1 STORM_ROUNDS=3
 fi
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 REDIS_URL=${BENCH_REDIS_URL:-}
@@ -178,8 +178,15 @@ measure() { # adapter store paths...
   for path in "$@"; do # warm-up
     run_wrk "$WARMUP" "$URL$path" "$(cookie_for "$path")" >/dev/null
   done
+  local forward=("$@") backward=() i
+  for ((i = $#; i > 0; i--)); do backward+=("${!i}"); done
   for round in $(seq 1 "$ROUNDS"); do
-    for path in "$@"; do
+    # Odd rounds run the routes in order, even rounds backwards (A B C, C B A, ...): a
+    # machine that speeds up or slows down over seconds then favours no route, and each
+    # round's guarded run sits next to its /healthz run in time.
+    local order=("${forward[@]}")
+    [ $((round % 2)) = 0 ] && order=("${backward[@]}")
+    for path in "${order[@]}"; do
       t0=$(server_ticks)
       line=$(run_wrk "$DURATION" "$URL$path" "$(cookie_for "$path")")
       t1=$(server_ticks)

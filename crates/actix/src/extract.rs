@@ -1,6 +1,6 @@
 //! The extractors: `AuthenticatedUser`, `OptionalUser`, `ScopedToken<S>`.
 
-use std::future::Future;
+use std::future::{ready, Future, Ready};
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::pin::Pin;
@@ -8,6 +8,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use futures_util::future::Either;
 use ping_oidc::{
     AccessToken, AuthResponse, Authenticated, PingOidc, Rejection, RejectionKind, RequestAuth,
     RequiredScopes,
@@ -72,22 +73,20 @@ impl ResponseError for AuthRejection {
     }
 }
 
-/// What the extractors' futures are: boxed, and not `Send` (actix runs each on its worker).
-type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>;
+/// What the extractors' futures are: ready at once when the engine answered without waiting
+/// (a memory-held session with a fresh token: most requests), else boxed (not `Send`: actix
+/// runs each on its worker).
+type Extraction<T> = Either<
+    Ready<Result<T, AuthRejection>>,
+    Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>,
+>;
 
-/// The engine the middleware left in the request's extensions.
-fn engine_of(request: &HttpRequest) -> Result<PingOidc, AuthRejection> {
-    let extensions = request.extensions();
-    extensions
-        .get::<RequestAuth>()
-        .map(|slot| slot.engine().clone())
-        .ok_or(AuthRejection::MissingLayer)
+fn waiting<T>(future: impl Future<Output = Result<T, AuthRejection>> + 'static) -> Extraction<T> {
+    Either::Right(Box::pin(future))
 }
 
-/// The user an earlier extractor of this request found, if any.
-fn already_found(request: &HttpRequest) -> Option<Authenticated> {
-    let extensions = request.extensions();
-    extensions.get::<RequestAuth>()?.user().cloned()
+fn answered<T>(answer: Result<T, AuthRejection>) -> Extraction<T> {
+    Either::Left(ready(answer))
 }
 
 fn remember(request: &HttpRequest, user: &Authenticated) {
@@ -96,19 +95,56 @@ fn remember(request: &HttpRequest, user: &Authenticated) {
     }
 }
 
-/// Asks the engine for a user with `scopes`, once per request: a user found earlier is
-/// reused when its token carries them.
-async fn require_user(
-    request: HttpRequest,
+/// What the engine said without waiting: its answer, or that it must wait (with a handle
+/// on it for the future that will).
+enum FirstLook<A> {
+    Answered(A),
+    MustWait(PingOidc),
+}
+
+/// The request's engine slot, asked to answer without waiting.
+fn first_look<A>(
+    request: &HttpRequest,
+    now: impl FnOnce(&RequestAuth) -> Option<A>,
+) -> Result<FirstLook<A>, AuthRejection> {
+    let extensions = request.extensions();
+    let slot = extensions
+        .get::<RequestAuth>()
+        .ok_or(AuthRejection::MissingLayer)?;
+    Ok(match now(slot) {
+        Some(answer) => FirstLook::Answered(answer),
+        None => FirstLook::MustWait(slot.engine().clone()),
+    })
+}
+
+/// A user with `scopes`, once per request (a user found earlier is reused when its token
+/// carries them), without a future when the engine answers at once.
+fn require_user<T: 'static>(
+    request: &HttpRequest,
     scopes: &'static [&'static str],
-) -> Result<Authenticated, AuthRejection> {
-    if let Some(user) = already_found(&request).filter(|user| user.has_scopes(scopes)) {
-        return Ok(user);
+    wrap: fn(Authenticated) -> T,
+) -> Extraction<T> {
+    let view = RequestView::of(request);
+    match first_look(request, |slot| slot.authenticate_now(&view, scopes)) {
+        Err(rejection) => answered(Err(rejection)),
+        Ok(FirstLook::Answered(answer)) => answered(found(request, answer).map(wrap)),
+        Ok(FirstLook::MustWait(oidc)) => {
+            let request = request.clone();
+            waiting(async move {
+                let answer = oidc.authenticate(&RequestView::of(&request), scopes).await;
+                found(&request, answer).map(wrap)
+            })
+        }
     }
-    let oidc = engine_of(&request)?;
-    let found = oidc.authenticate(&RequestView::of(&request), scopes).await;
-    let user = found.map_err(AuthRejection::Refused)?;
-    remember(&request, &user);
+}
+
+/// The engine's answer, remembered for the request's later extractors.
+fn found(
+    request: &HttpRequest,
+    answer: Result<Authenticated, Rejection>,
+) -> Result<Authenticated, AuthRejection> {
+    let user = answer.map_err(AuthRejection::Refused)?;
+    remember(request, &user);
     Ok(user)
 }
 
@@ -131,8 +167,7 @@ impl FromRequest for AuthenticatedUser {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move { require_user(request, &[]).await.map(AuthenticatedUser) })
+        require_user(request, &[], AuthenticatedUser)
     }
 }
 
@@ -155,20 +190,30 @@ impl FromRequest for OptionalUser {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            if let Some(user) = already_found(&request) {
-                return Ok(OptionalUser(Some(user)));
+        let view = RequestView::of(request);
+        match first_look(request, |slot| slot.optional_user_now(&view)) {
+            Err(rejection) => answered(Err(rejection)),
+            Ok(FirstLook::Answered(answer)) => answered(found_optional(request, answer)),
+            Ok(FirstLook::MustWait(oidc)) => {
+                let request = request.clone();
+                waiting(async move {
+                    let answer = oidc.optional_user(&RequestView::of(&request)).await;
+                    found_optional(&request, answer)
+                })
             }
-            let oidc = engine_of(&request)?;
-            let found = oidc.optional_user(&RequestView::of(&request)).await;
-            let user = found.map_err(AuthRejection::Refused)?;
-            if let Some(user) = &user {
-                remember(&request, user);
-            }
-            Ok(OptionalUser(user))
-        })
+        }
     }
+}
+
+fn found_optional(
+    request: &HttpRequest,
+    answer: Result<Option<Authenticated>, Rejection>,
+) -> Result<OptionalUser, AuthRejection> {
+    let user = answer.map_err(AuthRejection::Refused)?;
+    if let Some(user) = &user {
+        remember(request, user);
+    }
+    Ok(OptionalUser(user))
 }
 
 /// A signed-in user whose access token carries every scope `S` names.
@@ -224,13 +269,9 @@ impl<S: RequiredScopes> FromRequest for ScopedToken<S> {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            let user = require_user(request, S::SCOPES).await?;
-            Ok(ScopedToken {
-                user,
-                required: PhantomData,
-            })
+        require_user(request, S::SCOPES, |user| ScopedToken {
+            user,
+            required: PhantomData,
         })
     }
 }

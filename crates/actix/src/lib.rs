@@ -32,6 +32,9 @@
 //! - Every other request passes through with the engine in its extensions, for the extractors.
 //!   The middleware itself reads no session: unguarded routes pay nothing, and their future is
 //!   the wrapped service's own (not boxed).
+//! - The extractors answer at once, with no future, when the session is held in memory, its
+//!   access token is fresh and no use needs recording; otherwise (Redis, a refresh or touch
+//!   due) their future is boxed.
 //!
 //! Nothing here needs `Send` futures or a multi-threaded runtime: each actix worker runs its
 //! requests on its own single-threaded runtime, and so does the engine.

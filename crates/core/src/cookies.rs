@@ -12,12 +12,35 @@ pub(crate) fn find<'a>(
     cookie_headers: impl IntoIterator<Item = &'a str>,
     name: &str,
 ) -> Option<&'a str> {
-    cookie_headers.into_iter().find_map(|header| {
-        header.split(';').find_map(|pair| {
-            let (key, value) = pair.split_once('=')?;
-            (key.trim() == name).then(|| value.trim().trim_matches('"'))
-        })
-    })
+    cookie_headers
+        .into_iter()
+        .find_map(|header| find_in_header(header, name))
+}
+
+/// One `Cookie` header: `name=value` pairs separated by `;` (RFC 6265 section 4.2.1), with
+/// optional whitespace around them and an optional pair of quotes around the value.
+fn find_in_header<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    let mut rest = header;
+    while !rest.is_empty() {
+        let (pair, after) = split_at_byte(rest, b';').unwrap_or((rest, ""));
+        if let Some((key, value)) = split_at_byte(pair, b'=') {
+            if key.trim_ascii() == name {
+                let value = value.trim_ascii();
+                let unquoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+                return Some(unquoted.unwrap_or(value));
+            }
+        }
+        rest = after;
+    }
+    None
+}
+
+/// `text` split around the first `byte` (ASCII), found a vector at a time.
+pub(crate) fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    debug_assert!(byte.is_ascii());
+    let at = memchr::memchr(byte, text.as_bytes())?;
+    // An ASCII byte in UTF-8 text is always a char boundary.
+    Some((text.get(..at)?, text.get(at + 1..)?))
 }
 
 /// Attributes for one `Set-Cookie`.
@@ -81,7 +104,7 @@ pub(crate) fn session_cookie_removal(config: &Config) -> String {
 
 /// The session id in a signed session cookie value, when the signature holds.
 pub(crate) fn verify_session_cookie<'a>(config: &Config, value: &'a str) -> Option<&'a str> {
-    let (id, tag) = value.split_once('.')?;
+    let (id, tag) = split_at_byte(value, b'.')?;
     if id.is_empty() || id.len() > 64 || tag.len() > 64 {
         return None;
     }
@@ -116,7 +139,7 @@ impl VerifiedCookies {
     /// The session id in a signed session cookie value, when the signature holds: what
     /// [`verify_session_cookie`] answers, without the HMAC for a value seen before.
     pub(crate) fn verify<'a>(&self, config: &Config, value: &'a str) -> Option<&'a str> {
-        let (id, tag) = value.split_once('.')?;
+        let (id, tag) = split_at_byte(value, b'.')?;
         let slot_key = tag.get(..8).unwrap_or(tag);
         let known = self.values.read(slot_key).is_some_and(|slot| {
             slot.as_deref()
@@ -144,6 +167,15 @@ mod tests {
         assert_eq!(find(headers, "b"), Some("2"));
         assert_eq!(find(headers, "d"), None);
         assert_eq!(find(["nonsense"], "nonsense"), None);
+        // Whitespace around pairs, quoted values, empty pairs, `=` inside values.
+        let headers = [" ;a = \"q\" ;; b=x=y;c=\"half;  d= ;e"];
+        assert_eq!(find(headers, "a"), Some("q"));
+        assert_eq!(find(headers, "b"), Some("x=y"));
+        assert_eq!(find(headers, "c"), Some("\"half"));
+        assert_eq!(find(headers, "d"), Some(""));
+        assert_eq!(find(headers, "e"), None);
+        assert_eq!(find(["é=1; ping_oidc=ü"], "ping_oidc"), Some("ü"));
+        assert_eq!(find([""], "a"), None);
     }
 
     #[test]

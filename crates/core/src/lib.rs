@@ -29,7 +29,8 @@
 #![warn(missing_docs)]
 #![allow(missing_docs)] // field-level docs are tracked in ARCHITECTURE.md; items are documented
 
-#[cfg(feature = "bench")]
+// Also built for the unit tests, which sign in through it.
+#[cfg(any(test, feature = "bench"))]
 #[doc(hidden)]
 pub mod bench;
 mod claims;

@@ -66,15 +66,14 @@ async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticate
     let Some(slot) = parts.extensions.get::<RequestAuth>() else {
         return Err(AuthRejection::MissingLayer);
     };
-    if let Some(user) = slot.user_with(scopes) {
-        return Ok(user.clone());
-    }
-    // The engine is borrowed from the extensions (not cloned) while it runs.
-    let user = slot
-        .engine()
-        .authenticate(&PartsView(parts), scopes)
-        .await
-        .map_err(AuthRejection::Refused)?;
+    // Most requests are answered without waiting (a memory-held session with a fresh token).
+    let answer = match slot.authenticate_now(&PartsView(parts), scopes) {
+        Some(answer) => answer,
+        // The engine is borrowed from the extensions (not cloned) while it runs. Boxed, so
+        // that the extractor's own future stays small for the requests answered at once.
+        None => Box::pin(slot.engine().authenticate(&PartsView(parts), scopes)).await,
+    };
+    let user = answer.map_err(AuthRejection::Refused)?;
     remember(parts, &user);
     Ok(user)
 }
@@ -132,14 +131,11 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
         let Some(slot) = parts.extensions.get::<RequestAuth>() else {
             return Err(AuthRejection::MissingLayer);
         };
-        if let Some(user) = slot.user() {
-            return Ok(Self(Some(user.clone())));
-        }
-        let user = slot
-            .engine()
-            .optional_user(&PartsView(parts))
-            .await
-            .map_err(AuthRejection::Refused)?;
+        let answer = match slot.optional_user_now(&PartsView(parts)) {
+            Some(answer) => answer,
+            None => Box::pin(slot.engine().optional_user(&PartsView(parts))).await,
+        };
+        let user = answer.map_err(AuthRejection::Refused)?;
         if let Some(user) = &user {
             remember(parts, user);
         }

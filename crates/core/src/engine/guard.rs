@@ -155,6 +155,24 @@ pub(crate) enum RefreshFailure {
 
 const RETRY_AFTER_SECS: &str = "5";
 
+/// What a guarded request's first, non-waiting step found.
+enum Now<'r> {
+    /// Signed out (`None`), or a session ready to use.
+    Decided(Option<Authenticated>),
+    /// The session (this id) must be read from a remote store, touched or refreshed.
+    MustWait(&'r str),
+}
+
+/// An ended session is no user, for the callers that accept signed-out requests.
+fn signed_out_is_none(
+    current: Result<Option<Authenticated>, Rejection>,
+) -> Result<Option<Authenticated>, Rejection> {
+    match current {
+        Err(rejection) if rejection.kind == RejectionKind::SessionEnded => Ok(None),
+        other => other,
+    }
+}
+
 fn store_down(error: crate::error::StoreError) -> RefreshFailure {
     tracing::warn!(%error, "session store unavailable during refresh");
     RefreshFailure::StoreUnavailable
@@ -168,8 +186,36 @@ impl PingOidc {
         request: &R,
         required_scopes: &[&str],
     ) -> Result<Authenticated, Rejection> {
+        let user = self.current(request).await?;
+        self.require(request, user, required_scopes)
+    }
+
+    /// [`authenticate`](Self::authenticate)'s answer when it needs no waiting: the session
+    /// is held in memory, its access token is fresh and its use need not be recorded yet.
+    /// `None` otherwise (a remote store, a refresh or a touch is due): then await
+    /// `authenticate`. Adapters call this first so that most guarded requests run no future.
+    pub fn authenticate_now<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        required_scopes: &[&str],
+    ) -> Option<Result<Authenticated, Rejection>> {
+        let user = match self.current_now(request) {
+            Ok(Now::Decided(user)) => user,
+            Ok(Now::MustWait(_)) => return None,
+            Err(rejection) => return Some(Err(rejection)),
+        };
+        Some(self.require(request, user, required_scopes))
+    }
+
+    /// A user, or the refusal: signed out, or lacking scopes.
+    fn require<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        user: Option<Authenticated>,
+        required_scopes: &[&str],
+    ) -> Result<Authenticated, Rejection> {
         // The request kind (navigation or API) only shapes refusals: it is read then.
-        let Some(user) = self.current(request).await? else {
+        let Some(user) = user else {
             return Err(self.signed_out(request, RequestKind::of(request), false));
         };
         let missing = crate::scope::missing(user.scopes(), required_scopes);
@@ -184,9 +230,19 @@ impl PingOidc {
         &self,
         request: &R,
     ) -> Result<Option<Authenticated>, Rejection> {
-        match self.current(request).await {
-            Err(rejection) if rejection.kind == RejectionKind::SessionEnded => Ok(None),
-            other => other,
+        signed_out_is_none(self.current(request).await)
+    }
+
+    /// [`optional_user`](Self::optional_user)'s answer when it needs no waiting (see
+    /// [`authenticate_now`](Self::authenticate_now)); `None`: await `optional_user`.
+    pub fn optional_user_now<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+    ) -> Option<Result<Option<Authenticated>, Rejection>> {
+        match self.current_now(request) {
+            Ok(Now::Decided(user)) => Some(Ok(user)),
+            Ok(Now::MustWait(_)) => None,
+            Err(rejection) => Some(signed_out_is_none(Err(rejection))),
         }
     }
 
@@ -205,35 +261,82 @@ impl PingOidc {
         &self,
         request: &R,
     ) -> Result<Option<Authenticated>, Rejection> {
+        match self.current_now(request)? {
+            Now::Decided(user) => Ok(user),
+            Now::MustWait(id) => self.current_after_waiting(request, id).await,
+        }
+    }
+
+    /// What [`current`](Self::current) can decide without waiting.
+    fn current_now<'r, R: RequestInfo + ?Sized>(
+        &self,
+        request: &'r R,
+    ) -> Result<Now<'r>, Rejection> {
         let Some(id) = self.session_id_from(request) else {
-            return Ok(None);
+            return Ok(Now::Decided(None));
         };
-        let store = &self.inner.store;
+        let loaded = match self.inner.store.load_now(id) {
+            None => return Ok(Now::MustWait(id)),
+            Some(Ok(Some(loaded))) => loaded,
+            Some(Ok(None)) => return Ok(Now::Decided(None)),
+            Some(Err(error)) => return Err(self.store_down(request, error)),
+        };
+        let now = now_unix();
+        if self.touch_due(&loaded, now) || loaded.data.needs_refresh(now) {
+            return Ok(Now::MustWait(id));
+        }
+        Ok(Now::Decided(Some(self.user(id, loaded))))
+    }
+
+    /// The current session when reading, touching or refreshing it waits on the store or
+    /// the provider.
+    async fn current_after_waiting<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        id: &str,
+    ) -> Result<Option<Authenticated>, Rejection> {
         let loaded = match self.load_session(id).await {
             Ok(Some(loaded)) => loaded,
             Ok(None) => return Ok(None),
-            Err(error) => {
-                tracing::warn!(%error, "session store unavailable");
-                let kind = RequestKind::of(request);
-                return Err(self.unavailable(kind, RejectionKind::StoreUnavailable));
-            }
+            Err(error) => return Err(self.store_down(request, error)),
         };
         let now = now_unix();
-        if now - loaded.last_seen >= self.inner.touch_interval {
-            if let Err(error) = store.touch(id, now).await {
+        if self.touch_due(&loaded, now) {
+            if let Err(error) = self.inner.store.touch(id, now).await {
                 tracing::warn!(%error, "could not record session use");
             }
         }
         let loaded = if loaded.data.needs_refresh(now) {
-            self.refresh_session(id, RequestKind::of(request)).await?
+            // Boxed: the refresh's state is large and rare, and would otherwise be carried
+            // (and copied) by every guarded request's future.
+            Box::pin(self.refresh_session(id, RequestKind::of(request))).await?
         } else {
             loaded
         };
-        Ok(Some(Authenticated {
+        Ok(Some(self.user(id, loaded)))
+    }
+
+    /// Whether the session's last use is old enough to be recorded again (the idle timeout
+    /// slides in steps of the touch interval, not at every request).
+    fn touch_due(&self, loaded: &LoadedSession, now: i64) -> bool {
+        now - loaded.last_seen >= self.inner.touch_interval
+    }
+
+    fn user(&self, id: &str, session: LoadedSession) -> Authenticated {
+        Authenticated {
             engine: self.clone(),
             session_id: SessionId::new(id),
-            session: loaded,
-        }))
+            session,
+        }
+    }
+
+    fn store_down<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        error: crate::error::StoreError,
+    ) -> Rejection {
+        tracing::warn!(%error, "session store unavailable");
+        self.unavailable(RequestKind::of(request), RejectionKind::StoreUnavailable)
     }
 
     pub(crate) fn signed_out<R: RequestInfo + ?Sized>(
@@ -630,5 +733,138 @@ pub(crate) fn apply_tokens(
         if !scopes.is_empty() {
             data.scopes = scopes.into();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_USERNAME};
+
+    use crate::bench::{sign_in, ApiGet};
+    use crate::{Config, PingOidc, RejectionKind};
+
+    const APP: &str = "http://127.0.0.1:9";
+
+    /// A provider, an engine (memory store) and a signed-in session's `Cookie` header.
+    async fn signed_in(
+        access_token_ttl: Duration,
+        idle_timeout: Duration,
+    ) -> (DevProvider, PingOidc, String) {
+        let provider = DevProvider::builder()
+            .client(ClientRegistration::confidential(
+                "app",
+                "app-secret",
+                format!("{APP}/auth/callback"),
+            ))
+            .access_token_ttl(access_token_ttl)
+            .start()
+            .await
+            .expect("development provider");
+        let config = Config::builder()
+            .issuer(provider.issuer())
+            .client_id("app")
+            .client_secret("app-secret")
+            .app_url(APP)
+            .session_key("guard-test-session-key-0123456789abcdef")
+            .idle_timeout(idle_timeout)
+            .build()
+            .expect("config");
+        let oidc = PingOidc::new(config).await.expect("engine");
+        let cookie = sign_in(&oidc, None, |url| {
+            let callback = provider
+                .sign_in(url, DEFAULT_USERNAME)
+                .map_err(|e| e.to_string())?;
+            Ok(callback.query().map(str::to_string))
+        })
+        .await
+        .expect("sign-in");
+        (provider, oidc, cookie)
+    }
+
+    fn api_get(cookie: Option<&str>) -> ApiGet {
+        ApiGet {
+            path: "/api/ok".into(),
+            query: None,
+            cookie: cookie.map(|c| format!("theme=dark; {c}")),
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_at_once_what_needs_no_waiting() {
+        let (_provider, oidc, cookie) =
+            signed_in(Duration::from_secs(3600), Duration::from_secs(3600)).await;
+        let request = api_get(Some(&cookie));
+        let now = oidc
+            .authenticate_now(&request, &[])
+            .expect("answered at once");
+        let waited = oidc.authenticate(&request, &[]).await;
+        assert_eq!(
+            now.expect("signed in").subject(),
+            waited.expect("signed in").subject()
+        );
+        let optional = oidc.optional_user_now(&request).expect("answered at once");
+        assert!(optional.expect("no refusal").is_some());
+
+        let scoped = oidc.authenticate_now(&request, &["orders:read"]);
+        let refusal = scoped
+            .expect("answered at once")
+            .expect_err("lacks the scope");
+        assert_eq!(refusal.kind(), RejectionKind::InsufficientScope);
+        assert_eq!(refusal.response().status, 403);
+
+        let signed_out = api_get(None);
+        let refusal = oidc
+            .authenticate_now(&signed_out, &[])
+            .expect("answered at once");
+        let refusal = refusal.expect_err("signed out");
+        assert_eq!(refusal.kind(), RejectionKind::SignedOut);
+        assert_eq!(refusal.response().status, 401);
+        let optional = oidc
+            .optional_user_now(&signed_out)
+            .expect("answered at once");
+        assert!(optional.expect("no refusal").is_none());
+
+        let forged = api_get(Some(&cookie.replace('.', ".x")));
+        let refusal = oidc
+            .authenticate_now(&forged, &[])
+            .expect("answered at once");
+        assert_eq!(
+            refusal.expect_err("forged").kind(),
+            RejectionKind::SignedOut
+        );
+    }
+
+    #[tokio::test]
+    async fn waits_when_the_session_use_must_be_recorded() {
+        // An idle timeout of 20 s records use every 2 s.
+        let (_provider, oidc, cookie) =
+            signed_in(Duration::from_secs(3600), Duration::from_secs(20)).await;
+        let request = api_get(Some(&cookie));
+        assert!(oidc.authenticate_now(&request, &[]).is_some());
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert!(oidc.authenticate_now(&request, &[]).is_none(), "touch due");
+        assert!(oidc.optional_user_now(&request).is_none(), "touch due");
+        oidc.authenticate(&request, &[]).await.expect("touched");
+        assert!(
+            oidc.authenticate_now(&request, &[]).is_some(),
+            "recorded: answered at once again"
+        );
+    }
+
+    #[tokio::test]
+    async fn waits_when_the_access_token_must_be_refreshed() {
+        let (provider, oidc, cookie) =
+            signed_in(Duration::from_secs(1), Duration::from_secs(3600)).await;
+        let request = api_get(Some(&cookie));
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert!(
+            oidc.authenticate_now(&request, &[]).is_none(),
+            "refresh due"
+        );
+        assert_eq!(provider.stats().refresh_grants, 0);
+        oidc.authenticate(&request, &[]).await.expect("refreshed");
+        assert_eq!(provider.stats().refresh_grants, 1);
     }
 }

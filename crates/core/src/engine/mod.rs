@@ -372,6 +372,31 @@ impl RequestAuth {
         self.user.as_ref().filter(|user| user.has_scopes(scopes))
     }
 
+    /// The user with `scopes` when no waiting is needed: the one an earlier extractor found,
+    /// or [`PingOidc::authenticate_now`]'s answer. `None`: await [`PingOidc::authenticate`].
+    pub fn authenticate_now<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        scopes: &[&str],
+    ) -> Option<Result<Authenticated, Rejection>> {
+        if let Some(user) = self.user_with(scopes) {
+            return Some(Ok(user.clone()));
+        }
+        self.engine.authenticate_now(request, scopes)
+    }
+
+    /// The user or `None` when no waiting is needed: the one an earlier extractor found, or
+    /// [`PingOidc::optional_user_now`]'s answer. `None`: await [`PingOidc::optional_user`].
+    pub fn optional_user_now<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+    ) -> Option<Result<Option<Authenticated>, Rejection>> {
+        if let Some(user) = &self.user {
+            return Some(Ok(Some(user.clone())));
+        }
+        self.engine.optional_user_now(request)
+    }
+
     /// Keeps `user` for the request's later extractors.
     pub fn remember(&mut self, user: &Authenticated) {
         self.user = Some(user.clone());
