@@ -10,8 +10,8 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::Either;
 use ping_oidc::{
-    AccessToken, AuthResponse, Authenticated, PingOidc, Rejection, RejectionKind, RequestAuth,
-    RequiredScopes,
+    AccessToken, AuthResponse, Authenticated, Immediate, Pending, PingOidc, Rejection,
+    RejectionKind, RequestAuth, RequiredScopes,
 };
 
 use crate::convert::{to_http_response, RequestView};
@@ -99,21 +99,21 @@ fn remember(request: &HttpRequest, user: &Authenticated) {
 /// on it for the future that will).
 enum FirstLook<A> {
     Answered(A),
-    MustWait(PingOidc),
+    MustWait(PingOidc, Pending),
 }
 
 /// The request's engine slot, asked to answer without waiting.
 fn first_look<A>(
     request: &HttpRequest,
-    now: impl FnOnce(&RequestAuth) -> Option<A>,
+    now: impl FnOnce(&RequestAuth) -> Immediate<A>,
 ) -> Result<FirstLook<A>, AuthRejection> {
     let extensions = request.extensions();
     let slot = extensions
         .get::<RequestAuth>()
         .ok_or(AuthRejection::MissingLayer)?;
     Ok(match now(slot) {
-        Some(answer) => FirstLook::Answered(answer),
-        None => FirstLook::MustWait(slot.engine().clone()),
+        Immediate::Answered(answer) => FirstLook::Answered(answer),
+        Immediate::MustWait(pending) => FirstLook::MustWait(slot.engine().clone(), pending),
     })
 }
 
@@ -128,10 +128,11 @@ fn require_user<T: 'static>(
     match first_look(request, |slot| slot.authenticate_now(&view, scopes)) {
         Err(rejection) => answered(Err(rejection)),
         Ok(FirstLook::Answered(answer)) => answered(found(request, answer).map(wrap)),
-        Ok(FirstLook::MustWait(oidc)) => {
+        Ok(FirstLook::MustWait(oidc, pending)) => {
             let request = request.clone();
             waiting(async move {
-                let answer = oidc.authenticate(&RequestView::of(&request), scopes).await;
+                let view = RequestView::of(&request);
+                let answer = oidc.authenticate_pending(&view, pending, scopes).await;
                 found(&request, answer).map(wrap)
             })
         }
@@ -194,10 +195,11 @@ impl FromRequest for OptionalUser {
         match first_look(request, |slot| slot.optional_user_now(&view)) {
             Err(rejection) => answered(Err(rejection)),
             Ok(FirstLook::Answered(answer)) => answered(found_optional(request, answer)),
-            Ok(FirstLook::MustWait(oidc)) => {
+            Ok(FirstLook::MustWait(oidc, pending)) => {
                 let request = request.clone();
                 waiting(async move {
-                    let answer = oidc.optional_user(&RequestView::of(&request)).await;
+                    let view = RequestView::of(&request);
+                    let answer = oidc.optional_user_pending(&view, pending).await;
                     found_optional(&request, answer)
                 })
             }

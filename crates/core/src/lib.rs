@@ -65,8 +65,8 @@ pub use config::{
 };
 pub use discovery::ProviderMetadata;
 pub use engine::{
-    AccessToken, AuthRoute, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind,
-    RequestAuth, RequestInfo, RequestKind, StartError,
+    AccessToken, AuthRoute, Authenticated, Immediate, Pending, PingOidc, PingOidcBuilder,
+    Rejection, RejectionKind, RequestAuth, RequestInfo, RequestKind, StartError,
 };
 pub use error::{ProviderError, StoreError, TokenError};
 pub use id_token::VerifiedIdToken;

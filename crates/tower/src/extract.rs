@@ -7,7 +7,8 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use ping_oidc::{
-    AccessToken, AuthResponse, Authenticated, Rejection, RejectionKind, RequestAuth, RequiredScopes,
+    AccessToken, AuthResponse, Authenticated, Immediate, Rejection, RejectionKind, RequestAuth,
+    RequiredScopes,
 };
 
 use crate::convert::{into_http, PartsView};
@@ -68,10 +69,13 @@ async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticate
     };
     // Most requests are answered without waiting (a memory-held session with a fresh token).
     let answer = match slot.authenticate_now(&PartsView(parts), scopes) {
-        Some(answer) => answer,
+        Immediate::Answered(answer) => answer,
         // The engine is borrowed from the extensions (not cloned) while it runs. Boxed, so
         // that the extractor's own future stays small for the requests answered at once.
-        None => Box::pin(slot.engine().authenticate(&PartsView(parts), scopes)).await,
+        Immediate::MustWait(pending) => {
+            let view = PartsView(parts);
+            Box::pin(slot.engine().authenticate_pending(&view, pending, scopes)).await
+        }
     };
     let user = answer.map_err(AuthRejection::Refused)?;
     remember(parts, &user);
@@ -132,8 +136,11 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
             return Err(AuthRejection::MissingLayer);
         };
         let answer = match slot.optional_user_now(&PartsView(parts)) {
-            Some(answer) => answer,
-            None => Box::pin(slot.engine().optional_user(&PartsView(parts))).await,
+            Immediate::Answered(answer) => answer,
+            Immediate::MustWait(pending) => {
+                let view = PartsView(parts);
+                Box::pin(slot.engine().optional_user_pending(&view, pending)).await
+            }
         };
         let user = answer.map_err(AuthRejection::Refused)?;
         if let Some(user) = &user {

@@ -156,11 +156,54 @@ pub(crate) enum RefreshFailure {
 const RETRY_AFTER_SECS: &str = "5";
 
 /// What a guarded request's first, non-waiting step found.
-enum Now<'r> {
+enum Now {
     /// Signed out (`None`), or a session ready to use.
     Decided(Option<Authenticated>),
-    /// The session (this id) must be read from a remote store, touched or refreshed.
-    MustWait(&'r str),
+    /// The session must be read from a remote store, touched or refreshed.
+    MustWait(Pending),
+}
+
+/// The answer of [`PingOidc::authenticate_now`] and [`PingOidc::optional_user_now`]: given at
+/// once, or the step that must wait.
+#[derive(Debug)]
+#[must_use]
+pub enum Immediate<T> {
+    /// The answer, with no waiting.
+    Answered(T),
+    /// Await [`PingOidc::authenticate_pending`] (or [`PingOidc::optional_user_pending`]) with
+    /// this: it carries on from here without checking the cookie again.
+    MustWait(Pending),
+}
+
+impl<T> Immediate<T> {
+    /// The answer, when there was one without waiting.
+    pub fn into_answer(self) -> Option<T> {
+        match self {
+            Self::Answered(answer) => Some(answer),
+            Self::MustWait(_) => None,
+        }
+    }
+}
+
+/// A guarded request whose session must be read from a remote store, touched or refreshed:
+/// the verified session id, for the step that waits.
+pub struct Pending {
+    session_id: SessionId,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The session id is a bearer secret: never printed.
+        f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+impl Now {
+    fn must_wait(session_id: &str) -> Self {
+        Self::MustWait(Pending {
+            session_id: SessionId::new(session_id),
+        })
+    }
 }
 
 /// An ended session is no user, for the callers that accept signed-out requests.
@@ -186,25 +229,43 @@ impl PingOidc {
         request: &R,
         required_scopes: &[&str],
     ) -> Result<Authenticated, Rejection> {
-        let user = self.current(request).await?;
-        self.require(request, user, required_scopes)
+        match self.authenticate_now(request, required_scopes) {
+            Immediate::Answered(answer) => answer,
+            Immediate::MustWait(pending) => {
+                self.authenticate_pending(request, pending, required_scopes)
+                    .await
+            }
+        }
     }
 
     /// [`authenticate`](Self::authenticate)'s answer when it needs no waiting: the session
     /// is held in memory, its access token is fresh and its use need not be recorded yet.
-    /// `None` otherwise (a remote store, a refresh or a touch is due): then await
-    /// `authenticate`. Adapters call this first so that most guarded requests run no future.
+    /// Otherwise (a remote store, a refresh or a touch is due) the step to await with
+    /// [`authenticate_pending`](Self::authenticate_pending). Adapters call this first so
+    /// that most guarded requests run no future.
     pub fn authenticate_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
         required_scopes: &[&str],
-    ) -> Option<Result<Authenticated, Rejection>> {
+    ) -> Immediate<Result<Authenticated, Rejection>> {
         let user = match self.current_now(request) {
             Ok(Now::Decided(user)) => user,
-            Ok(Now::MustWait(_)) => return None,
-            Err(rejection) => return Some(Err(rejection)),
+            Ok(Now::MustWait(pending)) => return Immediate::MustWait(pending),
+            Err(rejection) => return Immediate::Answered(Err(rejection)),
         };
-        Some(self.require(request, user, required_scopes))
+        Immediate::Answered(self.require(request, user, required_scopes))
+    }
+
+    /// The rest of [`authenticate`](Self::authenticate) after
+    /// [`authenticate_now`](Self::authenticate_now) had to wait, for the same request.
+    pub async fn authenticate_pending<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        pending: Pending,
+        required_scopes: &[&str],
+    ) -> Result<Authenticated, Rejection> {
+        let user = self.current_after_waiting(request, pending).await?;
+        self.require(request, user, required_scopes)
     }
 
     /// A user, or the refusal: signed out, or lacking scopes.
@@ -230,20 +291,34 @@ impl PingOidc {
         &self,
         request: &R,
     ) -> Result<Option<Authenticated>, Rejection> {
-        signed_out_is_none(self.current(request).await)
+        match self.optional_user_now(request) {
+            Immediate::Answered(answer) => answer,
+            Immediate::MustWait(pending) => self.optional_user_pending(request, pending).await,
+        }
     }
 
-    /// [`optional_user`](Self::optional_user)'s answer when it needs no waiting (see
-    /// [`authenticate_now`](Self::authenticate_now)); `None`: await `optional_user`.
+    /// [`optional_user`](Self::optional_user)'s answer when it needs no waiting, else the
+    /// step to await with [`optional_user_pending`](Self::optional_user_pending) (see
+    /// [`authenticate_now`](Self::authenticate_now)).
     pub fn optional_user_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
-    ) -> Option<Result<Option<Authenticated>, Rejection>> {
+    ) -> Immediate<Result<Option<Authenticated>, Rejection>> {
         match self.current_now(request) {
-            Ok(Now::Decided(user)) => Some(Ok(user)),
-            Ok(Now::MustWait(_)) => None,
-            Err(rejection) => Some(signed_out_is_none(Err(rejection))),
+            Ok(Now::Decided(user)) => Immediate::Answered(Ok(user)),
+            Ok(Now::MustWait(pending)) => Immediate::MustWait(pending),
+            Err(rejection) => Immediate::Answered(signed_out_is_none(Err(rejection))),
         }
+    }
+
+    /// The rest of [`optional_user`](Self::optional_user) after
+    /// [`optional_user_now`](Self::optional_user_now) had to wait, for the same request.
+    pub async fn optional_user_pending<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        pending: Pending,
+    ) -> Result<Option<Authenticated>, Rejection> {
+        signed_out_is_none(self.current_after_waiting(request, pending).await)
     }
 
     /// The session id from a valid, signed session cookie.
@@ -256,45 +331,33 @@ impl PingOidc {
         self.inner.verified_cookies.verify(config, value)
     }
 
-    /// The current session, refreshed when due. `Ok(None)` when signed out.
-    async fn current<R: RequestInfo + ?Sized>(
-        &self,
-        request: &R,
-    ) -> Result<Option<Authenticated>, Rejection> {
-        match self.current_now(request)? {
-            Now::Decided(user) => Ok(user),
-            Now::MustWait(id) => self.current_after_waiting(request, id).await,
-        }
-    }
-
-    /// What [`current`](Self::current) can decide without waiting.
-    fn current_now<'r, R: RequestInfo + ?Sized>(
-        &self,
-        request: &'r R,
-    ) -> Result<Now<'r>, Rejection> {
+    /// What can be decided about the current session without waiting. `Decided(None)` when
+    /// signed out.
+    fn current_now<R: RequestInfo + ?Sized>(&self, request: &R) -> Result<Now, Rejection> {
         let Some(id) = self.session_id_from(request) else {
             return Ok(Now::Decided(None));
         };
         let loaded = match self.inner.store.load_now(id) {
-            None => return Ok(Now::MustWait(id)),
+            None => return Ok(Now::must_wait(id)),
             Some(Ok(Some(loaded))) => loaded,
             Some(Ok(None)) => return Ok(Now::Decided(None)),
             Some(Err(error)) => return Err(self.store_down(request, error)),
         };
         let now = now_unix();
         if self.touch_due(&loaded, now) || loaded.data.needs_refresh(now) {
-            return Ok(Now::MustWait(id));
+            return Ok(Now::must_wait(id));
         }
         Ok(Now::Decided(Some(self.user(id, loaded))))
     }
 
     /// The current session when reading, touching or refreshing it waits on the store or
-    /// the provider.
+    /// the provider, refreshed when due. `Ok(None)` when signed out.
     async fn current_after_waiting<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
-        id: &str,
+        pending: Pending,
     ) -> Result<Option<Authenticated>, Rejection> {
+        let id = pending.session_id.as_str();
         let loaded = match self.load_session(id).await {
             Ok(Some(loaded)) => loaded,
             Ok(None) => return Ok(None),
@@ -742,6 +805,7 @@ mod tests {
 
     use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_USERNAME};
 
+    use super::Immediate;
     use crate::bench::{sign_in, ApiGet};
     use crate::{Config, PingOidc, RejectionKind};
 
@@ -798,16 +862,22 @@ mod tests {
         let request = api_get(Some(&cookie));
         let now = oidc
             .authenticate_now(&request, &[])
+            .into_answer()
             .expect("answered at once");
         let waited = oidc.authenticate(&request, &[]).await;
         assert_eq!(
             now.expect("signed in").subject(),
             waited.expect("signed in").subject()
         );
-        let optional = oidc.optional_user_now(&request).expect("answered at once");
+        let optional = oidc
+            .optional_user_now(&request)
+            .into_answer()
+            .expect("answered at once");
         assert!(optional.expect("no refusal").is_some());
 
-        let scoped = oidc.authenticate_now(&request, &["orders:read"]);
+        let scoped = oidc
+            .authenticate_now(&request, &["orders:read"])
+            .into_answer();
         let refusal = scoped
             .expect("answered at once")
             .expect_err("lacks the scope");
@@ -817,18 +887,21 @@ mod tests {
         let signed_out = api_get(None);
         let refusal = oidc
             .authenticate_now(&signed_out, &[])
+            .into_answer()
             .expect("answered at once");
         let refusal = refusal.expect_err("signed out");
         assert_eq!(refusal.kind(), RejectionKind::SignedOut);
         assert_eq!(refusal.response().status, 401);
         let optional = oidc
             .optional_user_now(&signed_out)
+            .into_answer()
             .expect("answered at once");
         assert!(optional.expect("no refusal").is_none());
 
         let forged = api_get(Some(&cookie.replace('.', ".x")));
         let refusal = oidc
             .authenticate_now(&forged, &[])
+            .into_answer()
             .expect("answered at once");
         assert_eq!(
             refusal.expect_err("forged").kind(),
@@ -842,13 +915,20 @@ mod tests {
         let (_provider, oidc, cookie) =
             signed_in(Duration::from_secs(3600), Duration::from_secs(20)).await;
         let request = api_get(Some(&cookie));
-        assert!(oidc.authenticate_now(&request, &[]).is_some());
+        assert!(oidc.authenticate_now(&request, &[]).into_answer().is_some());
         tokio::time::sleep(Duration::from_millis(2100)).await;
-        assert!(oidc.authenticate_now(&request, &[]).is_none(), "touch due");
-        assert!(oidc.optional_user_now(&request).is_none(), "touch due");
-        oidc.authenticate(&request, &[]).await.expect("touched");
         assert!(
-            oidc.authenticate_now(&request, &[]).is_some(),
+            oidc.optional_user_now(&request).into_answer().is_none(),
+            "touch due"
+        );
+        let Immediate::MustWait(pending) = oidc.authenticate_now(&request, &[]) else {
+            panic!("touch due: the answer must wait");
+        };
+        oidc.authenticate_pending(&request, pending, &[])
+            .await
+            .expect("touched");
+        assert!(
+            oidc.authenticate_now(&request, &[]).into_answer().is_some(),
             "recorded: answered at once again"
         );
     }
@@ -860,7 +940,7 @@ mod tests {
         let request = api_get(Some(&cookie));
         tokio::time::sleep(Duration::from_millis(2100)).await;
         assert!(
-            oidc.authenticate_now(&request, &[]).is_none(),
+            oidc.authenticate_now(&request, &[]).into_answer().is_none(),
             "refresh due"
         );
         assert_eq!(provider.stats().refresh_grants, 0);

@@ -26,7 +26,7 @@ mod guard;
 mod login;
 mod logout;
 
-pub use guard::{AccessToken, Rejection, RejectionKind};
+pub use guard::{AccessToken, Immediate, Pending, Rejection, RejectionKind};
 #[cfg(feature = "fuzzing")]
 pub(crate) use login::parse_callback_query;
 
@@ -373,26 +373,28 @@ impl RequestAuth {
     }
 
     /// The user with `scopes` when no waiting is needed: the one an earlier extractor found,
-    /// or [`PingOidc::authenticate_now`]'s answer. `None`: await [`PingOidc::authenticate`].
+    /// or [`PingOidc::authenticate_now`]'s answer. Else await
+    /// [`PingOidc::authenticate_pending`].
     pub fn authenticate_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
         scopes: &[&str],
-    ) -> Option<Result<Authenticated, Rejection>> {
+    ) -> Immediate<Result<Authenticated, Rejection>> {
         if let Some(user) = self.user_with(scopes) {
-            return Some(Ok(user.clone()));
+            return Immediate::Answered(Ok(user.clone()));
         }
         self.engine.authenticate_now(request, scopes)
     }
 
     /// The user or `None` when no waiting is needed: the one an earlier extractor found, or
-    /// [`PingOidc::optional_user_now`]'s answer. `None`: await [`PingOidc::optional_user`].
+    /// [`PingOidc::optional_user_now`]'s answer. Else await
+    /// [`PingOidc::optional_user_pending`].
     pub fn optional_user_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
-    ) -> Option<Result<Option<Authenticated>, Rejection>> {
+    ) -> Immediate<Result<Option<Authenticated>, Rejection>> {
         if let Some(user) = &self.user {
-            return Some(Ok(Some(user.clone())));
+            return Immediate::Answered(Ok(Some(user.clone())));
         }
         self.engine.optional_user_now(request)
     }
