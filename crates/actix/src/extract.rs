@@ -89,6 +89,8 @@ fn answered<T>(answer: Result<T, AuthRejection>) -> Extraction<T> {
     Either::Left(ready(answer))
 }
 
+/// Keeps a user that took waiting to find (a store round trip, a touch or a refresh) for the
+/// request's later extractors. An answer given at once is cheaper to find again than to keep.
 fn remember(request: &HttpRequest, user: &Authenticated) {
     if let Some(slot) = request.extensions_mut().get_mut::<RequestAuth>() {
         slot.remember(user);
@@ -117,8 +119,8 @@ fn first_look<A>(
     })
 }
 
-/// A user with `scopes`, once per request (a user found earlier is reused when its token
-/// carries them), without a future when the engine answers at once.
+/// A user with `scopes` (a user found earlier is reused when its token carries them),
+/// without a future when the engine answers at once.
 fn require_user<T: 'static>(
     request: &HttpRequest,
     scopes: &'static [&'static str],
@@ -127,7 +129,9 @@ fn require_user<T: 'static>(
     let view = RequestView::of(request);
     match first_look(request, |slot| slot.authenticate_now(&view, scopes)) {
         Err(rejection) => answered(Err(rejection)),
-        Ok(FirstLook::Answered(answer)) => answered(found(request, answer).map(wrap)),
+        Ok(FirstLook::Answered(answer)) => {
+            answered(answer.map(wrap).map_err(AuthRejection::Refused))
+        }
         Ok(FirstLook::MustWait(oidc, pending)) => {
             let request = request.clone();
             waiting(async move {
@@ -139,7 +143,7 @@ fn require_user<T: 'static>(
     }
 }
 
-/// The engine's answer, remembered for the request's later extractors.
+/// The engine's answer after waiting, remembered for the request's later extractors.
 fn found(
     request: &HttpRequest,
     answer: Result<Authenticated, Rejection>,
@@ -194,7 +198,9 @@ impl FromRequest for OptionalUser {
         let view = RequestView::of(request);
         match first_look(request, |slot| slot.optional_user_now(&view)) {
             Err(rejection) => answered(Err(rejection)),
-            Ok(FirstLook::Answered(answer)) => answered(found_optional(request, answer)),
+            Ok(FirstLook::Answered(answer)) => {
+                answered(answer.map(OptionalUser).map_err(AuthRejection::Refused))
+            }
             Ok(FirstLook::MustWait(oidc, pending)) => {
                 let request = request.clone();
                 waiting(async move {

@@ -1,10 +1,13 @@
 //! The extractors: `AuthenticatedUser`, `OptionalUser`, `ScopedToken<S>`.
 
+use std::future::{ready, Future, Ready};
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::pin::Pin;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 use http::request::Parts;
 use ping_oidc::{
     AccessToken, AuthResponse, Authenticated, Immediate, Rejection, RejectionKind, RequestAuth,
@@ -56,30 +59,49 @@ impl IntoResponse for AuthRejection {
     }
 }
 
+/// What the extractors' futures are: ready at once when the engine answered without waiting
+/// (a memory-held session with a fresh token: most requests), else boxed.
+type Extraction<'a, T> = Either<
+    Ready<Result<T, AuthRejection>>,
+    Pin<Box<dyn Future<Output = Result<T, AuthRejection>> + Send + 'a>>,
+>;
+
+fn answered<'a, T>(answer: Result<T, AuthRejection>) -> Extraction<'a, T> {
+    Either::Left(ready(answer))
+}
+
+/// Keeps a user that took waiting to find (a store round trip, a touch or a refresh) for the
+/// request's later extractors. An answer given at once is cheaper to find again than to keep.
 fn remember(parts: &mut Parts, user: &Authenticated) {
     if let Some(slot) = parts.extensions.get_mut::<RequestAuth>() {
         slot.remember(user);
     }
 }
 
-/// Runs the engine once per request; later extractors reuse the result.
-async fn authenticate(parts: &mut Parts, scopes: &[&str]) -> Result<Authenticated, AuthRejection> {
+/// A user with `scopes` (a user found earlier is reused when its token carries them),
+/// without a future when the engine answers at once.
+fn require_user<'a, T: 'a>(
+    parts: &'a mut Parts,
+    scopes: &'static [&'static str],
+    wrap: fn(Authenticated) -> T,
+) -> Extraction<'a, T> {
     let Some(slot) = parts.extensions.get::<RequestAuth>() else {
-        return Err(AuthRejection::MissingLayer);
+        return answered(Err(AuthRejection::MissingLayer));
     };
-    // Most requests are answered without waiting (a memory-held session with a fresh token).
-    let answer = match slot.authenticate_now(&PartsView(parts), scopes) {
-        Immediate::Answered(answer) => answer,
-        // The engine is borrowed from the extensions (not cloned) while it runs. Boxed, so
-        // that the extractor's own future stays small for the requests answered at once.
+    match slot.authenticate_now(&PartsView(parts), scopes) {
+        Immediate::Answered(answer) => answered(answer.map(wrap).map_err(AuthRejection::Refused)),
         Immediate::MustWait(pending) => {
-            let view = PartsView(parts);
-            Box::pin(slot.engine().authenticate_pending(&view, pending, scopes)).await
+            let engine = slot.engine().clone();
+            Either::Right(Box::pin(async move {
+                let answer = engine
+                    .authenticate_pending(&PartsView(parts), pending, scopes)
+                    .await;
+                let user = answer.map_err(AuthRejection::Refused)?;
+                remember(parts, &user);
+                Ok(wrap(user))
+            }))
         }
-    };
-    let user = answer.map_err(AuthRejection::Refused)?;
-    remember(parts, &user);
-    Ok(user)
+    }
 }
 
 /// The signed-in user; refuses the request otherwise (see the [crate docs](crate)).
@@ -99,8 +121,11 @@ impl Deref for AuthenticatedUser {
 impl<S: Send + Sync> FromRequestParts<S> for AuthenticatedUser {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        authenticate(parts, &[]).await.map(Self)
+    fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        require_user(parts, &[], Self)
     }
 }
 
@@ -131,22 +156,31 @@ impl Deref for OptionalUser {
 impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
         let Some(slot) = parts.extensions.get::<RequestAuth>() else {
-            return Err(AuthRejection::MissingLayer);
+            return answered(Err(AuthRejection::MissingLayer));
         };
-        let answer = match slot.optional_user_now(&PartsView(parts)) {
-            Immediate::Answered(answer) => answer,
-            Immediate::MustWait(pending) => {
-                let view = PartsView(parts);
-                Box::pin(slot.engine().optional_user_pending(&view, pending)).await
+        match slot.optional_user_now(&PartsView(parts)) {
+            Immediate::Answered(answer) => {
+                answered(answer.map(Self).map_err(AuthRejection::Refused))
             }
-        };
-        let user = answer.map_err(AuthRejection::Refused)?;
-        if let Some(user) = &user {
-            remember(parts, user);
+            Immediate::MustWait(pending) => {
+                let engine = slot.engine().clone();
+                Either::Right(Box::pin(async move {
+                    let answer = engine
+                        .optional_user_pending(&PartsView(parts), pending)
+                        .await;
+                    let user = answer.map_err(AuthRejection::Refused)?;
+                    if let Some(user) = &user {
+                        remember(parts, user);
+                    }
+                    Ok(Self(user))
+                }))
+            }
         }
-        Ok(Self(user))
     }
 }
 
@@ -204,8 +238,11 @@ impl<S: RequiredScopes> Deref for ScopedToken<S> {
 impl<St: Send + Sync, S: RequiredScopes> FromRequestParts<St> for ScopedToken<S> {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
-        authenticate(parts, S::SCOPES).await.map(|user| Self {
+    fn from_request_parts(
+        parts: &mut Parts,
+        _state: &St,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        require_user(parts, S::SCOPES, |user| Self {
             user,
             scopes: PhantomData,
         })

@@ -337,13 +337,14 @@ impl PingOidc {
         let Some(id) = self.session_id_from(request) else {
             return Ok(Now::Decided(None));
         };
-        let loaded = match self.inner.store.load_now(id) {
+        // One clock read serves the store's expiry check and the guard's own.
+        let now = now_unix();
+        let loaded = match self.inner.store.load_now(id, now) {
             None => return Ok(Now::must_wait(id)),
             Some(Ok(Some(loaded))) => loaded,
             Some(Ok(None)) => return Ok(Now::Decided(None)),
             Some(Err(error)) => return Err(self.store_down(request, error)),
         };
-        let now = now_unix();
         if self.touch_due(&loaded, now) || loaded.data.needs_refresh(now) {
             return Ok(Now::must_wait(id));
         }

@@ -283,7 +283,7 @@ impl PingOidc {
         id: &str,
     ) -> Result<Option<LoadedSession>, crate::StoreError> {
         let store = &self.inner.store;
-        match store.load_now(id) {
+        match store.load_now(id, crate::time::now_unix()) {
             Some(answer) => answer,
             None => store.load(id).await,
         }
@@ -342,10 +342,10 @@ pub(crate) fn encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-/// What an adapter keeps in each request it passes on: the engine, and the signed-in user once
-/// an extractor has authenticated the request, so that later extractors of the same request
-/// reuse it instead of asking the store again. One value per request, put in by the layer or
-/// middleware: authenticating then allocates nothing more.
+/// What an adapter keeps in each request it passes on: the engine, and the signed-in user
+/// once an extractor had to wait for it (store round trip, touch, refresh), so that later
+/// extractors of the same request reuse it instead of waiting again. One value per request,
+/// put in by the layer or middleware: authenticating then allocates nothing more.
 #[derive(Clone, Debug)]
 pub struct RequestAuth {
     engine: PingOidc,
@@ -399,7 +399,9 @@ impl RequestAuth {
         self.engine.optional_user_now(request)
     }
 
-    /// Keeps `user` for the request's later extractors.
+    /// Keeps `user` for the request's later extractors. The adapters keep users whose
+    /// answer had to wait (a store round trip, a touch, a refresh); an answer given at once
+    /// costs less to find again than to keep.
     pub fn remember(&mut self, user: &Authenticated) {
         self.user = Some(user.clone());
     }

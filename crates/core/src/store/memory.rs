@@ -135,9 +135,8 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// The session, unless missing or expired (an expired one is removed).
-    fn load_in_memory(&self, id: &str) -> Option<LoadedSession> {
-        let now = now_unix();
+    /// The session, unless missing or expired at `now` (an expired one is removed).
+    fn load_in_memory(&self, id: &str, now: i64) -> Option<LoadedSession> {
         let found = {
             let shard = self.shard(id).read().unwrap_or_else(|p| p.into_inner());
             shard.get(id).map(|entry| {
@@ -251,11 +250,11 @@ impl MemoryStore {
 
 impl SessionStore for MemoryStore {
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
-        Box::pin(std::future::ready(Ok(self.load_in_memory(id))))
+        Box::pin(std::future::ready(Ok(self.load_in_memory(id, now_unix()))))
     }
 
-    fn load_now(&self, id: &str) -> Option<Result<Option<LoadedSession>, StoreError>> {
-        Some(Ok(self.load_in_memory(id)))
+    fn load_now(&self, id: &str, now: i64) -> Option<Result<Option<LoadedSession>, StoreError>> {
+        Some(Ok(self.load_in_memory(id, now)))
     }
 
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {

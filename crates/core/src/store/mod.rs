@@ -52,8 +52,9 @@ pub trait SessionStore: Send + Sync + 'static {
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>>;
     /// What `load` answers, for a store that knows it at once (the memory store): the engine
     /// asks this first on every guarded request and skips the future. `None`, the default,
-    /// means "call `load`".
-    fn load_now(&self, _id: &str) -> Option<Result<Option<LoadedSession>, StoreError>> {
+    /// means "call `load`". `now` (unix seconds) is the engine's clock for this request, read
+    /// once for the expiry check here and the engine's own checks.
+    fn load_now(&self, _id: &str, _now: i64) -> Option<Result<Option<LoadedSession>, StoreError>> {
         None
     }
     /// Stores a new session at version 1, indexed by its `sid` and subject.
@@ -91,8 +92,8 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
         (**self).load(id)
     }
-    fn load_now(&self, id: &str) -> Option<Result<Option<LoadedSession>, StoreError>> {
-        (**self).load_now(id)
+    fn load_now(&self, id: &str, now: i64) -> Option<Result<Option<LoadedSession>, StoreError>> {
+        (**self).load_now(id, now)
     }
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
         (**self).create(id, data, now)
