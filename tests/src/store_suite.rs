@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures_util::future::join_all;
 use ping_oidc::{SaveOutcome, SessionData, SessionStore};
 use serde_json::{json, Value};
 
@@ -32,6 +33,7 @@ pub const CASES: &[&str] = &[
     "round_trip",
     "update_is_compare_and_set",
     "concurrent_writers_one_wins",
+    "concurrent_loads_get_their_own",
     "touch_slides_idle_expiry_without_rewriting",
     "touch_never_goes_back_nor_creates",
     "already_expired_sessions_are_not_loaded",
@@ -67,6 +69,7 @@ macro_rules! store_suite {
             round_trip,
             update_is_compare_and_set,
             concurrent_writers_one_wins,
+            concurrent_loads_get_their_own,
             touch_slides_idle_expiry_without_rewriting,
             touch_never_goes_back_nor_creates,
             already_expired_sessions_are_not_loaded,
@@ -311,6 +314,52 @@ pub async fn concurrent_writers_one_wins<S: SessionStore>(store: &S) {
             same(&loaded.data, winner),
             "round {round}: the winner's data is stored"
         );
+    }
+}
+
+/// Many loads at once, every third dropped as soon as it started: each load that finishes
+/// gets its own session (a store that batches reads must hand each read its own reply), and
+/// none waits on the dropped ones. Several rounds, so that a store that connects in the
+/// background (Redis: a connection per runtime) is measured on both paths.
+pub async fn concurrent_loads_get_their_own<S: SessionStore>(store: &S) {
+    let now = now_unix();
+    let sessions: Vec<(String, Arc<SessionData>)> = (0..48)
+        .map(|i| {
+            let data = TestSession::new(&format!("user-{i}"))
+                .marker(&i.to_string())
+                .build();
+            (session_id(), data)
+        })
+        .collect();
+    // Each session is last used at another second, so that replies differ even when only
+    // the version and last use are read.
+    for (i, (id, data)) in sessions.iter().enumerate() {
+        ok!("create", store.create(id, Arc::clone(data), now - i as i64));
+    }
+    let missing = session_id();
+    for round in 0..5 {
+        let loads = sessions.iter().enumerate().map(|(i, (id, _))| async move {
+            if i % 3 == 0 {
+                let _ = tokio::time::timeout(Duration::ZERO, store.load(id)).await;
+                None
+            } else {
+                Some(store.load(id).await)
+            }
+        });
+        let all = async { tokio::join!(join_all(loads), store.load(&missing)) };
+        let (results, not_found) = tokio::time::timeout(Duration::from_secs(10), all)
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: loads stalled"));
+        for (i, result) in results.into_iter().enumerate() {
+            let Some(result) = result else { continue };
+            let loaded = must("load", result).expect("every session loads");
+            assert!(
+                same(&loaded.data, &sessions[i].1) && loaded.last_seen == now - i as i64,
+                "round {round}: load {i} got another session"
+            );
+        }
+        assert!(must("load missing", not_found).is_none());
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

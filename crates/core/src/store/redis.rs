@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use ::redis::{
     AsyncConnectionConfig, Client, Cmd, ErrorKind, FromRedisValue, RedisError, Script,
-    ScriptInvocation,
+    ScriptInvocation, Value,
 };
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -220,9 +220,11 @@ impl Scripts {
 /// Loads, one per guarded request, would pay two thread hand-overs that way. So each calling
 /// runtime (up to 64) also gets a connection of its own, connected in the background on
 /// first use and driven by that runtime; loads go through it, with no other thread involved.
-/// If it fails, or its runtime has stopped, the load is repeated on the I/O thread (a read is
-/// safe to repeat) and the runtime uses the I/O thread alone for a second before connecting
-/// again. Like the engine's own timeouts, this needs the calling runtime's timer
+/// On a multi-threaded runtime, the reads its requests start at about the same time are
+/// written together, as one pipeline: one system call for all of them rather than one each.
+/// If it fails, or its runtime has stopped, the load is repeated on the I/O thread (a read
+/// is safe to repeat) and the runtime uses the I/O thread alone for a second before
+/// connecting again. Like the engine's own timeouts, this needs the calling runtime's timer
 /// (`enable_time`, on in `#[tokio::main]` and actix-web).
 ///
 /// **Local cache.** Decoding a session (tokens and claims, a few KB of JSON) costs more
@@ -283,7 +285,7 @@ struct Shared {
 
 /// A caller runtime's own connection, for loads (see "Runtimes" on [`RedisStore`]).
 enum Near {
-    Ready(MultiplexedConnection),
+    Ready(Arc<NearConnection>),
     Connecting,
     /// Connecting failed, or the connection did: the I/O thread serves until then.
     RetryAfter(Instant),
@@ -297,7 +299,101 @@ const NEAR_RETRY: Duration = Duration::from_secs(1);
 /// Where a load's commands go.
 enum Via {
     Io,
-    Near(MultiplexedConnection),
+    Near(Arc<NearConnection>),
+}
+
+/// A caller runtime's own connection. On a multi-threaded runtime, reads its requests queued
+/// since the last flush go out together, one write for all: that scheduler runs a task woken
+/// by the running one next (its "LIFO slot"), so the connection's own task would write each
+/// request's command on its own, one system call per guarded request. A current-thread
+/// runtime (actix-web's workers) runs the connection's task after the requests already
+/// queued, which batches their commands by itself: there reads go straight to the connection.
+struct NearConnection {
+    connection: MultiplexedConnection,
+    /// The runtime the connection belongs to; flushes run on it.
+    runtime: Handle,
+    batched: bool,
+    queued: Mutex<Vec<QueuedRead>>,
+}
+
+struct QueuedRead {
+    command: Cmd,
+    reply: oneshot::Sender<Result<Value, RedisError>>,
+}
+
+impl NearConnection {
+    fn new(connection: MultiplexedConnection, runtime: Handle) -> Self {
+        Self {
+            connection,
+            batched: runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread,
+            runtime,
+            queued: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// One read. Batched: queued, and the first read queued since the last flush spawns the
+    /// next flush on the connection's runtime (a task of its own, so that no request's
+    /// cancellation strands the others' reads; if that runtime has stopped, the reads fail
+    /// and are repeated on the I/O thread).
+    async fn read(self: &Arc<Self>, command: Cmd) -> Result<Value, RedisError> {
+        if !self.batched {
+            let value = self
+                .connection
+                .clone()
+                .send_packed_command(&command)
+                .await?;
+            return value.extract_error();
+        }
+        let (reply, answer) = oneshot::channel();
+        let first = {
+            let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+            queued.push(QueuedRead { command, reply });
+            queued.len() == 1
+        };
+        if first {
+            let near = Arc::clone(self);
+            self.runtime.spawn(async move { near.flush().await });
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(RedisError::from((
+                ErrorKind::Io,
+                "the batched read was dropped",
+            )))
+        })
+    }
+
+    /// Sends every queued read as one pipeline and hands each its reply.
+    async fn flush(&self) {
+        // Requests this runtime is about to run queue their reads first.
+        tokio::task::yield_now().await;
+        let queued = std::mem::take(&mut *self.queued.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut pipeline = ::redis::pipe();
+        let mut replies = Vec::with_capacity(queued.len());
+        for read in queued {
+            pipeline.add_command(read.command);
+            replies.push(read.reply);
+        }
+        let count = replies.len();
+        match self
+            .connection
+            .clone()
+            .send_packed_commands(&pipeline, 0, count)
+            .await
+        {
+            Ok(values) => {
+                // A missing value drops its reply: that read fails (and is repeated on the
+                // I/O thread).
+                for (reply, value) in replies.into_iter().zip(values) {
+                    let _ = reply.send(value.extract_error());
+                }
+            }
+            Err(error) => {
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Debug for RedisStore {
@@ -516,14 +612,14 @@ impl Shared {
     /// The calling runtime's own connection, when it has one. Otherwise starts connecting it
     /// in the background (on that runtime, which then drives it) and answers `None`: this
     /// call goes through the I/O thread.
-    fn near_connection(self: &Arc<Self>) -> Option<(tokio::runtime::Id, MultiplexedConnection)> {
+    fn near_connection(self: &Arc<Self>) -> Option<(tokio::runtime::Id, Arc<NearConnection>)> {
         let runtime = Handle::try_current().ok()?;
         let id = runtime.id();
         {
             let mut near = self.near.lock().unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
             match near.iter_mut().find(|(runtime, _)| *runtime == id) {
-                Some((_, Near::Ready(connection))) => return Some((id, connection.clone())),
+                Some((_, Near::Ready(near))) => return Some((id, Arc::clone(near))),
                 Some((_, state)) => match state {
                     Near::RetryAfter(at) if now >= *at => *state = Near::Connecting,
                     _ => return None,
@@ -541,6 +637,7 @@ impl Shared {
             }
         }
         let shared = Arc::clone(self);
+        let handle = runtime.clone();
         runtime.spawn(async move {
             let config = AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(shared.timeout))
@@ -549,7 +646,9 @@ impl Shared {
                 .client
                 .get_multiplexed_async_connection_with_config(&config);
             let state = match tokio::time::timeout(shared.timeout, connecting).await {
-                Ok(Ok(connection)) => Near::Ready(connection),
+                Ok(Ok(connection)) => {
+                    Near::Ready(Arc::new(NearConnection::new(connection, handle)))
+                }
                 _ => Near::RetryAfter(Instant::now() + NEAR_RETRY),
             };
             shared.set_near(id, state);
@@ -621,10 +720,10 @@ impl Shared {
     ) -> Result<T, StoreError> {
         match via {
             Via::Io => self.run(Request::Command(command), Retry::Idempotent).await,
-            Via::Near(connection) => command
-                .query_async(&mut connection.clone())
-                .await
-                .map_err(|error| store_error(&error)),
+            Via::Near(near) => {
+                let value = near.read(command).await.map_err(|e| store_error(&e))?;
+                T::from_redis_value(value).map_err(|e| store_error(&RedisError::from(e)))
+            }
         }
     }
 
