@@ -19,7 +19,7 @@ pub async fn load_session<R: RequestInfo + ?Sized>(
     request: &R,
 ) -> Option<LoadedSession> {
     let id = oidc.session_id_from(request)?;
-    oidc.load_session(id).await.ok().flatten()
+    oidc.load_session(id, now_unix()).await.ok().flatten()
 }
 
 /// The clock the engine reads (unix seconds).

@@ -11,7 +11,7 @@ impl PingOidc {
         let Some(id) = self.session_id_from(request) else {
             return self.unauthenticated_json(request);
         };
-        match self.load_session(id).await {
+        match self.load_session(id, crate::time::now_unix()).await {
             Ok(Some(session)) => AuthResponse::json(
                 200,
                 json!({ "sub": session.data.subject, "claims": session.data.claims }),

@@ -359,12 +359,12 @@ impl PingOidc {
         pending: Pending,
     ) -> Result<Option<Authenticated>, Rejection> {
         let id = pending.session_id.as_str();
-        let loaded = match self.load_session(id).await {
+        let now = now_unix();
+        let loaded = match self.load_session(id, now).await {
             Ok(Some(loaded)) => loaded,
             Ok(None) => return Ok(None),
             Err(error) => return Err(self.store_down(request, error)),
         };
-        let now = now_unix();
         if self.touch_due(&loaded, now) {
             if let Err(error) = self.inner.store.touch(id, now).await {
                 tracing::warn!(%error, "could not record session use");
@@ -554,8 +554,9 @@ impl PingOidc {
                 // round trip each). Anything but a fresh session (the refresh failed, the
                 // session is gone, the store is down) takes the gate as before.
                 drop(gate.lock().await);
-                match self.load_session(id).await {
-                    Ok(Some(fresh)) if !fresh.data.needs_refresh(now_unix()) => Ok(fresh),
+                let now = now_unix();
+                match self.load_session(id, now).await {
+                    Ok(Some(fresh)) if !fresh.data.needs_refresh(now) => Ok(fresh),
                     _ => {
                         let _turn = gate.lock().await;
                         self.refresh_under_gate(id).await
@@ -729,7 +730,7 @@ impl PingOidc {
 
     /// The stored session for a refresh: gone means ended, a store failure means unavailable.
     async fn reload(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
-        self.load_session(id)
+        self.load_session(id, now_unix())
             .await
             .map_err(store_down)?
             .ok_or(RefreshFailure::Ended)

@@ -46,7 +46,7 @@ impl PingOidc {
         let config = &inner.config;
         let mut id_token_hint = None;
         if let Some(id) = self.session_id_from(request) {
-            match self.load_session(id).await {
+            match self.load_session(id, now_unix()).await {
                 Ok(Some(session)) => {
                     self.revoke_tokens(&session.data).await;
                     id_token_hint = Some(session.data.id_token.clone());

@@ -277,13 +277,15 @@ impl PingOidc {
     }
 
     /// The stored session: the store's immediate answer when it has one (the memory store),
-    /// else its future. Every read of a session by the engine goes through here.
+    /// else its future. Every read of a session by the engine goes through here. `now` is
+    /// the caller's clock reading, which it also uses for its own checks.
     pub(crate) async fn load_session(
         &self,
         id: &str,
+        now: i64,
     ) -> Result<Option<LoadedSession>, crate::StoreError> {
         let store = &self.inner.store;
-        match store.load_now(id, crate::time::now_unix()) {
+        match store.load_now(id, now) {
             Some(answer) => answer,
             None => store.load(id).await,
         }

@@ -312,7 +312,6 @@ struct NearConnection {
     connection: MultiplexedConnection,
     /// The runtime the connection belongs to; flushes run on it.
     runtime: Handle,
-    batched: bool,
     queued: Mutex<Vec<QueuedRead>>,
 }
 
@@ -325,10 +324,13 @@ impl NearConnection {
     fn new(connection: MultiplexedConnection, runtime: Handle) -> Self {
         Self {
             connection,
-            batched: runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread,
             runtime,
             queued: Mutex::new(Vec::new()),
         }
+    }
+
+    fn batched(&self) -> bool {
+        self.runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
     }
 
     /// One read. Batched: queued, and the first read queued since the last flush spawns the
@@ -336,7 +338,7 @@ impl NearConnection {
     /// cancellation strands the others' reads; if that runtime has stopped, the reads fail
     /// and are repeated on the I/O thread).
     async fn read(self: &Arc<Self>, command: Cmd) -> Result<Value, RedisError> {
-        if !self.batched {
+        if !self.batched() {
             let value = self
                 .connection
                 .clone()
