@@ -789,6 +789,120 @@ pub async fn unreachable_provider_keeps_session(adapter: Adapter) {
     assert!(set_cookies(&api).is_empty(), "the session cookie is kept");
     let navigation = browser.navigate(&app.url("/profile")).await;
     assert_eq!(navigation.status(), 503);
+    // `/auth/user` is guarded like any request: the same 503, the session kept.
     let user = browser.fetch(&app.url("/auth/user")).await;
-    assert_eq!(user.status(), 200, "the session still exists");
+    assert_eq!(user.status(), 503);
+    assert!(set_cookies(&user).is_empty(), "the session cookie is kept");
+    let cookie = browser.cookie(&app.url("/"), "ping_oidc").expect("cookie");
+    let id = cookie.split('.').next().expect("id").to_string();
+    let stored = app.oidc.store().load(&id).await.expect("store");
+    assert!(stored.is_some(), "the session still exists");
+}
+
+/// The BFF routes answer this origin's pages only (`Sec-Fetch-Site`), the callback answers
+/// GET only (a HEAD would run a sign-in), and no auth response lets its URL leak through a
+/// `Referer`.
+pub async fn auth_routes_hardening(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    let login = t.browser.navigate(&t.app.url("/auth/login")).await;
+    assert_eq!(login.status(), 302);
+    assert_eq!(referrer_policy(&login), Some("no-referrer".into()));
+    t.sign_in().await;
+    let user = t.app.url("/auth/user");
+    let token = t.app.url("/auth/token");
+    for site in ["cross-site", "same-site"] {
+        for (url, csrf) in [(&user, false), (&token, true)] {
+            let mut request = t.browser.client.get(url).header("sec-fetch-site", site);
+            if csrf {
+                request = request.header("x-csrf", "1");
+            }
+            let refused = request.send().await.expect("request");
+            assert_eq!(refused.status(), 403, "{url} from {site}");
+            assert_eq!(referrer_policy(&refused), Some("no-referrer".into()));
+            let body: Value = refused.json().await.unwrap_or(Value::Null);
+            assert_eq!(body["error"], "cross_site_request", "{body}");
+        }
+    }
+    let own = t
+        .browser
+        .client
+        .get(&user)
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .expect("user");
+    assert_eq!(own.status(), 200);
+    assert_eq!(referrer_policy(&own), Some("no-referrer".into()));
+
+    let codes_before = t
+        .provider
+        .stats()
+        .await
+        .expect("stats")
+        .token
+        .authorization_code;
+    let head = t
+        .browser
+        .client
+        .head(t.app.url("/auth/callback?code=abc&state=def"))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.status(), 405);
+    let codes_after = t
+        .provider
+        .stats()
+        .await
+        .expect("stats")
+        .token
+        .authorization_code;
+    assert_eq!(codes_before, codes_after, "a HEAD exchanged nothing");
+}
+
+fn referrer_policy(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get("referrer-policy")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// `/auth/user` is a use of the session like any guarded request: it slides the idle expiry.
+pub async fn user_endpoint_slides_idle_expiry(adapter: Adapter) {
+    let idle = Duration::from_secs(2);
+    let mut setup = Setup::new(Shape::PingOne);
+    setup.lifetimes = Some((idle, Duration::from_secs(60)));
+    let t = Interop::start(adapter, setup).await;
+    t.sign_in().await;
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(3500) {
+        assert_eq!(t.user().await.0, 200, "after {:?}", started.elapsed());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(t.browser.fetch(&t.app.url("/api/ok")).await.status(), 200);
+}
+
+/// A page that sends the browser to `/auth/login?return_to=<2 KB>` again and again cannot
+/// make the callback too large: a browser keeps at most three attempts, and no `Set-Cookie`
+/// is over 4 KB. Sign-in still works afterwards.
+pub async fn transaction_cookies_are_bounded(adapter: Adapter) {
+    let t = Interop::start(adapter, Setup::new(Shape::PingOne)).await;
+    let long = format!("/{}", "a".repeat(2048));
+    let login = format!("/auth/login?return_to={long}");
+    for round in 0..6 {
+        let response = t.browser.navigate(&t.app.url(&login)).await;
+        assert_eq!(response.status(), 302);
+        for cookie in set_cookies(&response) {
+            assert!(
+                cookie.len() <= 4096,
+                "round {round}: {} bytes",
+                cookie.len()
+            );
+        }
+        let header = t.browser.cookie_header(&t.app.url("/auth/callback"));
+        let attempts = header.matches("ping_oidc_tx_").count();
+        assert!(attempts <= 3, "round {round}: {attempts} attempts kept");
+    }
+    t.sign_in().await;
+    assert_eq!(t.user().await.0, 200);
 }

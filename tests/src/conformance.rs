@@ -573,15 +573,12 @@ pub async fn kid_absent_several_keys(adapter: Adapter) {
     rp.assert_no_secrets_logged(&[&access]);
 }
 
-/// The provider rotates its signing key between two sign-ins (and retires the old one): the
-/// second sign-in names an unknown `kid`, the engine refetches the JWKS and accepts it.
+/// The provider rotates its signing key between two sign-ins (and retires the old one), and
+/// signs the next ID token with the new key moments after our last JWKS fetch (OpenID RP
+/// test `rp-key-rotation-op-sign-key`). With the default settings, the engine refetches at
+/// once and accepts it.
 pub async fn key_rotation_between_logins(adapter: Adapter) {
-    let interval = Duration::from_millis(200);
-    let options = Options {
-        jwks_refetch_interval: Some(interval),
-        ..Options::default()
-    };
-    let rp = Rp::start(adapter, options).await;
+    let rp = Rp::start(adapter, Options::default()).await;
     rp.sign_in().await;
     let first_kid = rp.provider.current_kid();
     let new_kid = rp
@@ -591,7 +588,6 @@ pub async fn key_rotation_between_logins(adapter: Adapter) {
     rp.provider.retire_old_keys();
     assert_ne!(first_kid, new_kid);
     assert!(!rp.provider.jwks_kids().contains(&first_kid));
-    tokio::time::sleep(interval + Duration::from_millis(100)).await;
 
     let second = Browser::new();
     rp.sign_in_with(&second).await;
@@ -628,9 +624,19 @@ pub async fn es256_id_token(adapter: Adapter) {
 // ---------------------------------------------------------------------------------------------
 
 async fn refreshed_id_token_refused(adapter: Adapter, misbehavior: Misbehavior, check: &str) {
+    refreshed_id_token_refused_with(adapter, misbehavior, check, None).await;
+}
+
+async fn refreshed_id_token_refused_with(
+    adapter: Adapter,
+    misbehavior: Misbehavior,
+    check: &str,
+    trusted_audience: Option<&'static str>,
+) {
     let ttl = Duration::from_secs(2);
     let options = Options {
         access_token_ttl: Some(ttl),
+        trusted_audience,
         ..Options::default()
     };
     let rp = Rp::start(adapter, options).await;
@@ -683,6 +689,86 @@ pub async fn refresh_wrong_subject(adapter: Adapter) {
         "claim `sub` has the wrong value",
     )
     .await;
+}
+
+/// OIDC Core §12.2: the refreshed ID token's `aud` must be the original's, even when the
+/// added audience is one the app trusts at sign-in.
+pub async fn refresh_changes_audience(adapter: Adapter) {
+    refreshed_id_token_refused_with(
+        adapter,
+        Misbehavior::RefreshAddsAudience,
+        "claim `aud` has the wrong value",
+        Some(OTHER_AUDIENCE),
+    )
+    .await;
+}
+
+/// A refresh is no new authentication: the session keeps the original `auth_time`.
+pub async fn refresh_keeps_auth_time(adapter: Adapter) {
+    let ttl = Duration::from_secs(1);
+    let options = Options {
+        access_token_ttl: Some(ttl),
+        ..Options::default()
+    };
+    let rp = Rp::start(adapter, options).await;
+    rp.sign_in().await;
+    let (_, before) = rp.user().await;
+    let auth_time = before["claims"]["auth_time"].clone();
+    assert!(auth_time.is_i64() || auth_time.is_u64(), "{before}");
+    let grants = rp.provider.stats().refresh_grants;
+    rp.provider.set_misbehavior(Misbehavior::RefreshNewAuthTime);
+    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    assert_eq!(rp.browser.fetch(&rp.app.url("/api/me")).await.status(), 200);
+    assert!(rp.provider.stats().refresh_grants > grants, "refreshed");
+    let (_, after) = rp.user().await;
+    assert_eq!(after["claims"]["auth_time"], auth_time, "{after}");
+    rp.provider.set_misbehavior(Misbehavior::None);
+}
+
+/// RFC 6749 §5.2: only `invalid_grant` ends a session. `invalid_client` (a configuration or
+/// provider problem) answers 503 with `Retry-After` and keeps the session; concurrent
+/// requests share that one failure instead of each calling the provider.
+pub async fn refresh_client_error_keeps_session(adapter: Adapter) {
+    let ttl = Duration::from_secs(1);
+    let options = Options {
+        access_token_ttl: Some(ttl),
+        ..Options::default()
+    };
+    let rp = Rp::start(adapter, options).await;
+    rp.sign_in().await;
+    rp.provider
+        .set_misbehavior(Misbehavior::RefreshError("invalid_client"));
+    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    let grants = rp.provider.stats().refresh_grants;
+    let url = rp.app.url("/api/me");
+    let answers = futures_util::future::join_all((0..4).map(|_| rp.browser.fetch(&url))).await;
+    for api in &answers {
+        assert_eq!(api.status(), 503);
+        let retry_after = api
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(retry_after, Some("5"));
+        assert!(set_cookies(api).is_empty(), "the session cookie is kept");
+    }
+    let again = rp.browser.fetch(&url).await;
+    assert_eq!(again.status(), 503);
+    assert_eq!(
+        rp.provider.stats().refresh_grants - grants,
+        1,
+        "one provider call for every request of the burst"
+    );
+    assert_eq!(rp.store.len(), 1, "the session lives");
+    assert_eq!(rp.user().await.0, 200);
+    let line = rp
+        .logs
+        .expect_line(&[
+            "refused the refresh for a reason other than the grant",
+            "invalid_client",
+        ])
+        .await;
+    assert!(line.contains("ERROR"), "{line}");
+    rp.provider.set_misbehavior(Misbehavior::None);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -978,4 +1064,151 @@ pub async fn duplicated_callback_parameters(adapter: Adapter) {
         .lines_with("The sign-in response repeats a parameter.");
     assert_eq!(refusals.len(), 3, "{refusals:?}");
     assert_eq!(rp.code_grants(), 0, "the code was not exchanged");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lockout: what an unauthenticated client can make the app store.
+// ---------------------------------------------------------------------------------------------
+
+/// Anyone can mint a valid transaction cookie at `/auth/login`. Callbacks carrying one with no
+/// code, or a forged code, must write no single-use marker: a flood of them then cannot fill
+/// the store or lock a real user out of sign-in.
+pub async fn callback_flood_locks_nobody_out(adapter: Adapter) {
+    let rp = Rp::start(adapter, Options::default()).await;
+    let attacker = Browser::new();
+    let issuer = rp.provider.issuer();
+    for round in 0..30 {
+        let login = attacker.navigate(&rp.app.url("/auth/login")).await;
+        assert_eq!(login.status(), 302);
+        let authorize = url::Url::parse(&location(&login).expect("location")).expect("url");
+        let state = query_value(&authorize, "state");
+        let mut callback = url::Url::parse(&rp.app.url("/auth/callback")).expect("url");
+        callback
+            .query_pairs_mut()
+            .append_pair("state", &state)
+            .append_pair("iss", &issuer);
+        if round % 2 == 1 {
+            callback
+                .query_pairs_mut()
+                .append_pair("code", "forged-code");
+        }
+        let refused = attacker.navigate(callback.as_str()).await;
+        let status = refused.status().as_u16();
+        assert!(status == 400 || status == 502, "round {round}: {status}");
+        let marked = rp
+            .store
+            .is_consumed(&format!("tx:{state}"))
+            .await
+            .expect("store");
+        assert!(!marked, "round {round}: a refused callback wrote a marker");
+    }
+    assert!(rp.store.is_empty());
+    rp.sign_in().await;
+    assert_eq!(rp.user().await.0, 200, "the real user signed in");
+}
+
+pub async fn logout_token_missing_jti(adapter: Adapter) {
+    logout_token_kind_refused(
+        adapter,
+        LogoutTokenKind::MissingJti,
+        "claim `jti` is missing",
+    )
+    .await;
+}
+
+pub async fn logout_token_missing_exp(adapter: Adapter) {
+    logout_token_kind_refused(
+        adapter,
+        LogoutTokenKind::MissingExp,
+        "claim `exp` is missing",
+    )
+    .await;
+}
+
+/// A token issued an hour ago (its `exp` still ahead) is outside the `iat` window.
+pub async fn logout_token_issued_long_ago(adapter: Adapter) {
+    logout_token_kind_refused(
+        adapter,
+        LogoutTokenKind::IssuedLongAgo,
+        "claim `iat` has the wrong value",
+    )
+    .await;
+}
+
+/// `typ: application/logout+jwt` is the same type written in full: accepted. A replay after
+/// the user signed in again in the same provider session (same `sid`) is refused, and the new
+/// session lives.
+pub async fn logout_token_media_type_and_replay_after_new_sign_in(adapter: Adapter) {
+    let rp = Rp::start(adapter, Options::default()).await;
+    rp.sign_in().await;
+    let (status, user) = rp.user().await;
+    assert_eq!(status, 200);
+    let sub = user["sub"].as_str().expect("sub").to_string();
+    let sid = only_sid(&rp.provider);
+    let token = rp
+        .provider
+        .logout_token(LogoutTokenKind::MediaTypeTyp, "rp", &sub, &sid)
+        .expect("logout token");
+    let response = rp.post_logout_token(&token).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(rp.user().await.0, 401, "the session ended");
+
+    rp.sign_in().await;
+    assert_eq!(rp.user().await.0, 200);
+    let replay = rp.post_logout_token(&token).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(rp.user().await.0, 200, "a replay ends no new session");
+    rp.logs
+        .expect_line(&["back-channel logout rejected", "already used"])
+        .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh that survives its request.
+// ---------------------------------------------------------------------------------------------
+
+/// The request that started a refresh is dropped (the client gave up) after the provider
+/// rotated the refresh token but before it answered. The refresh finishes anyway and stores
+/// the rotated token: the next requests succeed with no second refresh, and the spent refresh
+/// token is never sent again (the provider would revoke the whole grant).
+pub async fn cancelled_refresh_keeps_the_rotated_token(adapter: Adapter) {
+    let ttl = Duration::from_secs(1);
+    let options = Options {
+        access_token_ttl: Some(ttl),
+        ..Options::default()
+    };
+    let rp = Rp::start(adapter, options).await;
+    rp.sign_in().await;
+    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    let before = rp.provider.stats();
+    rp.provider
+        .set_misbehavior(Misbehavior::SlowTokenAnswers(Duration::from_millis(1500)));
+    let gave_up = rp
+        .browser
+        .client
+        .get(rp.app.url("/api/me"))
+        .header("accept", "application/json")
+        .timeout(Duration::from_millis(400))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client gave up: {gave_up:?}");
+    rp.provider.set_misbehavior(Misbehavior::None);
+    // Long enough for the provider's answer to arrive and be stored.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+
+    let url = rp.app.url("/api/me");
+    let answers = futures_util::future::join_all((0..4).map(|_| rp.browser.fetch(&url))).await;
+    for api in &answers {
+        assert_eq!(api.status(), 200);
+    }
+    let after = rp.provider.stats();
+    assert_eq!(
+        after.refresh_grants - before.refresh_grants,
+        1,
+        "exactly one refresh"
+    );
+    assert_eq!(
+        after.token_errors, before.token_errors,
+        "no spent token was sent"
+    );
 }

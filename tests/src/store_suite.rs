@@ -651,10 +651,15 @@ pub async fn index_keys_with_odd_characters<S: SessionStore>(store: &S) {
     );
 }
 
-/// True once per key within the TTL, true again after it.
+/// True once per key within the TTL, true again after it; `is_consumed` reads without writing.
 pub async fn consume_once<S: SessionStore>(store: &S) {
     let key = format!("jti:{}", random_hex());
     let other = format!("jti:{}", random_hex());
+    assert!(!ok!("unused", store.is_consumed(&key)));
+    assert!(
+        !ok!("still unused", store.is_consumed(&key)),
+        "a read wrote a marker"
+    );
     assert!(ok!(
         "first",
         store.consume_once(&key, Duration::from_millis(600))
@@ -667,11 +672,13 @@ pub async fn consume_once<S: SessionStore>(store: &S) {
         !ok!("third", store.consume_once(&key, Duration::from_secs(60))),
         "a later TTL does not reset"
     );
+    assert!(ok!("used", store.is_consumed(&key)));
     assert!(ok!(
         "other key",
         store.consume_once(&other, Duration::from_secs(60))
     ));
     tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(!ok!("expired", store.is_consumed(&key)));
     assert!(ok!(
         "after the TTL",
         store.consume_once(&key, Duration::from_secs(60))

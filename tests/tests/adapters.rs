@@ -144,6 +144,21 @@ macro_rules! adapter_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn transaction_cookies_are_bounded() {
+                cases::transaction_cookies_are_bounded(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn auth_routes_hardening() {
+                cases::auth_routes_hardening(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn user_endpoint_slides_idle_expiry() {
+                cases::user_endpoint_slides_idle_expiry(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn unreachable_provider_keeps_session() {
                 cases::unreachable_provider_keeps_session(ADAPTER).await;
             }

@@ -58,6 +58,10 @@ for_every_adapter!(
     // Refresh token.
     refresh_wrong_issuer,
     refresh_wrong_subject,
+    refresh_changes_audience,
+    refresh_keeps_auth_time,
+    refresh_client_error_keeps_session,
+    cancelled_refresh_keeps_the_rotated_token,
     // Back-channel logout.
     logout_token_alg_none,
     logout_token_wrong_audience,
@@ -68,9 +72,15 @@ for_every_adapter!(
     logout_token_no_sid_no_sub,
     logout_token_bad_signature,
     backchannel_logout_ends_matching_session,
+    logout_token_missing_jti,
+    logout_token_missing_exp,
+    logout_token_issued_long_ago,
+    logout_token_media_type_and_replay_after_new_sign_in,
     // Hardening.
     slow_provider,
     huge_token_response,
     oversized_callback_query,
     duplicated_callback_parameters,
+    // Lockout.
+    callback_flood_locks_nobody_out,
 );

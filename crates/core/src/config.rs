@@ -143,6 +143,7 @@ pub struct Config {
     pub(crate) http_timeout: Duration,
     pub(crate) max_response_bytes: usize,
     pub(crate) jwks_refetch_interval: Duration,
+    pub(crate) logout_token_max_age: Duration,
     pub(crate) refresh_lease: Duration,
     pub(crate) end_session_endpoint: Option<String>,
     pub(crate) trusted_audiences: Vec<String>,
@@ -314,6 +315,7 @@ pub struct ConfigBuilder {
     http_timeout: Option<Duration>,
     max_response_bytes: Option<usize>,
     jwks_refetch_interval: Option<Duration>,
+    logout_token_max_age: Option<Duration>,
     refresh_lease: Option<Duration>,
     end_session_endpoint: Option<String>,
     trusted_audiences: Vec<String>,
@@ -463,7 +465,17 @@ impl ConfigBuilder {
         self
     }
 
-    /// Least time between two JWKS refetches caused by an unknown `kid` (default 10 s).
+    /// How old (by its `iat`) a back-channel logout token may be (default 5 minutes). With
+    /// the `jti` check this bounds replays: a token is remembered until this window or its
+    /// `exp` closes, whichever comes first.
+    pub fn logout_token_max_age(mut self, max_age: Duration) -> Self {
+        self.logout_token_max_age = Some(max_age);
+        self
+    }
+
+    /// Least time between two JWKS refetches caused by an unknown `kid` in a token anyone can
+    /// send, such as a back-channel logout token (default 10 s). ID tokens come from the token
+    /// endpoint, so their unknown `kid` refetches at once (concurrent ones share one fetch).
     pub fn jwks_refetch_interval(mut self, interval: Duration) -> Self {
         self.jwks_refetch_interval = Some(interval);
         self
@@ -640,6 +652,58 @@ impl ConfigBuilder {
                 "session idle timeout and absolute lifetime must be at least 1 s",
             ));
         }
+        let clock_skew = self.clock_skew.unwrap_or(Duration::from_secs(60));
+        let refresh_leeway = self.refresh_leeway.unwrap_or(Duration::from_secs(30));
+        let http_connect_timeout = self.http_connect_timeout.unwrap_or(Duration::from_secs(5));
+        let http_timeout = self.http_timeout.unwrap_or(Duration::from_secs(10));
+        let refresh_lease = self.refresh_lease.unwrap_or(Duration::from_secs(10));
+        let logout_token_max_age = self
+            .logout_token_max_age
+            .unwrap_or(Duration::from_secs(300));
+        // Every duration is bounded here, so that no arithmetic on it (or on a token's times
+        // with it) can overflow or panic later.
+        let bounded = [
+            ("clock_skew", clock_skew, Duration::ZERO, 600),
+            ("refresh_leeway", refresh_leeway, Duration::ZERO, 3600),
+            (
+                "http_connect_timeout",
+                http_connect_timeout,
+                Duration::from_millis(1),
+                300,
+            ),
+            ("http_timeout", http_timeout, Duration::from_millis(1), 300),
+            (
+                "refresh_lease",
+                refresh_lease,
+                Duration::from_millis(300),
+                600,
+            ),
+            (
+                "logout_token_max_age",
+                logout_token_max_age,
+                Duration::from_secs(1),
+                86_400,
+            ),
+            (
+                "idle_timeout",
+                idle_timeout,
+                Duration::from_secs(1),
+                366 * 86_400,
+            ),
+            (
+                "absolute_lifetime",
+                absolute_lifetime,
+                Duration::from_secs(1),
+                366 * 86_400,
+            ),
+        ];
+        for (name, value, least, most_secs) in bounded {
+            if value < least || value > Duration::from_secs(most_secs) {
+                return Err(config_error(format!(
+                    "{name} must be between {least:?} and {most_secs} s"
+                )));
+            }
+        }
         let (session_key, session_key_was_generated) = match self.session_key {
             Some(key) => (
                 SessionKey::from_secret(key.expose()).map_err(config_error)?,
@@ -675,17 +739,18 @@ impl ConfigBuilder {
             same_site: self.same_site.unwrap_or(SameSite::Lax),
             idle_timeout,
             absolute_lifetime,
-            clock_skew: self.clock_skew.unwrap_or(Duration::from_secs(60)),
-            refresh_leeway: self.refresh_leeway.unwrap_or(Duration::from_secs(30)),
+            clock_skew,
+            refresh_leeway,
             session_key,
             session_key_was_generated,
-            http_connect_timeout: self.http_connect_timeout.unwrap_or(Duration::from_secs(5)),
-            http_timeout: self.http_timeout.unwrap_or(Duration::from_secs(10)),
+            http_connect_timeout,
+            http_timeout,
             max_response_bytes: self.max_response_bytes.unwrap_or(1024 * 1024),
             jwks_refetch_interval: self
                 .jwks_refetch_interval
                 .unwrap_or(Duration::from_secs(10)),
-            refresh_lease: self.refresh_lease.unwrap_or(Duration::from_secs(10)),
+            logout_token_max_age,
+            refresh_lease,
             end_session_endpoint,
             trusted_audiences: self.trusted_audiences,
             fetch_userinfo: self.fetch_userinfo.unwrap_or(true),

@@ -35,6 +35,20 @@ fn find_in_header<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     None
 }
 
+/// Every `name=value` pair of the request's `Cookie` headers, in order (values unquoted).
+pub(crate) fn pairs<'a>(
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+) -> impl Iterator<Item = (&'a str, &'a str)> {
+    cookie_headers.into_iter().flat_map(|header| {
+        header.split(';').filter_map(|pair| {
+            let (key, value) = split_at_byte(pair, b'=')?;
+            let value = value.trim_ascii();
+            let unquoted = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+            Some((key.trim_ascii(), unquoted.unwrap_or(value)))
+        })
+    })
+}
+
 /// `text` split around the first `byte` (ASCII), found a vector at a time.
 pub(crate) fn split_at_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
     debug_assert!(byte.is_ascii());

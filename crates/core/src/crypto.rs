@@ -133,8 +133,9 @@ pub(crate) fn b64url_encode(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Strict base64url (RFC 7515 §2): no `=` padding, no stray bits.
 pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()
+    URL_SAFE_NO_PAD.decode(text).ok()
 }
 
 /// Equal strings, compared in constant time for equal lengths.

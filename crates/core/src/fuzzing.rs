@@ -70,7 +70,7 @@ fn claims(data: &[u8]) {
         trusted_audiences: &[],
         nonce: Some("n"),
         access_token: Some("at"),
-        subject: None,
+        original: None,
         now: 1_800_000_000,
         skew: 60,
     };
@@ -82,6 +82,7 @@ fn claims(data: &[u8]) {
         trusted_audiences: &[],
         now: 1_800_000_000,
         skew: 60,
+        max_age: 300,
     };
     let _ = crate::logout_token::check_claims(&map, &logout);
 }

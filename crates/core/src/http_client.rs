@@ -162,6 +162,15 @@ pub(crate) mod test_server {
     }
 
     pub(crate) async fn answer(hits: Arc<AtomicUsize>, response: String) -> SocketAddr {
+        answer_after(hits, std::time::Duration::ZERO, response).await
+    }
+
+    /// Like [`answer`], each answer `delay` after its request arrived.
+    pub(crate) async fn answer_after(
+        hits: Arc<AtomicUsize>,
+        delay: std::time::Duration,
+        response: String,
+    ) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -169,9 +178,13 @@ pub(crate) mod test_server {
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 hits.fetch_add(1, Ordering::SeqCst);
-                let mut request = [0u8; 4096];
-                let _ = socket.read(&mut request).await;
-                let _ = socket.write_all(response.as_bytes()).await;
+                let response = response.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    tokio::time::sleep(delay).await;
+                    let _ = socket.write_all(response.as_bytes()).await;
+                });
             }
         });
         address

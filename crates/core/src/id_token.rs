@@ -8,7 +8,7 @@ use crate::crypto::{b64url_encode, constant_time_eq};
 use crate::error::TokenError;
 use crate::http_client::ProviderHttp;
 use crate::jose::Algorithm;
-use crate::keys::KeyCache;
+use crate::keys::{KeyCache, KidSource};
 
 /// An ID token whose signature and claims were checked.
 #[derive(Clone, Debug)]
@@ -49,8 +49,8 @@ pub(crate) struct Expectations<'a> {
     pub nonce: Option<&'a str>,
     /// The access token issued with it, for `at_hash`.
     pub access_token: Option<&'a str>,
-    /// On refresh: the subject of the session, which must not change.
-    pub subject: Option<&'a str>,
+    /// On refresh: the claims of the session's original ID token (OIDC Core §12.2).
+    pub original: Option<&'a Map<String, Value>>,
     pub now: i64,
     pub skew: i64,
 }
@@ -62,7 +62,7 @@ pub(crate) async fn verify(
     token: &str,
     expect: &Expectations<'_>,
 ) -> Result<VerifiedIdToken, TokenError> {
-    let signed = keys.verify(http, token).await?;
+    let signed = keys.verify(http, token, KidSource::Provider).await?;
     check_claims(token, signed.alg, signed.claims()?, expect)
 }
 
@@ -75,11 +75,14 @@ pub(crate) fn check_claims(
     check_issuer(&claims, expect.issuer)?;
     check_audience(&claims, expect.client_id, expect.trusted_audiences)?;
     let exp = numeric(&claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-    if exp + expect.skew <= expect.now {
+    if exp.saturating_add(expect.skew) <= expect.now {
         return Err(TokenError::Expired);
     }
+    if numeric(&claims, "nbf")?.is_some_and(|nbf| nbf > expect.now.saturating_add(expect.skew)) {
+        return Err(TokenError::WrongClaim("nbf"));
+    }
     let iat = numeric(&claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-    if iat > expect.now + expect.skew {
+    if iat > expect.now.saturating_add(expect.skew) {
         return Err(TokenError::IssuedInFuture);
     }
     let subject = match claims.get("sub").and_then(Value::as_str) {
@@ -87,10 +90,8 @@ pub(crate) fn check_claims(
         Some(_) => return Err(TokenError::WrongClaim("sub")),
         None => return Err(TokenError::MissingClaim("sub")),
     };
-    if let Some(previous) = expect.subject {
-        if previous != subject {
-            return Err(TokenError::WrongClaim("sub"));
-        }
+    if let Some(original) = expect.original {
+        check_refreshed(&claims, original)?;
     }
     if let Some(nonce) = expect.nonce {
         match claims.get("nonce").and_then(Value::as_str) {
@@ -119,6 +120,49 @@ pub(crate) fn check_claims(
     })
 }
 
+/// OIDC Core §12.2: a refreshed ID token has the original's `iss` (checked against the
+/// configuration already), `sub` and `aud`; its `nonce`, if any, is the original's. Its
+/// `auth_time` is not trusted to change: the engine keeps the original's.
+fn check_refreshed(
+    claims: &Map<String, Value>,
+    original: &Map<String, Value>,
+) -> Result<(), TokenError> {
+    if claims.get("sub") != original.get("sub") {
+        return Err(TokenError::WrongClaim("sub"));
+    }
+    let audiences = |claims: &Map<String, Value>| {
+        let mut list: Vec<String> = match claims.get("aud") {
+            Some(Value::String(one)) => vec![one.clone()],
+            Some(Value::Array(many)) => many
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        };
+        list.sort_unstable();
+        list.dedup();
+        list
+    };
+    if audiences(claims) != audiences(original) {
+        return Err(TokenError::WrongClaim("aud"));
+    }
+    match (
+        claims.get("nonce"),
+        original.get("nonce").and_then(Value::as_str),
+    ) {
+        (None, _) => Ok(()),
+        (Some(Value::String(got)), Some(first)) if constant_time_eq(got, first) => Ok(()),
+        (Some(_), _) => Err(TokenError::WrongClaim("nonce")),
+    }
+}
+
+/// The claims of an ID token this engine verified and stored earlier (no check repeated).
+pub(crate) fn stored_claims(raw: &str) -> Option<Map<String, Value>> {
+    let payload = raw.split('.').nth(1)?;
+    serde_json::from_slice(&crate::crypto::b64url_decode(payload)?).ok()
+}
+
 /// `iss` must be the configured issuer, exactly.
 pub(crate) fn check_issuer(claims: &Map<String, Value>, issuer: &str) -> Result<(), TokenError> {
     match claims.get("iss").and_then(Value::as_str) {
@@ -137,7 +181,11 @@ pub(crate) fn check_audience(
 ) -> Result<(), TokenError> {
     let audiences: Vec<&str> = match claims.get("aud") {
         Some(Value::String(one)) => vec![one.as_str()],
-        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).collect(),
+        Some(Value::Array(many)) => many
+            .iter()
+            .map(Value::as_str)
+            .collect::<Option<_>>()
+            .ok_or(TokenError::WrongClaim("aud"))?,
         Some(_) => return Err(TokenError::WrongClaim("aud")),
         None => return Err(TokenError::MissingClaim("aud")),
     };
@@ -194,7 +242,7 @@ mod tests {
             trusted_audiences: &[],
             nonce: Some("n-123"),
             access_token: Some("access-abc"),
-            subject: None,
+            original: None,
             now: NOW,
             skew: 60,
         }
@@ -350,14 +398,90 @@ mod tests {
         assert!(check_claims("raw", Algorithm::RS256, claims, &expectations).is_ok());
     }
 
+    /// OIDC Core §12.2: same `sub` and `aud`; `nonce` absent or the original's.
     #[test]
-    fn refreshed_token_keeps_subject() {
-        let mut expectations = expect();
-        expectations.nonce = None;
-        expectations.subject = Some("bob");
-        let error =
-            check_claims("raw", Algorithm::RS256, good(), &expectations).expect_err("sub changed");
-        assert_eq!(error, TokenError::WrongClaim("sub"));
+    fn refreshed_token_matches_the_original() {
+        let original = good();
+        let trusted = vec!["api".to_string()];
+        let refreshed = |change: &dyn Fn(&mut Map<String, Value>)| -> Result<(), TokenError> {
+            let mut expectations = expect();
+            expectations.trusted_audiences = &trusted;
+            expectations.nonce = None;
+            expectations.original = Some(&original);
+            let mut claims = good();
+            change(&mut claims);
+            check_claims("raw", Algorithm::RS256, claims, &expectations).map(|_| ())
+        };
+        assert_eq!(refreshed(&|_| {}), Ok(()), "the same claims");
+        assert_eq!(
+            refreshed(&|c| {
+                c.remove("nonce");
+            }),
+            Ok(()),
+            "no nonce"
+        );
+        type Change<'c> = &'c dyn Fn(&mut Map<String, Value>);
+        let refused: [(Change, TokenError); 4] = [
+            (
+                &|c| {
+                    c.insert("sub".into(), json!("bob"));
+                },
+                TokenError::WrongClaim("sub"),
+            ),
+            (
+                &|c| {
+                    c.insert("nonce".into(), json!("other"));
+                },
+                TokenError::WrongClaim("nonce"),
+            ),
+            (
+                &|c| {
+                    c.insert("nonce".into(), json!(7));
+                },
+                TokenError::WrongClaim("nonce"),
+            ),
+            (
+                &|c| {
+                    c.insert("aud".into(), json!(["app", "api"]));
+                    c.insert("azp".into(), json!("app"));
+                },
+                TokenError::WrongClaim("aud"),
+            ),
+        ];
+        for (change, expected) in refused {
+            assert_eq!(refreshed(change), Err(expected));
+        }
+    }
+
+    #[test]
+    fn aud_members_must_be_strings_and_nbf_is_honoured() {
+        assert_eq!(
+            with(|c| {
+                c.insert("aud".into(), json!(["app", 7]));
+            })
+            .map(|_| ()),
+            Err(TokenError::WrongClaim("aud"))
+        );
+        assert_eq!(
+            with(|c| {
+                c.insert("nbf".into(), json!(NOW + 600));
+            })
+            .map(|_| ()),
+            Err(TokenError::WrongClaim("nbf"))
+        );
+        assert!(with(|c| {
+            c.insert("nbf".into(), json!(NOW - 10));
+        })
+        .is_ok());
+        assert_eq!(
+            with(|c| {
+                c.insert("exp".into(), json!(i64::MAX));
+                c.insert("iat".into(), json!(i64::MIN));
+            })
+            .map(|_| ()),
+            Ok(()),
+            "extreme times do not overflow"
+        );
     }
 
     #[test]

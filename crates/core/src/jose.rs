@@ -82,8 +82,6 @@ struct RawHeader {
     kid: Option<String>,
     #[serde(default)]
     typ: Option<String>,
-    #[serde(default)]
-    crit: Option<serde_json::Value>,
 }
 
 /// A parsed, not yet verified, compact JWS.
@@ -112,13 +110,17 @@ impl<'a> UnverifiedJws<'a> {
         };
         let header_bytes =
             b64url_decode(header).ok_or(TokenError::Malformed("header is not base64url"))?;
-        let raw: RawHeader = serde_json::from_slice(&header_bytes)
-            .map_err(|_| TokenError::Malformed("header is not JSON"))?;
-        if raw.crit.is_some() {
+        let header: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&header_bytes)
+                .map_err(|_| TokenError::Malformed("header is not a JSON object"))?;
+        // RFC 7515 §4.1.11: we understand no extension, so any `crit` (even `null`) refuses.
+        if header.contains_key("crit") {
             return Err(TokenError::Malformed(
                 "`crit` header parameters are not supported",
             ));
         }
+        let raw: RawHeader = serde_json::from_value(serde_json::Value::Object(header))
+            .map_err(|_| TokenError::Malformed("header fields have the wrong types"))?;
         let alg = Algorithm::parse(&raw.alg)?;
         let payload =
             b64url_decode(payload).ok_or(TokenError::Malformed("payload is not base64url"))?;
@@ -151,6 +153,8 @@ struct RawJwk {
     kid: Option<String>,
     #[serde(default, rename = "use")]
     use_: Option<String>,
+    #[serde(default)]
+    key_ops: Option<Vec<String>>,
     #[serde(default)]
     alg: Option<String>,
     #[serde(default)]
@@ -188,6 +192,14 @@ pub(crate) struct PublicKey {
 impl PublicKey {
     fn from_raw(raw: RawJwk) -> Option<Self> {
         if raw.use_.as_deref().is_some_and(|u| u != "sig") {
+            return None;
+        }
+        // RFC 7517 §4.3: a key whose operations are listed must allow `verify`.
+        if raw
+            .key_ops
+            .as_ref()
+            .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
+        {
             return None;
         }
         let material = match raw.kty.as_str() {

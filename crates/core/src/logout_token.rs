@@ -5,16 +5,21 @@ use serde_json::{Map, Value};
 use crate::error::TokenError;
 use crate::http_client::ProviderHttp;
 use crate::id_token::{check_audience, check_issuer, numeric};
-use crate::keys::KeyCache;
+use crate::keys::{KeyCache, KidSource};
 
 pub(crate) const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// Longest `jti` remembered (it becomes a store key).
+const MAX_JTI_BYTES: usize = 256;
 
 /// A logout token that passed every check; says which sessions to end.
 #[derive(Debug)]
 pub(crate) struct VerifiedLogoutToken {
     pub sid: Option<String>,
     pub subject: Option<String>,
-    pub jti: Option<String>,
+    pub jti: String,
+    /// Unix seconds after which the checks refuse this token anyway (its `exp`, or its `iat`
+    /// leaving the accepted window, plus skew): the `jti` need not be remembered longer.
+    pub refused_after: i64,
 }
 
 /// What a logout token must say.
@@ -24,6 +29,8 @@ pub(crate) struct LogoutExpectations<'a> {
     pub trusted_audiences: &'a [String],
     pub now: i64,
     pub skew: i64,
+    /// How old (by `iat`) a token may be, in seconds.
+    pub max_age: i64,
 }
 
 pub(crate) async fn verify(
@@ -32,9 +39,13 @@ pub(crate) async fn verify(
     token: &str,
     expect: &LogoutExpectations<'_>,
 ) -> Result<VerifiedLogoutToken, TokenError> {
-    let signed = keys.verify(http, token).await?;
-    let accepted_typ =
-        |typ: &str| typ.eq_ignore_ascii_case("logout+jwt") || typ.eq_ignore_ascii_case("jwt");
+    let signed = keys.verify(http, token, KidSource::Anyone).await?;
+    // §2.4: `logout+jwt`, written in full or not; plain `JWT` as older providers send it.
+    let accepted_typ = |typ: &str| {
+        ["logout+jwt", "application/logout+jwt", "jwt"]
+            .iter()
+            .any(|accepted| typ.eq_ignore_ascii_case(accepted))
+    };
     if signed.typ.as_deref().is_some_and(|typ| !accepted_typ(typ)) {
         return Err(TokenError::WrongClaim("typ"));
     }
@@ -51,17 +62,24 @@ pub(crate) fn check_claims(
         trusted_audiences,
         now,
         skew,
+        max_age,
     } = *expect;
     check_issuer(claims, expect.issuer)?;
     check_audience(claims, client_id, trusted_audiences)?;
     let iat = numeric(claims, "iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-    if iat > now + skew {
+    if iat > now.saturating_add(skew) {
         return Err(TokenError::IssuedInFuture);
     }
-    if let Some(exp) = numeric(claims, "exp")? {
-        if exp + skew <= now {
-            return Err(TokenError::Expired);
-        }
+    // §2.4: `exp` and `jti` are required.
+    let exp = numeric(claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+    let last = exp.saturating_add(skew);
+    if last <= now {
+        return Err(TokenError::Expired);
+    }
+    // §2.6 step 6 lets the RP refuse tokens issued too long ago: a replay window bound.
+    let oldest = iat.saturating_add(max_age).saturating_add(skew);
+    if oldest <= now {
+        return Err(TokenError::WrongClaim("iat"));
     }
     let events = claims
         .get("events")
@@ -84,10 +102,15 @@ pub(crate) fn check_claims(
     if sid.is_none() && subject.is_none() {
         return Err(TokenError::MissingClaim("sid or sub"));
     }
+    let jti = text("jti").ok_or(TokenError::MissingClaim("jti"))?;
+    if jti.len() > MAX_JTI_BYTES {
+        return Err(TokenError::WrongClaim("jti"));
+    }
     Ok(VerifiedLogoutToken {
         sid,
         subject,
-        jti: text("jti"),
+        jti,
+        refused_after: last.min(oldest),
     })
 }
 
@@ -102,7 +125,7 @@ mod tests {
         change: impl FnOnce(&mut Map<String, Value>),
     ) -> Result<VerifiedLogoutToken, TokenError> {
         let mut claims = json!({
-            "iss": "https://idp/as", "aud": "app", "iat": NOW, "jti": "j1", "sid": "s1",
+            "iss": "https://idp/as", "aud": "app", "iat": NOW, "exp": NOW + 120, "jti": "j1", "sid": "s1",
             "events": { BACKCHANNEL_EVENT: {} }
         })
         .as_object()
@@ -115,6 +138,7 @@ mod tests {
             trusted_audiences: &[],
             now: NOW,
             skew: 60,
+            max_age: 300,
         };
         check_claims(&claims, &expect)
     }
@@ -123,6 +147,11 @@ mod tests {
     fn accepts_good_token() {
         let token = check(|_| {}).expect("valid");
         assert_eq!(token.sid.as_deref(), Some("s1"));
+        assert_eq!(
+            token.refused_after,
+            NOW + 120 + 60,
+            "exp + skew comes first"
+        );
     }
 
     #[test]
@@ -182,6 +211,31 @@ mod tests {
             })
             .expect_err("exp"),
             TokenError::Expired
+        );
+        for required in ["exp", "jti"] {
+            assert_eq!(
+                check(|c| {
+                    c.remove(required);
+                })
+                .expect_err(required),
+                TokenError::MissingClaim(required)
+            );
+        }
+        assert_eq!(
+            check(|c| {
+                c.insert("iat".into(), json!(NOW - 3600));
+            })
+            .expect_err("old iat"),
+            TokenError::WrongClaim("iat")
+        );
+        assert_eq!(
+            check(|c| {
+                c.insert("iat".into(), json!(i64::MIN));
+                c.insert("exp".into(), json!(i64::MAX));
+            })
+            .expect_err("extreme times"),
+            TokenError::WrongClaim("iat"),
+            "no overflow"
         );
     }
 }

@@ -3,6 +3,11 @@
 //!
 //! The cookie is named after the attempt's `state`, sealed with AES-256-GCM under the session
 //! key, and bound to its name. Single use is enforced in the store at the callback.
+//!
+//! Over https the name carries the `__Host-` prefix (so `Secure`, `Path=/` and no `Domain`):
+//! neither a sibling subdomain nor a network attacker on plain http can plant one, which
+//! would be login CSRF. A browser keeps at most [`MAX_ATTEMPTS`]; starting another expires
+//! the oldest, and no `Set-Cookie` grows past [`MAX_SET_COOKIE_BYTES`].
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +18,16 @@ use crate::time::now_unix;
 
 /// How long a sign-in attempt may take, in seconds.
 pub(crate) const LIFETIME_SECS: i64 = 600;
-pub(crate) const COOKIE_PREFIX: &str = "ping_oidc_tx_";
+const COOKIE_PREFIX: &str = "ping_oidc_tx_";
+const HOST_COOKIE_PREFIX: &str = "__Host-ping_oidc_tx_";
+/// Sign-in attempts one browser keeps at once (tabs signing in together).
+pub(crate) const MAX_ATTEMPTS: usize = 3;
+/// Longest `return_to` kept; a longer one is replaced by the default.
+pub(crate) const MAX_RETURN_TO_BYTES: usize = 1024;
+/// No `Set-Cookie` larger than this: common browser and proxy limits.
+pub(crate) const MAX_SET_COOKIE_BYTES: usize = 4096;
+/// Transaction cookies read from one request at most (each costs a decryption).
+const MAX_COOKIES_READ: usize = 16;
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct LoginTransaction {
@@ -39,24 +53,25 @@ impl LoginTransaction {
         })
     }
 
-    /// `Set-Cookie` that carries this transaction to the callback.
+    /// `Set-Cookie` that carries this transaction to the callback; `None` if it would be
+    /// larger than [`MAX_SET_COOKIE_BYTES`].
     pub(crate) fn to_cookie(&self, config: &Config) -> Option<String> {
-        let name = cookie_name(&self.state)?;
+        let name = cookie_name(config, &self.state)?;
         let json = serde_json::to_vec(self).ok()?;
         let sealed = config.session_key.seal(name.as_bytes(), &json)?;
-        let path = format!("{}/callback", config.route_prefix);
-        Some(
-            CookieSpec {
-                name: &name,
-                value: &sealed,
-                path: &path,
-                max_age: Some(LIFETIME_SECS as u64),
-                secure: config.cookie_secure,
-                // The callback is a cross-site top-level navigation: Lax cookies go along.
-                same_site: SameSite::Lax,
-            }
-            .render(),
-        )
+        let rendered = CookieSpec {
+            name: &name,
+            value: &sealed,
+            // `/`: the `__Host-` prefix requires it, and `/auth/login` must see the
+            // attempts in progress to expire the oldest.
+            path: "/",
+            max_age: Some(LIFETIME_SECS as u64),
+            secure: config.cookie_secure,
+            // The callback is a cross-site top-level navigation: Lax cookies go along.
+            same_site: SameSite::Lax,
+        }
+        .render();
+        (rendered.len() <= MAX_SET_COOKIE_BYTES).then_some(rendered)
     }
 
     pub(crate) fn is_expired(&self, now: i64) -> bool {
@@ -64,23 +79,67 @@ impl LoginTransaction {
     }
 }
 
+fn prefix(config: &Config) -> &'static str {
+    if config.cookie_secure {
+        HOST_COOKIE_PREFIX
+    } else {
+        COOKIE_PREFIX
+    }
+}
+
 /// The cookie name for a `state`; `None` for a state we could not have made.
-pub(crate) fn cookie_name(state: &str) -> Option<String> {
+pub(crate) fn cookie_name(config: &Config, state: &str) -> Option<String> {
     let well_formed = state.len() == 43
         && state
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    well_formed.then(|| format!("{COOKIE_PREFIX}{}", &state[..16]))
+    well_formed.then(|| format!("{}{}", prefix(config), &state[..16]))
 }
 
 /// `Set-Cookie` removing the transaction cookie for `state`.
 pub(crate) fn removal(config: &Config, state: &str) -> Option<String> {
-    let name = cookie_name(state)?;
-    Some(cookies::removal(
-        &name,
-        &format!("{}/callback", config.route_prefix),
-        config.cookie_secure,
-    ))
+    let name = cookie_name(config, state)?;
+    Some(cookies::removal(&name, "/", config.cookie_secure))
+}
+
+/// `Set-Cookie`s that make room for one more attempt: every transaction cookie that does not
+/// open (another key, tampered, expired), and the oldest ones past [`MAX_ATTEMPTS`] - 1.
+pub(crate) fn make_room<'a>(
+    config: &Config,
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let prefix = prefix(config);
+    let now = now_unix();
+    let mut attempts: Vec<(i64, &str)> = cookies::pairs(cookie_headers)
+        .filter(|(name, _)| name.starts_with(prefix))
+        .take(MAX_COOKIES_READ)
+        .map(|(name, value)| {
+            let created_at = config
+                .session_key
+                .open(name.as_bytes(), value)
+                .and_then(|plain| serde_json::from_slice::<LoginTransaction>(&plain).ok())
+                .filter(|tx| !tx.is_expired(now))
+                .map_or(i64::MIN, |tx| tx.created_at);
+            (created_at, name)
+        })
+        .collect();
+    attempts.sort_unstable();
+    attempts.dedup_by(|a, b| a.1 == b.1);
+    let keep = MAX_ATTEMPTS - 1;
+    let live = attempts.iter().filter(|(at, _)| *at != i64::MIN).count();
+    let mut extra_live = live.saturating_sub(keep);
+    attempts
+        .into_iter()
+        .filter(|(at, _)| {
+            if *at == i64::MIN {
+                return true;
+            }
+            let expire = extra_live > 0;
+            extra_live = extra_live.saturating_sub(1);
+            expire
+        })
+        .map(|(_, name)| cookies::removal(name, "/", config.cookie_secure))
+        .collect()
 }
 
 /// Finds and opens the transaction for `state` among the request's cookies.
@@ -89,7 +148,7 @@ pub(crate) fn open<'a>(
     cookie_headers: impl IntoIterator<Item = &'a str>,
     state: &str,
 ) -> Option<LoginTransaction> {
-    let name = cookie_name(state)?;
+    let name = cookie_name(config, state)?;
     let value = cookies::find(cookie_headers, &name)?;
     let plain = config.session_key.open(name.as_bytes(), value)?;
     let tx: LoginTransaction = serde_json::from_slice(&plain).ok()?;
@@ -115,7 +174,11 @@ mod tests {
         let config = config("0123456789abcdef0123456789abcdef");
         let tx = LoginTransaction::new("/profile".into(), vec![]).expect("tx");
         let set_cookie = tx.to_cookie(&config).expect("cookie");
-        assert!(set_cookie.contains("Path=/auth/callback"));
+        assert!(
+            set_cookie.starts_with("ping_oidc_tx_"),
+            "plain http: no prefix"
+        );
+        assert!(set_cookie.contains("Path=/;"));
         let pair = set_cookie.split(';').next().expect("pair").to_string();
         let opened = open(&config, [pair.as_str()], &tx.state).expect("opens");
         assert_eq!(opened.return_to, "/profile");
@@ -129,9 +192,64 @@ mod tests {
         assert!(open(&config, [tampered.as_str()], &tx.state).is_none());
         let other_key = config_with_other_key();
         assert!(open(&other_key, [pair.as_str()], &tx.state).is_none());
-        assert!(cookie_name("short").is_none());
-        assert!(cookie_name(&"x".repeat(43)).is_some());
-        assert!(cookie_name(&format!("{};x", "a".repeat(41))).is_none());
+        assert!(cookie_name(&config, "short").is_none());
+        assert!(cookie_name(&config, &"x".repeat(43)).is_some());
+        assert!(cookie_name(&config, &format!("{};x", "a".repeat(41))).is_none());
+    }
+
+    #[test]
+    fn https_uses_the_host_prefix() {
+        let config = Config::builder()
+            .issuer("https://idp.example/as")
+            .client_id("app")
+            .app_url("https://app.example")
+            .session_key("0123456789abcdef0123456789abcdef")
+            .build()
+            .expect("config");
+        let tx = LoginTransaction::new("/".into(), vec![]).expect("tx");
+        let set_cookie = tx.to_cookie(&config).expect("cookie");
+        assert!(
+            set_cookie.starts_with("__Host-ping_oidc_tx_"),
+            "{set_cookie}"
+        );
+        assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+        assert!(set_cookie.contains("Path=/;"), "{set_cookie}");
+        assert!(!set_cookie.to_ascii_lowercase().contains("domain="));
+    }
+
+    /// A fourth attempt expires the oldest; unreadable cookies go too.
+    #[test]
+    fn a_browser_keeps_a_few_attempts() {
+        let config = config("0123456789abcdef0123456789abcdef");
+        let mut pairs = Vec::new();
+        let mut names = Vec::new();
+        for age in [30, 20, 10] {
+            let mut tx = LoginTransaction::new("/".into(), vec![]).expect("tx");
+            tx.created_at -= age;
+            let set_cookie = tx.to_cookie(&config).expect("cookie");
+            let pair = set_cookie.split(';').next().expect("pair").to_string();
+            names.push(pair.split('=').next().expect("name").to_string());
+            pairs.push(pair);
+        }
+        pairs.push("ping_oidc_tx_AAAAAAAAAAAAAAAA=forged".into());
+        let header = pairs.join("; ");
+        let removals = make_room(&config, [header.as_str()]);
+        assert_eq!(removals.len(), 2, "{removals:?}");
+        assert!(removals
+            .iter()
+            .any(|r| r.starts_with("ping_oidc_tx_AAAAAAAAAAAAAAAA=")));
+        assert!(
+            removals
+                .iter()
+                .any(|r| r.starts_with(&format!("{}=", names[0]))),
+            "the oldest"
+        );
+        assert!(removals.iter().all(|r| r.contains("Max-Age=0")));
+        let two = pairs[1..3].join("; ");
+        assert!(
+            make_room(&config, [two.as_str()]).is_empty(),
+            "two leave room for a third"
+        );
     }
 
     fn config_with_other_key() -> Config {

@@ -167,12 +167,28 @@ pub(crate) fn make_logout_token(
             c.remove("sub");
             c.remove("sid");
         }
+        LogoutTokenKind::MissingJti => {
+            c.remove("jti");
+        }
+        LogoutTokenKind::MissingExp => {
+            c.remove("exp");
+        }
+        LogoutTokenKind::IssuedLongAgo => {
+            c.insert("iat".into(), now.saturating_sub(3600).into());
+            c.insert("exp".into(), (now + 3600).into());
+        }
+        LogoutTokenKind::MediaTypeTyp => {}
     }
+    let typ = if *kind == LogoutTokenKind::MediaTypeTyp {
+        "application/logout+jwt"
+    } else {
+        "logout+jwt"
+    };
     sign_jwt(
         &st.keys,
         &shared.rng,
         st.alg_for(client_id),
-        Some("logout+jwt"),
+        Some(typ),
         &Value::Object(c),
         mode,
     )

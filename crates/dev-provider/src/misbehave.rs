@@ -78,8 +78,19 @@ pub enum Misbehavior {
     RefreshWrongIssuer,
     /// The ID token returned by the refresh grant has `sub` = [`WRONG_SUBJECT`].
     RefreshWrongSub,
+    /// The ID token returned by the refresh grant adds [`OTHER_AUDIENCE`] to `aud` (with
+    /// `azp` the client, so only a comparison with the original token catches it).
+    RefreshAddsAudience,
+    /// The ID token returned by the refresh grant has a new `auth_time` (now + 100 s).
+    RefreshNewAuthTime,
+    /// The refresh grant is answered with this OAuth error (the refresh token is not spent):
+    /// `invalid_client` answers 401, any other code 400.
+    RefreshError(&'static str),
     /// Every endpoint waits this long before answering.
     SlowResponses(Duration),
+    /// The token endpoint does its work at once (a refresh token is rotated) and then waits
+    /// this long before answering: a client that gives up meanwhile loses the answer.
+    SlowTokenAnswers(Duration),
     /// Token responses carry a `padding` member of about 5 MiB.
     HugeTokenResponse,
 }
@@ -152,6 +163,16 @@ impl Misbehavior {
             Misbehavior::RefreshWrongSub if refresh => {
                 claims.insert("sub".into(), WRONG_SUBJECT.into());
             }
+            Misbehavior::RefreshAddsAudience if refresh => {
+                claims.insert(
+                    "aud".into(),
+                    Value::Array(vec![client_id.into(), OTHER_AUDIENCE.into()]),
+                );
+                claims.insert("azp".into(), client_id.into());
+            }
+            Misbehavior::RefreshNewAuthTime if refresh => {
+                claims.insert("auth_time".into(), (now + 100).into());
+            }
             _ => {}
         }
     }
@@ -188,4 +209,12 @@ pub enum LogoutTokenKind {
     Expired,
     /// Neither `sid` nor `sub`.
     NoSidNoSub,
+    /// No `jti` claim (required, so that replays can be refused).
+    MissingJti,
+    /// No `exp` claim (required by Back-Channel Logout 1.0 §2.4).
+    MissingExp,
+    /// `iat` an hour ago while `exp` is still an hour ahead: too old to accept.
+    IssuedLongAgo,
+    /// A correct token whose `typ` is the full media type `application/logout+jwt`.
+    MediaTypeTyp,
 }

@@ -200,7 +200,15 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token_sync(&shared, &headers, &body)
+    let answer = token_sync(&shared, &headers, &body);
+    let delay = match shared.lock().misbehavior {
+        Misbehavior::SlowTokenAnswers(delay) => Some(delay),
+        _ => None,
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    answer
 }
 
 fn token_sync(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
@@ -338,6 +346,9 @@ fn refresh_grant(
     let token = params
         .get("refresh_token")
         .ok_or_else(|| OAuthError::invalid_request("refresh_token is missing"))?;
+    if let Misbehavior::RefreshError(code) = st.misbehavior {
+        return Err(OAuthError::new(code, "misbehaviour: RefreshError"));
+    }
     let Some(rec) = st.refresh_tokens.get(token) else {
         return Err(OAuthError::invalid_grant("unknown refresh token"));
     };

@@ -2,31 +2,31 @@
 
 use serde_json::json;
 
-use super::{PingOidc, RequestInfo, RequestKind};
+use super::{PingOidc, RequestInfo};
 use crate::response::AuthResponse;
 
 impl PingOidc {
-    /// `200 {"sub", "claims"}`, or `401 {"login_url"}`.
+    /// `200 {"sub", "claims"}`, or `401 {"login_url"}`. A guarded request like any other: it
+    /// slides the idle expiry and refreshes when due.
     pub(crate) async fn user_info<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
-        let Some(id) = self.session_id_from(request) else {
-            return self.unauthenticated_json(request);
-        };
-        match self.load_session(id, crate::time::now_unix()).await {
-            Ok(Some(session)) => AuthResponse::json(
+        if let Some(refused) = refuse_cross_site(request) {
+            return refused;
+        }
+        match self.optional_user(&ApiView(request)).await {
+            Ok(Some(user)) => AuthResponse::json(
                 200,
-                json!({ "sub": session.data.subject, "claims": session.data.claims }),
+                json!({ "sub": user.subject(), "claims": user.claims() }),
             ),
             Ok(None) => self.unauthenticated_json(request),
-            Err(error) => {
-                tracing::warn!(%error, "session store unavailable");
-                self.unavailable(RequestKind::Api, super::RejectionKind::StoreUnavailable)
-                    .into_response()
-            }
+            Err(rejection) => rejection.into_response(),
         }
     }
 
     /// `200 {"access_token", "expires_at", "scope"}` with `X-CSRF: 1`, refreshed first when due.
     pub(crate) async fn token<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
+        if let Some(refused) = refuse_cross_site(request) {
+            return refused;
+        }
         if request.header("x-csrf") != Some("1") {
             return AuthResponse::json_error(
                 403,
@@ -64,6 +64,21 @@ impl PingOidc {
             }),
         )
     }
+}
+
+/// The user's data and tokens are for this origin's own pages: a browser that says the
+/// request comes from another site (or a sibling subdomain) is refused, whatever it carries.
+fn refuse_cross_site<R: RequestInfo + ?Sized>(request: &R) -> Option<AuthResponse> {
+    let site = request.header("sec-fetch-site")?;
+    if site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none") {
+        return None;
+    }
+    tracing::warn!("cross-site read of the user or token refused");
+    Some(AuthResponse::json_error(
+        403,
+        "cross_site_request",
+        "This endpoint answers this site's own pages only.",
+    ))
 }
 
 /// A request seen as an API call (JSON answers), whatever its headers say.

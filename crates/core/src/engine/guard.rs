@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::{duration_secs, encode, Authenticated, PingOidc, RequestInfo, RequestKind};
 use crate::cookies;
@@ -154,6 +154,18 @@ pub(crate) enum RefreshFailure {
 }
 
 const RETRY_AFTER_SECS: &str = "5";
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How long a refresh that failed for want of the provider answers the session's next
+/// requests without calling the provider again (the `Retry-After` we send).
+pub(crate) const REFRESH_FAILURE_MEMORY: Duration = Duration::from_secs(5);
+/// Sessions whose recent failure is remembered at most (one entry per signed-in session).
+const MAX_REMEMBERED_FAILURES: usize = 10_000;
 
 /// What a guarded request's first, non-waiting step found.
 enum Now {
@@ -533,20 +545,13 @@ impl PingOidc {
         id: &str,
         kind: RequestKind,
     ) -> Result<LoadedSession, Rejection> {
-        let gate = {
-            let mut gates = self
-                .inner
-                .refresh_gates
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            Arc::clone(gates.entry(id.into()).or_default())
-        };
-        let result = match gate.try_lock() {
-            Ok(turn) => {
-                let result = self.refresh_under_gate(id).await;
-                drop(turn);
-                result
-            }
+        let gate = Arc::clone(
+            lock(&self.inner.refresh_gates)
+                .entry(id.into())
+                .or_default(),
+        );
+        let result = match Arc::clone(&gate).try_lock_owned() {
+            Ok(turn) => self.refresh_detached(turn, id).await,
             Err(_) => {
                 // Another request of this process is refreshing this session. Once it is
                 // done, read its result without holding the gate, so that every waiter's
@@ -558,24 +563,81 @@ impl PingOidc {
                 match self.load_session(id, now).await {
                     Ok(Some(fresh)) if !fresh.data.needs_refresh(now) => Ok(fresh),
                     _ => {
-                        let _turn = gate.lock().await;
-                        self.refresh_under_gate(id).await
+                        let turn = Arc::clone(&gate).lock_owned().await;
+                        self.refresh_detached(turn, id).await
                     }
                 }
             }
         };
         drop(gate);
-        {
-            let mut gates = self
-                .inner
-                .refresh_gates
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if gates.get(id).is_some_and(|g| Arc::strong_count(g) == 1) {
-                gates.remove(id);
-            }
-        }
+        self.forget_gate_if_unused(id);
         result.map_err(|failure| self.refresh_rejection(kind, failure))
+    }
+
+    /// Runs the refresh (token call, rotation-safe save, lease release) as a task of its own
+    /// that holds the gate: a request dropped half-way (client gone, timeout layer) cannot
+    /// cut it between the provider rotating the refresh token and the save of the new one.
+    /// The request awaits the task's result. Without a Tokio runtime it runs inline.
+    async fn refresh_detached(
+        &self,
+        turn: tokio::sync::OwnedMutexGuard<()>,
+        id: &str,
+    ) -> Result<LoadedSession, RefreshFailure> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let result = self.refresh_unless_failed_recently(id).await;
+            drop(turn);
+            return result;
+        };
+        let engine = self.clone();
+        let id: Box<str> = id.into();
+        let task = runtime.spawn(async move {
+            let result = engine.refresh_unless_failed_recently(&id).await;
+            drop(turn);
+            engine.forget_gate_if_unused(&id);
+            result
+        });
+        task.await.unwrap_or_else(|error| {
+            tracing::error!(%error, "the refresh task failed");
+            Err(RefreshFailure::ProviderUnavailable)
+        })
+    }
+
+    /// Drops the session's gate once neither a request nor a refresh task holds it.
+    fn forget_gate_if_unused(&self, id: &str) {
+        let mut gates = lock(&self.inner.refresh_gates);
+        if gates
+            .get(id)
+            .is_some_and(|gate| Arc::strong_count(gate) == 1)
+        {
+            gates.remove(id);
+        }
+    }
+
+    /// A refresh that failed for want of the provider a moment ago answers again, so that a
+    /// burst of requests makes one provider call, not one each.
+    async fn refresh_unless_failed_recently(
+        &self,
+        id: &str,
+    ) -> Result<LoadedSession, RefreshFailure> {
+        let failures = &self.inner.refresh_failures;
+        let failed_at = lock(failures).get(id).copied();
+        if failed_at.is_some_and(|at| at.elapsed() < REFRESH_FAILURE_MEMORY) {
+            return Err(RefreshFailure::ProviderUnavailable);
+        }
+        let result = self.refresh_under_gate(id).await;
+        let mut failures = lock(failures);
+        if matches!(result, Err(RefreshFailure::ProviderUnavailable)) {
+            if failures.len() >= MAX_REMEMBERED_FAILURES {
+                failures.retain(|_, at| at.elapsed() < REFRESH_FAILURE_MEMORY);
+                if failures.len() >= MAX_REMEMBERED_FAILURES {
+                    failures.clear();
+                }
+            }
+            failures.insert(id.into(), Instant::now());
+        } else if failed_at.is_some() {
+            failures.remove(id);
+        }
+        result
     }
 
     async fn refresh_under_gate(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
@@ -639,22 +701,50 @@ impl PingOidc {
         tokio::pin!(exchange);
         let mut renew = tokio::time::interval(lease_ttl / 3);
         renew.tick().await;
+        let mut lease_held = true;
         let result = loop {
             tokio::select! {
                 result = &mut exchange => break result,
-                _ = renew.tick() => {
-                    if let Err(error) = store.acquire_lease(lease_key, owner, lease_ttl).await {
-                        tracing::warn!(%error, "could not renew the refresh lease");
+                _ = renew.tick(), if lease_held => {
+                    match store.acquire_lease(lease_key, owner, lease_ttl).await {
+                        Ok(true) => {}
+                        // Another instance took the lease (ours ran out). This one stops
+                        // claiming it, but lets the call already at the provider finish:
+                        // dropping it could lose a rotated refresh token. The save below is
+                        // compare-and-set, so it never overwrites the other's result.
+                        Ok(false) => {
+                            tracing::warn!("the refresh lease was lost to another instance");
+                            lease_held = false;
+                        }
+                        Err(error) => tracing::warn!(%error, "could not renew the refresh lease"),
                     }
                 }
             }
         };
         let tokens = match result {
             Ok(tokens) => tokens,
-            Err(ProviderError::Rejected { error, .. }) => {
+            // RFC 6749 §5.2: only `invalid_grant` says the refresh token itself is bad.
+            Err(ProviderError::Rejected { error, .. }) if error == "invalid_grant" => {
+                // A newer refresh token may have been stored meanwhile (by another instance,
+                // or by a save that outlived its request): then the session lives on.
+                let latest = self.reload(id).await?;
+                if latest.data.refresh_token != current.data.refresh_token {
+                    tracing::info!("refresh token already rotated elsewhere; keeping the session");
+                    return if latest.data.needs_refresh(now_unix()) {
+                        Err(RefreshFailure::ProviderUnavailable)
+                    } else {
+                        Ok(latest)
+                    };
+                }
                 tracing::info!(error = %error, "the provider refused the refresh; ending the session");
                 let _ = store.delete(id).await;
                 return Err(RefreshFailure::Ended);
+            }
+            // `invalid_client`, `unauthorized_client`, `invalid_scope`, …: the configuration
+            // or the provider is wrong, not the user's grant. Keep the session; say so loudly.
+            Err(ProviderError::Rejected { error, .. }) => {
+                tracing::error!(error = %error, "the provider refused the refresh for a reason other than the grant (check the client configuration); keeping the session");
+                return Err(RefreshFailure::ProviderUnavailable);
             }
             Err(error) => {
                 tracing::warn!(%error, "refresh failed; keeping the session");
@@ -748,19 +838,20 @@ impl PingOidc {
         let now = now_unix();
         let mut data = old.clone();
         if let Some(id_token) = &tokens.id_token {
+            let mut original = crate::id_token::stored_claims(&old.id_token).unwrap_or_default();
+            // The stored token is the one signed in with; its `sub` is the session's.
+            original.insert("sub".into(), Value::String(old.subject.to_string()));
             match self
-                .verify_id_token(
-                    id_token,
-                    &tokens.access_token,
-                    None,
-                    Some(&old.subject),
-                    now,
-                )
+                .verify_id_token(id_token, &tokens.access_token, None, Some(&original), now)
                 .await
             {
                 Ok(verified) => {
                     let (raw, claims) = verified.into_parts();
-                    data.claims = data.claims.merged(super::session_claims(claims));
+                    // The original `auth_time` stays: a refresh is no new authentication.
+                    let keep_auth_time = old.claims.get("auth_time").is_some();
+                    let refreshed = super::session_claims(claims)
+                        .filter(|(name, _)| !(keep_auth_time && name == "auth_time"));
+                    data.claims = data.claims.merged(refreshed);
                     data.id_token = raw.into();
                 }
                 // The refresh token is already spent: keep the new tokens (they came from the

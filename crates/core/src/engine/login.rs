@@ -116,6 +116,14 @@ impl CallbackFailure {
     }
 }
 
+fn replayed() -> CallbackFailure {
+    CallbackFailure::new(
+        400,
+        "This sign-in response was already used. Start again.",
+        "replayed callback",
+    )
+}
+
 impl PingOidc {
     /// Starts sign-in: a fresh state, nonce and PKCE verifier in a per-attempt cookie, then a
     /// redirect to the provider.
@@ -140,6 +148,10 @@ impl PingOidc {
             }
         }
         let return_to = match return_to.as_deref().map(crate::return_to::sanitize) {
+            Some(Some(path)) if path.len() > transaction::MAX_RETURN_TO_BYTES => {
+                tracing::info!("return_to refused (too long); using the default");
+                config.default_return_to.clone()
+            }
             Some(Some(path)) => path,
             Some(None) => {
                 tracing::info!("return_to refused (not a same-origin path); using the default");
@@ -147,7 +159,9 @@ impl PingOidc {
             }
             None => config.default_return_to.clone(),
         };
-        extra_scopes.truncate(16);
+        // Bounded so that the transaction cookie stays well under 4 KB.
+        extra_scopes.retain(|scope| scope.len() <= 64);
+        extra_scopes.truncate(8);
         let Some(tx) = LoginTransaction::new(return_to, extra_scopes) else {
             return AuthResponse::page(
                 503,
@@ -188,7 +202,9 @@ impl PingOidc {
             }
         }
         tracing::info!(extra_scopes = tx.extra_scopes.len(), "sign-in started");
-        AuthResponse::redirect(302, url.as_str()).with_cookies([tx_cookie])
+        let mut set_cookies = transaction::make_room(config, request.cookie_headers());
+        set_cookies.push(tx_cookie);
+        AuthResponse::redirect(302, url.as_str()).with_cookies(set_cookies)
     }
 
     /// Finishes sign-in. On any failure nothing is created and the user gets a clear page.
@@ -248,20 +264,17 @@ impl PingOidc {
                 "transaction expired",
             ));
         }
-        let first_use = inner
+        // Single use. Only a read here: the marker is written after the provider exchanged
+        // the code, so requests that fail before (no code, a wrong code) write nothing and a
+        // flood of them cannot fill the store or lock anyone out.
+        let marker = format!("tx:{state}");
+        if inner
             .store
-            .consume_once(
-                &format!("tx:{state}"),
-                Duration::from_secs(LIFETIME_SECS as u64 + 60),
-            )
+            .is_consumed(&marker)
             .await
-            .map_err(CallbackFailure::store)?;
-        if !first_use {
-            return Err(CallbackFailure::new(
-                400,
-                "This sign-in response was already used. Start again.",
-                "replayed callback",
-            ));
+            .map_err(CallbackFailure::store)?
+        {
+            return Err(replayed());
         }
         // RFC 9207: the `iss` parameter, when sent or promised, must be our issuer.
         match &params.iss {
@@ -309,6 +322,14 @@ impl PingOidc {
             .exchange_code(config, &code, &tx.verifier)
             .await
             .map_err(|e| CallbackFailure::provider(e, "code exchange"))?;
+        let first_use = inner
+            .store
+            .consume_once(&marker, Duration::from_secs(LIFETIME_SECS as u64 + 60))
+            .await
+            .map_err(CallbackFailure::store)?;
+        if !first_use {
+            return Err(replayed()); // another request with this state finished first
+        }
         let id_token = tokens.id_token.clone().ok_or_else(|| {
             CallbackFailure::new(
                 502,

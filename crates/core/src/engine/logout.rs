@@ -154,6 +154,7 @@ impl PingOidc {
             trusted_audiences: &config.trusted_audiences,
             now: now_unix(),
             skew,
+            max_age: duration_secs(config.logout_token_max_age),
         };
         let verified =
             match logout_token::verify(&inner.provider.keys, &inner.provider.http, &token, &expect)
@@ -177,27 +178,36 @@ impl PingOidc {
             AuthResponse::json_error(503, "temporarily_unavailable", "session store unavailable")
                 .with_header("retry-after", "5")
         };
-        if let Some(jti) = &verified.jti {
-            match store
-                .consume_once(&format!("jti:{jti}"), Duration::from_secs(600))
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return bad("this logout token was already used"),
-                Err(error) => return unavailable(error),
-            }
+        // §2.6 step 8 (replays): the `jti` is checked now but remembered only after the
+        // sessions are gone, so that a store failure answers 503 and the provider's retry of
+        // the same token still works.
+        let marker = format!("jti:{}", verified.jti);
+        match store.is_consumed(&marker).await {
+            Ok(false) => {}
+            Ok(true) => return bad("this logout token was already used"),
+            Err(error) => return unavailable(error),
         }
         let ended = match (&verified.sid, &verified.subject) {
             (Some(sid), _) => store.delete_by_sid(sid).await,
             (None, Some(subject)) => store.delete_by_subject(subject).await,
             (None, None) => Ok(0),
         };
-        match ended {
-            Ok(count) => {
-                tracing::info!(sessions = count, "back-channel logout");
-                AuthResponse::json(200, serde_json::json!({ "sessions_ended": count }))
-            }
-            Err(error) => unavailable(error),
+        let count = match ended {
+            Ok(count) => count,
+            Err(error) => return unavailable(error),
+        };
+        let ttl = verified.refused_after.saturating_sub(expect.now).max(1);
+        let ttl = Duration::from_secs(u64::try_from(ttl).unwrap_or(1));
+        match store.consume_once(&marker, ttl).await {
+            Ok(true) => {}
+            // A concurrent delivery of the same token finished first: it ended the same
+            // sessions, so this one reports as a replay.
+            Ok(false) => return bad("this logout token was already used"),
+            // Unremembered, the token could end a later session of the same `sid`: answer
+            // 503 so that the provider retries and the retry records it.
+            Err(error) => return unavailable(error),
         }
+        tracing::info!(sessions = count, "back-channel logout");
+        AuthResponse::json(200, serde_json::json!({ "sessions_ended": count }))
     }
 }

@@ -128,6 +128,9 @@ struct Inner {
     provider: Provider,
     store: Arc<dyn SessionStore>,
     refresh_gates: Mutex<HashMap<Box<str>, Arc<tokio::sync::Mutex<()>>>>,
+    /// Sessions whose refresh failed recently, and when: their requests share that failure
+    /// for [`guard::REFRESH_FAILURE_MEMORY`] instead of each calling the provider again.
+    refresh_failures: Mutex<HashMap<Box<str>, std::time::Instant>>,
     /// Session cookies whose signature held (see `cookies::VerifiedCookies`).
     verified_cookies: crate::cookies::VerifiedCookies,
     instance_id: String,
@@ -173,7 +176,7 @@ impl PingOidcBuilder {
         .map_err(StartError::Setup)?;
         let metadata = ProviderMetadata::fetch(&http, &config.issuer).await?;
         let keys = KeyCache::new(metadata.jwks_uri.clone(), config.jwks_refetch_interval);
-        keys.refresh(&http, true).await.map_err(StartError::Keys)?;
+        keys.fetch_now(&http).await.map_err(StartError::Keys)?;
         if config.session_key_was_generated {
             tracing::warn!(
                 "SESSION_KEY is not set: a random key is in use, so sessions end at restart and instances cannot share them"
@@ -194,6 +197,7 @@ impl PingOidcBuilder {
                     .store
                     .unwrap_or_else(|| Arc::new(MemoryStore::default())),
                 refresh_gates: Mutex::default(),
+                refresh_failures: Mutex::default(),
                 verified_cookies: crate::cookies::VerifiedCookies::new(),
                 instance_id,
                 touch_interval,
@@ -263,17 +267,22 @@ impl PingOidc {
             AuthRoute::Logout | AuthRoute::BackchannelLogout => "POST",
             _ => "GET",
         };
-        if method != allowed && !(allowed == "GET" && method == "HEAD") {
-            return method_not_allowed(route, allowed, RequestKind::of(request));
-        }
-        match route {
-            AuthRoute::Login => self.login(request),
-            AuthRoute::Callback => self.callback(request).await,
-            AuthRoute::Logout => self.logout(request).await,
-            AuthRoute::User => self.user_info(request).await,
-            AuthRoute::Token => self.token(request).await,
-            AuthRoute::BackchannelLogout => self.backchannel_logout(request, body).await,
-        }
+        // HEAD is a GET without a body, except at the callback: it would run a whole sign-in.
+        let head_allowed = allowed == "GET" && route != AuthRoute::Callback;
+        let response = if method != allowed && !(head_allowed && method == "HEAD") {
+            method_not_allowed(route, allowed, RequestKind::of(request))
+        } else {
+            match route {
+                AuthRoute::Login => self.login(request),
+                AuthRoute::Callback => self.callback(request).await,
+                AuthRoute::Logout => self.logout(request).await,
+                AuthRoute::User => self.user_info(request).await,
+                AuthRoute::Token => self.token(request).await,
+                AuthRoute::BackchannelLogout => self.backchannel_logout(request, body).await,
+            }
+        };
+        // Auth URLs carry codes and states: never let them leak through a Referer.
+        response.with_header("referrer-policy", "no-referrer")
     }
 
     /// The stored session: the store's immediate answer when it has one (the memory store),
@@ -298,7 +307,7 @@ impl PingOidc {
         raw: &str,
         access_token: &str,
         nonce: Option<&str>,
-        subject: Option<&str>,
+        original: Option<&Map<String, Value>>,
         now: i64,
     ) -> Result<crate::VerifiedIdToken, crate::TokenError> {
         let inner = &self.inner;
@@ -309,7 +318,7 @@ impl PingOidc {
             trusted_audiences: &config.trusted_audiences,
             nonce,
             access_token: Some(access_token),
-            subject,
+            original,
             now,
             skew: duration_secs(config.clock_skew),
         };

@@ -32,8 +32,10 @@ type Shard = RwLock<HashMap<Id, Entry, BuildHasherDefault<IdHasher>>>;
 
 type Index = Mutex<HashMap<Box<str>, Ids>>;
 
-/// Single-use markers (`consume_once`) held at most: about 10 MB. Sign-in attempts past it
-/// get a store error (503) until markers expire.
+/// Single-use markers (`consume_once`) held at most: about 10 MB. Past it, the marker that
+/// expires first makes room. Refusing instead would let a flood lock every user out of
+/// sign-in; an evicted marker loses only the early refusal, because every marker guards a
+/// code or token the provider has already spent.
 const MAX_ONCE_MARKERS: usize = 100_000;
 /// Below this many markers, expired ones are left until the next insert passes it.
 const SWEEP_ONCE_ABOVE: usize = 10_000;
@@ -41,6 +43,24 @@ const SWEEP_ONCE_ABOVE: usize = 10_000;
 struct OnceMarkers {
     until: HashMap<String, Instant>,
     next_sweep: Instant,
+}
+
+impl OnceMarkers {
+    /// Makes room for one marker: the expired ones go, else the one that expires first.
+    fn evict_one(&mut self, now: Instant) {
+        self.until.retain(|_, until| *until > now);
+        if self.until.len() < MAX_ONCE_MARKERS {
+            return;
+        }
+        let first = self
+            .until
+            .iter()
+            .min_by_key(|(_, until)| **until)
+            .map(|(key, _)| key.clone());
+        if let Some(key) = first {
+            self.until.remove(&key);
+        }
+    }
 }
 
 /// The sessions under one `sid` or subject: nearly always one, held without a vector.
@@ -341,18 +361,25 @@ impl SessionStore for MemoryStore {
             once.next_sweep = now + Duration::from_secs(1);
         }
         let first = match once.until.get(key) {
-            Some(until) if *until > now => Ok(false),
-            // Markers cannot be dropped early (that would allow a replay), so a flood of
-            // sign-in attempts is refused rather than allowed to grow memory without end.
-            None if once.until.len() >= MAX_ONCE_MARKERS => Err(StoreError(
-                "too many sign-ins in progress; try again shortly".into(),
-            )),
+            Some(until) if *until > now => false,
             _ => {
+                if once.until.len() >= MAX_ONCE_MARKERS {
+                    once.evict_one(now);
+                }
                 once.until.insert(key.to_string(), now + ttl);
-                Ok(true)
+                true
             }
         };
-        Box::pin(std::future::ready(first))
+        Box::pin(std::future::ready(Ok(first)))
+    }
+
+    fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        let now = Instant::now();
+        let seen = lock(&self.once)
+            .until
+            .get(key)
+            .is_some_and(|until| *until > now);
+        Box::pin(std::future::ready(Ok(seen)))
     }
 
     fn acquire_lease<'a>(
@@ -379,5 +406,33 @@ impl SessionStore for MemoryStore {
             leases.remove(key);
         }
         Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At the bound, a new marker evicts the one that expires first instead of failing.
+    #[tokio::test]
+    async fn markers_past_the_bound_evict_instead_of_failing() {
+        let store = MemoryStore::default();
+        let short = Duration::from_secs(60);
+        let long = Duration::from_secs(3600);
+        assert!(store.consume_once("first", short).await.expect("marker"));
+        for i in 1..MAX_ONCE_MARKERS {
+            store
+                .consume_once(&format!("m{i}"), long)
+                .await
+                .expect("marker");
+        }
+        assert!(store
+            .consume_once("next", long)
+            .await
+            .expect("room is made"));
+        assert!(!store.is_consumed("first").await.expect("read"), "evicted");
+        assert!(store.is_consumed("next").await.expect("read"));
+        assert!(store.is_consumed("m1").await.expect("read"));
+        assert_eq!(lock(&store.once).until.len(), MAX_ONCE_MARKERS);
     }
 }

@@ -77,6 +77,10 @@ pub trait SessionStore: Send + Sync + 'static {
     /// True the first time `key` is seen within `ttl` (single-use sign-in transactions,
     /// logout-token `jti`s), false after.
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
+    /// True when `consume_once(key, …)` was called and its TTL has not run out. Changes
+    /// nothing: the callback asks it before the code exchange, so that a refused request
+    /// writes nothing.
+    fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool>;
     /// Takes the lease `key` for `owner` when free or already `owner`'s, for `ttl`.
     fn acquire_lease<'a>(
         &'a self,
@@ -120,6 +124,9 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
     }
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         (**self).consume_once(key, ttl)
+    }
+    fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        (**self).is_consumed(key)
     }
     fn acquire_lease<'a>(
         &'a self,

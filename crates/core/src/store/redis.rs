@@ -878,6 +878,15 @@ impl Shared {
         Ok(set.is_some())
     }
 
+    async fn is_consumed(&self, key: &str) -> Result<bool, StoreError> {
+        let mut command = Cmd::new();
+        command.arg("EXISTS").arg(self.key("once:", key));
+        let count: u64 = self
+            .run(Request::Command(command), Retry::IfNotSent)
+            .await?;
+        Ok(count > 0)
+    }
+
     async fn acquire_lease(
         &self,
         key: &str,
@@ -978,6 +987,11 @@ impl SessionStore for RedisStore {
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         let key = key.to_owned();
         Box::pin(self.on_io(move |s| async move { s.consume_once(&key, ttl).await }))
+    }
+
+    fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        let key = key.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.is_consumed(&key).await }))
     }
 
     fn acquire_lease<'a>(
