@@ -311,3 +311,103 @@ pub async fn redis_outage(adapter: Adapter) {
     );
     assert_eq!(browser.fetch(&app.url("/api/me")).await.status(), 200);
 }
+
+/// Sessions in Redis are sealed with the session key (AES-256-GCM, bound to the session id):
+/// read access to Redis yields no token. A session written in plaintext by an older version
+/// still loads.
+pub async fn sessions_are_sealed_at_rest(adapter: Adapter) {
+    let slot = AppSlot::new();
+    let client = json!({
+        "client_id": "rp",
+        "client_secret": "rp-secret",
+        "redirect_uris": [slot.callback_url()],
+        "post_logout_redirect_uris": [slot.home_url()],
+        "token_endpoint_auth_method": "client_secret_basic",
+    });
+    let options = OidcProviderOptions::new(Shape::PingOne).with_client(client);
+    let provider = OidcProvider::start(options)
+        .await
+        .unwrap_or_else(|e| panic!("oidc-provider: {e}"));
+    let prefix = format!("sealed-{}:", random_hex());
+    let store = redis_store(&redis_url(), &prefix).await;
+    let config = slot.config(provider.issuer());
+    let app = slot
+        .start(adapter, config, Some(store))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let browser = Browser::new();
+    browser
+        .sign_in(&app, &provider, "/profile")
+        .await
+        .expect("sign-in");
+    let token = browser
+        .client
+        .get(app.url("/auth/token"))
+        .header("x-csrf", "1")
+        .send()
+        .await
+        .expect("token");
+    let token: Value = token.json().await.expect("json");
+    let access_token = token["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+
+    let cookie = browser.cookie(&app.url("/"), "ping_oidc").expect("cookie");
+    let id = cookie.split('.').next().expect("id").to_string();
+    let redis = redis::Client::open(redis_url()).expect("client");
+    let mut connection = redis
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connection");
+    let raw: String = redis::cmd("HGET")
+        .arg(format!("{prefix}s:{id}"))
+        .arg("d")
+        .query_async(&mut connection)
+        .await
+        .expect("HGET");
+    assert!(
+        raw.starts_with("sealed1."),
+        "stored in plaintext: {}",
+        &raw[..20]
+    );
+    assert!(!raw.contains(&access_token), "the access token is readable");
+    assert!(!raw.contains("refresh_token") && !raw.contains("id_token"));
+
+    // An older version's plaintext session (written by a store without the key) loads.
+    let loaded = app
+        .oidc
+        .store()
+        .load(&id)
+        .await
+        .expect("load")
+        .expect("the sealed session opens");
+    let plain_store = redis_store(&redis_url(), &prefix).await;
+    let legacy_id = crate::store_suite::session_id();
+    let now = crate::store_suite::now_unix();
+    plain_store
+        .create(&legacy_id, loaded.data, now)
+        .await
+        .expect("plaintext write");
+    let raw: String = redis::cmd("HGET")
+        .arg(format!("{prefix}s:{legacy_id}"))
+        .arg("d")
+        .query_async(&mut connection)
+        .await
+        .expect("HGET");
+    assert!(raw.starts_with('{'), "written in plaintext");
+    let legacy = app.oidc.store().load(&legacy_id).await.expect("load");
+    let legacy = legacy.expect("the plaintext session loads");
+    assert_eq!(legacy.data.subject(), loaded_subject(&app, &id).await);
+}
+
+async fn loaded_subject(app: &TestApp, id: &str) -> String {
+    let loaded = app
+        .oidc
+        .store()
+        .load(id)
+        .await
+        .expect("load")
+        .expect("session");
+    loaded.data.subject().to_string()
+}

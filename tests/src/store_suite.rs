@@ -792,15 +792,108 @@ pub async fn lease_renew_and_expiry<S: SessionStore>(store: &S) {
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// With TLS: the directory of its certificates (removed on drop).
+    tls: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
     /// Starts a server on a free port and waits until it accepts connections.
     pub fn start() -> Result<Self, String> {
         let port = free_port()?;
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            child: None,
+            tls: None,
+        };
         server.restart()?;
         Ok(server)
+    }
+
+    /// Starts a TLS-only server (`rediss://`) with a certificate for `127.0.0.1` signed by a
+    /// fresh CA (made with the `openssl` command); returns it and the CA certificate (PEM).
+    pub fn start_tls() -> Result<(Self, Vec<u8>), String> {
+        let dir = std::env::temp_dir().join(format!("ping-oidc-redis-tls-{}", random_hex()));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let openssl = |args: &[&str]| -> Result<(), String> {
+            let status = Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map_err(|e| format!("cannot run openssl (is it installed?): {e}"))?;
+            status
+                .success()
+                .then_some(())
+                .ok_or_else(|| format!("openssl {args:?}: {status}"))
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=ping-oidc test CA",
+                ],
+            ]
+            .concat(),
+        )?;
+        openssl(
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                ],
+            ]
+            .concat(),
+        )?;
+        std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n")
+            .map_err(|e| e.to_string())?;
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ])?;
+        let ca = std::fs::read(dir.join("ca.pem")).map_err(|e| e.to_string())?;
+        let port = free_port()?;
+        let mut server = Self {
+            port,
+            child: None,
+            tls: Some(dir),
+        };
+        server.restart()?;
+        Ok((server, ca))
     }
 
     /// The port.
@@ -808,9 +901,14 @@ impl RedisServer {
         self.port
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>`, or `rediss://` for a TLS server.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() {
+            "rediss"
+        } else {
+            "redis"
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server (as a crash would) and waits for it to exit.
@@ -827,17 +925,31 @@ impl RedisServer {
             return Ok(());
         }
         let port = self.port.to_string();
+        let mut args: Vec<String> = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            .map(String::from)
+            .to_vec();
+        match &self.tls {
+            None => args.extend(["--port".into(), port.clone()]),
+            Some(dir) => {
+                let file = |name: &str| dir.join(name).display().to_string();
+                args.extend([
+                    "--port".into(),
+                    "0".into(),
+                    "--tls-port".into(),
+                    port.clone(),
+                    "--tls-cert-file".into(),
+                    file("server.pem"),
+                    "--tls-key-file".into(),
+                    file("server.key"),
+                    "--tls-ca-cert-file".into(),
+                    file("ca.pem"),
+                    "--tls-auth-clients".into(),
+                    "no".into(),
+                ]);
+            }
+        }
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -848,6 +960,9 @@ impl RedisServer {
         loop {
             if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read, Write};
+                if self.tls.is_some() {
+                    return Ok(()); // listening; the handshake is the client's to test
+                }
                 let mut reply = [0u8; 16];
                 let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
                 if stream.write_all(b"PING\r\n").is_ok()
@@ -876,6 +991,9 @@ impl RedisServer {
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.stop();
+        if let Some(dir) = self.tls.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

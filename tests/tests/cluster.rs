@@ -35,6 +35,12 @@ macro_rules! cluster_suite {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]
+            async fn sessions_are_sealed_at_rest() {
+                cluster::sessions_are_sealed_at_rest(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]
             async fn redis_outage() {
                 cluster::redis_outage(ADAPTER).await;
             }

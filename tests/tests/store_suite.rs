@@ -96,22 +96,33 @@ mod memory {
         assert!(store.is_empty());
     }
 
-    /// Single-use markers are bounded: past 100,000 live ones a new marker is an error (the
-    /// callback answers 503), never an early drop that would let a replay through.
+    /// Single-use markers are bounded: past 100,000 live ones, a new marker makes room by
+    /// evicting the one that expires first. Refusing instead would let a flood lock everyone
+    /// out of sign-in; the markers guard codes the provider has already spent.
     #[tokio::test]
     async fn single_use_markers_are_bounded() {
         let store = MemoryStore::default();
+        let short = Duration::from_secs(30);
         let ttl = Duration::from_secs(60);
-        for i in 0..100_000 {
+        assert!(store.consume_once("tx:first", short).await.expect("room"));
+        for i in 1..100_000 {
             assert!(store
                 .consume_once(&format!("tx:{i}"), ttl)
                 .await
                 .expect("room"));
         }
-        assert!(store.consume_once("tx:one-more", ttl).await.is_err());
-        // Seen markers still answer "seen", full or not.
+        assert!(store
+            .consume_once("tx:one-more", ttl)
+            .await
+            .expect("room is made"));
+        assert!(
+            !store.is_consumed("tx:first").await.expect("read"),
+            "evicted first"
+        );
+        // Other markers still answer "seen".
         assert!(!store.consume_once("tx:7", ttl).await.expect("seen"));
         assert!(!store.consume_once("tx:99999", ttl).await.expect("seen"));
+        assert!(!store.consume_once("tx:one-more", ttl).await.expect("seen"));
     }
 }
 
@@ -159,6 +170,29 @@ mod redis {
     }
 
     ping_oidc_tests::store_suite!(fresh, #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]);
+
+    /// `rediss://`: TLS through rustls, trusting a private CA. A few suite cases run over it;
+    /// a client that does not trust the CA cannot connect.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]
+    async fn tls_connections() {
+        let (server, ca) = RedisServer::start_tls().expect("TLS redis-server");
+        assert!(server.url().starts_with("rediss://"));
+        let store = RedisStore::builder(&server.url())
+            .key_prefix(prefix())
+            .tls_root_certificates(ca)
+            .connect()
+            .await
+            .expect("TLS connection");
+        ping_oidc_tests::store_suite::round_trip(&store).await;
+        ping_oidc_tests::store_suite::update_is_compare_and_set(&store).await;
+        ping_oidc_tests::store_suite::consume_once(&store).await;
+        let untrusting = RedisStore::builder(&server.url())
+            .command_timeout(Duration::from_secs(1))
+            .connect()
+            .await;
+        assert!(untrusting.is_err(), "connected without trusting the CA");
+    }
 
     /// The documented keys and TTLs: the session hash expires with the session; indexes live
     /// at least as long; `touch` rewrites `ls` and the TTL only.

@@ -9,11 +9,13 @@ use ring::hkdf;
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
-/// Keys derived from `SESSION_KEY` with HKDF-SHA256: one for MACs, one for AEAD.
+/// Keys derived from `SESSION_KEY` with HKDF-SHA256: one for MACs, one for AEAD (cookies),
+/// and one for stores that seal sessions at rest.
 #[derive(Clone)]
 pub(crate) struct SessionKey {
     mac: hmac::Key,
     aead: std::sync::Arc<LessSafeKey>,
+    store: crate::store::SealingKey,
 }
 
 impl std::fmt::Debug for SessionKey {
@@ -61,13 +63,21 @@ impl SessionKey {
             Ok(out)
         };
         let mac_bytes = expand(b"cookie-mac")?;
-        let aead_bytes = expand(b"transaction-aead")?;
-        let unbound = UnboundKey::new(&AES_256_GCM, &aead_bytes)
-            .map_err(|_| "key setup failed".to_string())?;
+        let aead = |bytes: [u8; 32]| {
+            UnboundKey::new(&AES_256_GCM, &bytes)
+                .map(|unbound| std::sync::Arc::new(LessSafeKey::new(unbound)))
+                .map_err(|_| "key setup failed".to_string())
+        };
         Ok(Self {
             mac: hmac::Key::new(hmac::HMAC_SHA256, &mac_bytes),
-            aead: std::sync::Arc::new(LessSafeKey::new(unbound)),
+            aead: aead(expand(b"transaction-aead")?)?,
+            store: crate::store::SealingKey(aead(expand(b"store-aead")?)?),
         })
+    }
+
+    /// The key a store seals sessions with (its own HKDF label).
+    pub(crate) fn store_key(&self) -> crate::store::SealingKey {
+        self.store.clone()
     }
 
     /// base64url HMAC-SHA256 of `data`.
@@ -85,36 +95,44 @@ impl SessionKey {
 
     /// Encrypts `plaintext`, bound to `context`; returns base64url(nonce || ciphertext || tag).
     pub(crate) fn seal(&self, context: &[u8], plaintext: &[u8]) -> Option<String> {
-        let mut nonce_bytes = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce_bytes).ok()?;
-        let mut buffer = plaintext.to_vec();
-        self.aead
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce_bytes),
-                Aad::from(context),
-                &mut buffer,
-            )
-            .ok()?;
-        let mut out = Vec::with_capacity(NONCE_LEN + buffer.len());
-        out.extend_from_slice(&nonce_bytes);
-        out.extend_from_slice(&buffer);
-        Some(URL_SAFE_NO_PAD.encode(out))
+        seal_with(&self.aead, context, plaintext)
     }
 
     /// Decrypts what [`SessionKey::seal`] made with the same `context`.
     pub(crate) fn open(&self, context: &[u8], sealed_b64: &str) -> Option<Vec<u8>> {
-        let mut data = URL_SAFE_NO_PAD.decode(sealed_b64).ok()?;
-        if data.len() < NONCE_LEN + aead::AES_256_GCM.tag_len() {
-            return None;
-        }
-        let nonce = Nonce::try_assume_unique_for_key(&data[..NONCE_LEN]).ok()?;
-        let mut body = data.split_off(NONCE_LEN);
-        let plain = self
-            .aead
-            .open_in_place(nonce, Aad::from(context), &mut body)
-            .ok()?;
-        Some(plain.to_vec())
+        open_with(&self.aead, context, sealed_b64)
     }
+}
+
+/// AES-256-GCM with a random nonce: base64url(nonce || ciphertext || tag).
+pub(crate) fn seal_with(key: &LessSafeKey, context: &[u8], plaintext: &[u8]) -> Option<String> {
+    let mut nonce_bytes = [0u8; NONCE_LEN];
+    SystemRandom::new().fill(&mut nonce_bytes).ok()?;
+    let mut buffer = plaintext.to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce_bytes),
+        Aad::from(context),
+        &mut buffer,
+    )
+    .ok()?;
+    let mut out = Vec::with_capacity(NONCE_LEN + buffer.len());
+    out.extend_from_slice(&nonce_bytes);
+    out.extend_from_slice(&buffer);
+    Some(URL_SAFE_NO_PAD.encode(out))
+}
+
+/// Opens what [`seal_with`] made with the same key and `context`.
+pub(crate) fn open_with(key: &LessSafeKey, context: &[u8], sealed_b64: &str) -> Option<Vec<u8>> {
+    let mut data = URL_SAFE_NO_PAD.decode(sealed_b64).ok()?;
+    if data.len() < NONCE_LEN + aead::AES_256_GCM.tag_len() {
+        return None;
+    }
+    let nonce = Nonce::try_assume_unique_for_key(&data[..NONCE_LEN]).ok()?;
+    let mut body = data.split_off(NONCE_LEN);
+    let plain = key
+        .open_in_place(nonce, Aad::from(context), &mut body)
+        .ok()?;
+    Some(plain.to_vec())
 }
 
 /// `n` random bytes as base64url.

@@ -83,7 +83,13 @@ pub async fn start_from_env() -> Result<Example, String> {
     let store = std::env::var("SESSION_STORE").unwrap_or_else(|_| "memory".into());
     let mut engine = PingOidc::builder(config);
     if store.starts_with("redis://") || store.starts_with("rediss://") {
-        let redis = RedisStore::connect(&store)
+        let mut redis = RedisStore::builder(&store);
+        if let Ok(path) = std::env::var("REDIS_CA_FILE") {
+            let pem = std::fs::read(&path).map_err(|e| format!("REDIS_CA_FILE {path}: {e}"))?;
+            redis = redis.tls_root_certificates(pem);
+        }
+        let redis = redis
+            .connect()
             .await
             .map_err(|e| format!("SESSION_STORE: {e}"))?;
         engine = engine.store(redis);

@@ -193,9 +193,13 @@ impl PingOidcBuilder {
                     metadata,
                     keys,
                 },
-                store: self
-                    .store
-                    .unwrap_or_else(|| Arc::new(MemoryStore::default())),
+                store: {
+                    let store = self
+                        .store
+                        .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+                    store.use_sealing_key(config.session_key.store_key());
+                    store
+                },
                 refresh_gates: Mutex::default(),
                 refresh_failures: Mutex::default(),
                 verified_cookies: crate::cookies::VerifiedCookies::new(),

@@ -408,31 +408,3 @@ impl SessionStore for MemoryStore {
         Box::pin(std::future::ready(Ok(())))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// At the bound, a new marker evicts the one that expires first instead of failing.
-    #[tokio::test]
-    async fn markers_past_the_bound_evict_instead_of_failing() {
-        let store = MemoryStore::default();
-        let short = Duration::from_secs(60);
-        let long = Duration::from_secs(3600);
-        assert!(store.consume_once("first", short).await.expect("marker"));
-        for i in 1..MAX_ONCE_MARKERS {
-            store
-                .consume_once(&format!("m{i}"), long)
-                .await
-                .expect("marker");
-        }
-        assert!(store
-            .consume_once("next", long)
-            .await
-            .expect("room is made"));
-        assert!(!store.is_consumed("first").await.expect("read"), "evicted");
-        assert!(store.is_consumed("next").await.expect("read"));
-        assert!(store.is_consumed("m1").await.expect("read"));
-        assert_eq!(lock(&store.once).until.len(), MAX_ONCE_MARKERS);
-    }
-}

@@ -20,6 +20,34 @@ pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, RedisStoreBuilder};
 
+/// The key a store that keeps sessions outside this process seals them with, so that
+/// read access to the backend (a Redis replica, a backup) yields no tokens. The engine hands
+/// it to its store at start ([`SessionStore::use_sealing_key`]); it is derived from
+/// `SESSION_KEY` with its own HKDF label, so every instance with that key can open what any
+/// other sealed.
+#[derive(Clone)]
+pub struct SealingKey(pub(crate) Arc<ring::aead::LessSafeKey>);
+
+impl SealingKey {
+    /// AES-256-GCM with a random nonce, bound to `context` (for example the session id, so a
+    /// sealed value cannot be moved to another key): base64url text.
+    pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Option<String> {
+        crate::crypto::seal_with(&self.0, context, plaintext)
+    }
+
+    /// Opens what [`SealingKey::seal`] made with the same `context`; `None` if it was sealed
+    /// under another key or context, or changed.
+    pub fn open(&self, context: &[u8], sealed: &str) -> Option<Vec<u8>> {
+        crate::crypto::open_with(&self.0, context, sealed)
+    }
+}
+
+impl std::fmt::Debug for SealingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SealingKey(***)")
+    }
+}
+
 /// The future every store method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
@@ -48,6 +76,10 @@ pub enum SaveOutcome {
 /// Every method takes the session id the engine made (random, 43 base64url characters).
 /// Expired sessions (absolute or idle) must not be returned by `load`.
 pub trait SessionStore: Send + Sync + 'static {
+    /// Called once by the engine at start with the key to seal sessions at rest. A store
+    /// that keeps sessions outside this process should seal with it; the default ignores it
+    /// (the memory store has nothing at rest).
+    fn use_sealing_key(&self, _key: SealingKey) {}
     /// The session, unless missing or expired.
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>>;
     /// What `load` answers, for a store that knows it at once (the memory store): the engine
@@ -93,6 +125,9 @@ pub trait SessionStore: Send + Sync + 'static {
 }
 
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
+    fn use_sealing_key(&self, key: SealingKey) {
+        (**self).use_sealing_key(key)
+    }
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
         (**self).load(id)
     }

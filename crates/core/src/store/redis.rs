@@ -281,6 +281,8 @@ struct Shared {
     scripts: Scripts,
     cache: LocalCache,
     near: Mutex<Vec<(tokio::runtime::Id, Near)>>,
+    /// Set by the engine at start: sessions are sealed with it (see "At rest").
+    sealing: std::sync::OnceLock<super::SealingKey>,
 }
 
 /// A caller runtime's own connection, for loads (see "Runtimes" on [`RedisStore`]).
@@ -415,6 +417,7 @@ pub struct RedisStoreBuilder {
     prefix: String,
     timeout: Duration,
     local_cache: usize,
+    tls_root_certificates: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -445,6 +448,13 @@ impl RedisStoreBuilder {
     /// call fails with a [`StoreError`]. Zero is raised to one millisecond.
     pub fn command_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// For a `rediss://` URL: trust these CA certificates (PEM) instead of the system's, for
+    /// a Redis whose certificate a private CA signed. TLS is rustls with `ring`.
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_certificates = Some(pem.into());
         self
     }
 
@@ -485,8 +495,17 @@ impl RedisStoreBuilder {
     }
 
     fn client(&self) -> Result<(Client, ConnectionManagerConfig), StoreError> {
-        let client =
-            Client::open(self.url.as_str()).map_err(|_| StoreError("redis: invalid URL".into()))?;
+        let invalid = |_| StoreError("redis: invalid URL or TLS certificates".into());
+        let client = match &self.tls_root_certificates {
+            Some(pem) if self.url.starts_with("rediss://") => {
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                };
+                Client::build_with_tls(self.url.as_str(), certificates).map_err(invalid)?
+            }
+            _ => Client::open(self.url.as_str()).map_err(invalid)?,
+        };
         // Fail fast while Redis is down: one quick retry per reconnect; the command timeout
         // bounds everything anyway.
         let config = ConnectionManagerConfig::new()
@@ -515,6 +534,7 @@ impl RedisStoreBuilder {
             scripts: Scripts::new(),
             cache: LocalCache::new(self.local_cache),
             near: Mutex::new(Vec::new()),
+            sealing: std::sync::OnceLock::new(),
         };
         RedisStore {
             inner: Arc::new(Inner {
@@ -574,6 +594,7 @@ impl RedisStore {
             prefix: DEFAULT_PREFIX.to_string(),
             timeout: DEFAULT_COMMAND_TIMEOUT,
             local_cache: DEFAULT_LOCAL_CACHE,
+            tls_root_certificates: None,
         }
     }
 
@@ -756,12 +777,9 @@ impl Shared {
             self.cache.remove(id);
             return Ok(None);
         };
-        let data: SessionData = match serde_json::from_str(&data) {
-            Ok(data) => data,
-            Err(_) => {
-                tracing::warn!("a stored session could not be read; treating it as signed out");
-                return Ok(None);
-            }
+        let Some(data) = self.decode(id, &data) else {
+            tracing::warn!("a stored session could not be read (another SESSION_KEY, or changed); treating it as signed out");
+            return Ok(None);
         };
         let data = Arc::new(data);
         self.cache.put(id, version, Arc::clone(&data));
@@ -770,7 +788,7 @@ impl Shared {
 
     async fn create(&self, id: &str, data: Arc<SessionData>, now: i64) -> Result<(), StoreError> {
         self.cache.remove(id);
-        let json = encode(&data)?;
+        let json = self.encode(id, &data)?;
         let ttl = data
             .deadline(now)
             .saturating_mul(1000)
@@ -804,7 +822,7 @@ impl Shared {
         expected: u64,
     ) -> Result<SaveOutcome, StoreError> {
         self.cache.remove(id);
-        let json = encode(&data)?;
+        let json = self.encode(id, &data)?;
         let mut invocation = self.scripts.update.prepare_invoke();
         invocation
             .key(self.key("s:", id))
@@ -926,6 +944,12 @@ async fn attempt<T: FromRedisValue>(
 }
 
 impl SessionStore for RedisStore {
+    fn use_sealing_key(&self, key: super::SealingKey) {
+        if self.inner.shared.sealing.set(key).is_err() {
+            tracing::debug!("this RedisStore already has a sealing key; keeping the first");
+        }
+    }
+
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
         Box::pin(async move {
             let shared = &self.inner.shared;
@@ -1068,8 +1092,36 @@ impl LocalCache {
     }
 }
 
-fn encode(data: &SessionData) -> Result<String, StoreError> {
-    serde_json::to_string(data).map_err(|_| StoreError("could not encode the session".into()))
+/// Marks a sealed session value; anything else is the plaintext JSON of older versions.
+const SEALED_PREFIX: &str = "sealed1.";
+
+impl Shared {
+    /// The session's JSON, sealed with the engine's key and bound to the session id.
+    fn encode(&self, id: &str, data: &SessionData) -> Result<String, StoreError> {
+        let json = serde_json::to_vec(data)
+            .map_err(|_| StoreError("could not encode the session".into()))?;
+        match self.sealing.get() {
+            Some(key) => key
+                .seal(id.as_bytes(), &json)
+                .map(|sealed| format!("{SEALED_PREFIX}{sealed}"))
+                .ok_or_else(|| StoreError("could not seal the session".into())),
+            // Only a store used without an engine (the store suite) has no key.
+            None => String::from_utf8(json)
+                .map_err(|_| StoreError("could not encode the session".into())),
+        }
+    }
+
+    /// Opens a stored value: sealed (the id is the context), or plaintext written before
+    /// sealing existed, which still loads.
+    fn decode(&self, id: &str, stored: &str) -> Option<SessionData> {
+        match stored.strip_prefix(SEALED_PREFIX) {
+            Some(sealed) => {
+                let plain = self.sealing.get()?.open(id.as_bytes(), sealed)?;
+                serde_json::from_slice(&plain).ok()
+            }
+            None => serde_json::from_str(stored).ok(),
+        }
+    }
 }
 
 fn now_millis() -> i64 {
