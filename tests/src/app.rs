@@ -53,6 +53,16 @@ impl AppSlot {
             .scopes(["profile", "email"])
     }
 
+    /// Like [`AppSlot::config`] for the public client `rp` (no secret: `none` and PKCE).
+    pub fn public_config(&self, issuer: &str) -> ConfigBuilder {
+        Config::builder()
+            .issuer(issuer)
+            .client_id("rp")
+            .app_url(self.base.clone())
+            .session_key(TEST_SESSION_KEY)
+            .scopes(["profile", "email"])
+    }
+
     /// Starts the engine and serves the example site with `adapter`.
     pub async fn start(
         self,

@@ -30,6 +30,17 @@ impl SignInProvider for crate::oidc_provider::OidcProvider {
     }
 }
 
+/// The dev provider signing in the named user instead of the default one.
+pub struct SignInAs<'a>(pub &'a ping_oidc_dev_provider::DevProvider, pub &'a str);
+
+impl SignInProvider for SignInAs<'_> {
+    async fn authorize(&self, _browser: &Browser, authorize_url: &str) -> Result<url::Url, String> {
+        self.0
+            .sign_in(authorize_url, self.1)
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl SignInProvider for ping_oidc_dev_provider::DevProvider {
     /// Signs the default user in programmatically, as the dev provider's library API offers.
     async fn authorize(&self, _browser: &Browser, authorize_url: &str) -> Result<url::Url, String> {

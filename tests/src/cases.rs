@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::app::{Adapter, AppSlot, TestApp};
 use crate::browser::{location, set_cookies, Browser};
-use crate::oidc_provider::{confidential_client, OidcProvider, OidcProviderOptions, Shape};
+use crate::oidc_provider::{
+    confidential_client, public_client, OidcProvider, OidcProviderOptions, Shape,
+};
 
 /// An app under one adapter, signed in against `oidc-provider`.
 pub struct Interop {
@@ -15,6 +17,10 @@ pub struct Interop {
     pub app: TestApp,
     pub browser: Browser,
 }
+
+/// A confidential client registered next to a public `rp`, for the test's own introspection
+/// (a public client cannot authenticate at the introspection endpoint).
+const INSPECTOR: (&str, &str) = ("inspector", "inspector-secret");
 
 /// Provider settings for a case.
 pub struct Setup {
@@ -47,14 +53,30 @@ impl Setup {
 impl Interop {
     pub async fn start(adapter: Adapter, setup: Setup) -> Self {
         let slot = AppSlot::new();
-        let client = confidential_client(
-            "rp",
-            "rp-secret",
-            setup.auth_method,
-            &slot.callback_url(),
-            &slot.home_url(),
-        );
+        let public = setup.auth_method == "none";
+        let client = if public {
+            public_client("rp", &slot.callback_url(), &slot.home_url())
+        } else {
+            confidential_client(
+                "rp",
+                "rp-secret",
+                setup.auth_method,
+                &slot.callback_url(),
+                &slot.home_url(),
+            )
+        };
         let mut options = OidcProviderOptions::new(setup.shape).with_client(client);
+        if public {
+            let (id, secret) = INSPECTOR;
+            let inspector = confidential_client(
+                id,
+                secret,
+                "client_secret_basic",
+                &slot.callback_url(),
+                &slot.home_url(),
+            );
+            options = options.with_client(inspector);
+        }
         options.access_token_ttl = setup.access_token_ttl;
         options
             .extra_env
@@ -62,7 +84,11 @@ impl Interop {
         let provider = OidcProvider::start(options)
             .await
             .unwrap_or_else(|e| panic!("oidc-provider: {e}"));
-        let mut config = slot.config(provider.issuer());
+        let mut config = if public {
+            slot.public_config(provider.issuer())
+        } else {
+            slot.config(provider.issuer())
+        };
         if let Some((idle, absolute)) = setup.lifetimes {
             config = config.idle_timeout(idle).absolute_lifetime(absolute);
         }
@@ -97,9 +123,15 @@ impl Interop {
 
     /// Whether the provider's introspection says `token` is active.
     pub async fn is_active(&self, token: &str) -> bool {
+        let public = self.app.oidc.config().token_auth_method() == ping_oidc::TokenAuthMethod::None;
+        let (id, secret) = if public {
+            INSPECTOR
+        } else {
+            ("rp", "rp-secret")
+        };
         let answer = self
             .provider
-            .introspect(token, "rp", Some("rp-secret"))
+            .introspect(token, id, Some(secret))
             .await
             .expect("introspect");
         answer["active"]
@@ -240,13 +272,15 @@ pub async fn logout_revokes_and_ends_provider_session(adapter: Adapter, setup: S
         end_session.contains("post_logout_redirect_uri="),
         "{end_session}"
     );
-    assert!(end_session.contains("state="), "{end_session}");
+    // No `state`: nothing reads it on the way back, so none is sent (or left in the URL).
+    assert!(!end_session.contains("state="), "{end_session}");
     let back = t
         .provider
         .follow_to_client(&t.browser.client, &end_session)
         .await
         .expect("end session");
     assert!(back.as_str().starts_with(&t.app.url("/")), "{back}");
+    assert!(!back.as_str().contains("state="), "{back}");
 
     assert!(
         !t.is_active(&refresh_token).await,

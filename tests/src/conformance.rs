@@ -759,7 +759,11 @@ pub async fn refresh_client_error_keeps_session(adapter: Adapter) {
         "one provider call for every request of the burst"
     );
     assert_eq!(rp.store.len(), 1, "the session lives");
-    assert_eq!(rp.user().await.0, 200);
+    assert_eq!(
+        rp.user().await.0,
+        503,
+        "/auth/user is guarded: the same answer"
+    );
     let line = rp
         .logs
         .expect_line(&[
@@ -1181,6 +1185,8 @@ pub async fn cancelled_refresh_keeps_the_rotated_token(adapter: Adapter) {
     rp.sign_in().await;
     tokio::time::sleep(ttl + Duration::from_millis(300)).await;
     let before = rp.provider.stats();
+    // The refreshed token lives long, so the requests below need no second refresh.
+    rp.provider.set_access_token_ttl(Duration::from_secs(3600));
     rp.provider
         .set_misbehavior(Misbehavior::SlowTokenAnswers(Duration::from_millis(1500)));
     let gave_up = rp
@@ -1211,4 +1217,106 @@ pub async fn cancelled_refresh_keeps_the_rotated_token(adapter: Adapter) {
         after.token_errors, before.token_errors,
         "no spent token was sent"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Starting while the provider is down.
+// ---------------------------------------------------------------------------------------------
+
+/// The app starts while its provider is unreachable (a cluster restarting during a short
+/// provider outage must not crash-loop). Until the provider answers, sign-in answers 503 with
+/// `Retry-After` and unguarded routes work; then sign-in works without a restart.
+pub async fn start_without_the_provider(adapter: Adapter) {
+    let logs = LogCapture::begin().await;
+    let slot = AppSlot::new();
+    let port = crate::store_suite::free_port().expect("port");
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let (callback, home) = (slot.callback_url(), slot.home_url());
+    let client = || {
+        ClientRegistration::confidential("rp", "rp-secret", callback.clone())
+            .post_logout_redirect_uri(home.clone())
+    };
+    let issuer = {
+        let provider = DevProvider::builder()
+            .bind(address)
+            .client(client())
+            .start()
+            .await
+            .expect("dev provider");
+        let issuer = provider.issuer();
+        provider.shutdown().await;
+        issuer
+    };
+    let config = slot.config(&issuer);
+    let app = slot
+        .start(adapter, config, None)
+        .await
+        .unwrap_or_else(|e| panic!("the app must start without its provider: {e}"));
+    logs.expect_line(&["the provider cannot be reached; starting anyway"])
+        .await;
+    let browser = Browser::new();
+    assert_eq!(browser.navigate(&app.url("/healthz")).await.status(), 200);
+    assert_eq!(browser.navigate(&app.url("/")).await.status(), 200);
+    let login = browser.navigate(&app.url("/auth/login")).await;
+    assert_eq!(login.status(), 503);
+    let retry_after = login
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(retry_after, Some("5"));
+    assert_eq!(browser.fetch(&app.url("/api/me")).await.status(), 401);
+
+    let provider = DevProvider::builder()
+        .bind(address)
+        .client(client())
+        .start()
+        .await
+        .expect("dev provider, back");
+    assert_eq!(provider.issuer(), issuer);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while browser.navigate(&app.url("/auth/login")).await.status() != 302 {
+        assert!(std::time::Instant::now() < deadline, "still 503 after 15 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    logs.expect_line(&["the provider is reachable; sign-in is available"])
+        .await;
+    let landed = browser
+        .sign_in(&app, &provider, "/profile")
+        .await
+        .expect("sign-in");
+    assert_eq!(landed, "/profile");
+    assert_eq!(browser.fetch(&app.url("/api/me")).await.status(), 200);
+}
+
+/// Another user signs in over a session in the same browser (a shared computer): the old
+/// session is gone and its tokens are revoked at the provider.
+pub async fn sign_in_over_another_users_session_revokes_it(adapter: Adapter) {
+    let rp = Rp::start(adapter, Options::default()).await;
+    rp.sign_in().await;
+    let (_, first) = rp.user().await;
+    rp.provider
+        .add_user(ping_oidc_dev_provider::TestUser::new("bob", "bob-password"));
+    let revocations = rp.provider.stats().revocations;
+    let landed = rp
+        .browser
+        .sign_in(
+            &rp.app,
+            &crate::browser::SignInAs(&rp.provider, "bob"),
+            "/profile",
+        )
+        .await
+        .expect("bob signs in");
+    assert_eq!(landed, "/profile");
+    let (status, second) = rp.user().await;
+    assert_eq!(status, 200);
+    assert_ne!(first["sub"], second["sub"]);
+    assert_eq!(rp.store.len(), 1, "the replaced session is gone");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while rp.provider.stats().revocations < revocations + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old tokens were not revoked"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

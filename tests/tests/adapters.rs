@@ -24,6 +24,27 @@ macro_rules! adapter_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn login_public_client_pingfederate() {
+                let mut setup = Setup::new(Shape::PingFederate);
+                setup.auth_method = "none";
+                cases::login_and_guarded_pages(ADAPTER, setup).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn refresh_with_rotation_public_client_pingone() {
+                let mut setup = Setup::new(Shape::PingOne).short_tokens(3);
+                setup.auth_method = "none";
+                cases::refresh_with_rotation(ADAPTER, setup).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn logout_public_client_pingone() {
+                let mut setup = Setup::new(Shape::PingOne);
+                setup.auth_method = "none";
+                cases::logout_revokes_and_ends_provider_session(ADAPTER, setup).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn refresh_with_rotation_pingone() {
                 cases::refresh_with_rotation(ADAPTER, Setup::new(Shape::PingOne).short_tokens(3))
                     .await;

@@ -81,6 +81,10 @@ for_every_adapter!(
     huge_token_response,
     oversized_callback_query,
     duplicated_callback_parameters,
+    // Start-up.
+    start_without_the_provider,
+    // Sessions.
+    sign_in_over_another_users_session_revokes_it,
     // Lockout.
     callback_flood_locks_nobody_out,
 );

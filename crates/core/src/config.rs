@@ -258,6 +258,11 @@ impl Config {
         &self.client_id
     }
 
+    /// How the client authenticates at the provider (`none` for a public client).
+    pub fn token_auth_method(&self) -> TokenAuthMethod {
+        self.auth_method
+    }
+
     /// The app's public base URL.
     pub fn app_url(&self) -> &Url {
         &self.app_url

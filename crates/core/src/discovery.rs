@@ -104,8 +104,11 @@ impl ProviderMetadata {
         Ok(())
     }
 
-    /// Fetches and checks the discovery document.
-    pub(crate) async fn fetch(http: &ProviderHttp, issuer: &str) -> Result<Self, DiscoveryError> {
+    /// Fetches and checks the discovery document; also returns its `Cache-Control` max-age.
+    pub(crate) async fn fetch(
+        http: &ProviderHttp,
+        issuer: &str,
+    ) -> Result<(Self, Option<std::time::Duration>), DiscoveryError> {
         let url = discovery_url(issuer);
         let fetch_error = |source| DiscoveryError::Fetch {
             url: url.clone(),
@@ -118,7 +121,7 @@ impl ProviderMetadata {
                 response.status
             ))));
         }
-        Ok(Self::parse(&response.body, issuer)?)
+        Ok((Self::parse(&response.body, issuer)?, response.max_age))
     }
 
     /// The RP-initiated logout URL: `end_session_endpoint`, else PingFederate's

@@ -11,6 +11,27 @@ use crate::error::ProviderError;
 pub(crate) struct ProviderResponse {
     pub status: u16,
     pub body: Vec<u8>,
+    /// `Cache-Control: max-age`, unless `no-store` or `no-cache` is said too.
+    pub max_age: Option<Duration>,
+}
+
+/// `max-age` of a `Cache-Control` value (RFC 9111 §5.2.2.1).
+fn cache_max_age(value: &str) -> Option<Duration> {
+    let mut max_age = None;
+    for directive in value.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return None;
+        }
+        if let Some(secs) = lower.strip_prefix("max-age=") {
+            max_age = secs
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
+        }
+    }
+    max_age
 }
 
 impl ProviderResponse {
@@ -107,6 +128,11 @@ impl ProviderHttp {
     ) -> Result<ProviderResponse, ProviderError> {
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
+        let max_age = response
+            .headers()
+            .get(reqwest::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .and_then(cache_max_age);
         if let Some(length) = response.content_length() {
             if length > self.max_bytes as u64 {
                 return Err(too_large(self.max_bytes));
@@ -119,7 +145,11 @@ impl ProviderHttp {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(ProviderResponse { status, body })
+        Ok(ProviderResponse {
+            status,
+            body,
+            max_age,
+        })
     }
 }
 
@@ -196,6 +226,18 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+
+    #[test]
+    fn reads_cache_control_max_age() {
+        assert_eq!(
+            cache_max_age("public, max-age=300"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(cache_max_age("max-age=300, no-cache"), None);
+        assert_eq!(cache_max_age("no-store"), None);
+        assert_eq!(cache_max_age("max-age=abc"), None);
+        assert_eq!(cache_max_age("private"), None);
+    }
 
     /// A redirect from the provider is answered as it is, never followed.
     #[tokio::test]

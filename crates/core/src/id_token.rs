@@ -11,12 +11,22 @@ use crate::jose::Algorithm;
 use crate::keys::{KeyCache, KidSource};
 
 /// An ID token whose signature and claims were checked.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct VerifiedIdToken {
     raw: String,
     subject: String,
     sid: Option<String>,
     claims: Map<String, Value>,
+}
+
+/// The subject and `sid` only: the raw token is a bearer credential (`id_token_hint`).
+impl std::fmt::Debug for VerifiedIdToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedIdToken")
+            .field("subject", &self.subject)
+            .field("sid", &self.sid)
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerifiedIdToken {
@@ -260,6 +270,15 @@ mod tests {
         let mut claims = good();
         change(&mut claims);
         check_claims("raw", Algorithm::RS256, claims, &expect())
+    }
+
+    #[test]
+    fn debug_leaves_the_raw_token_out() {
+        let token =
+            check_claims("raw-secret-token", Algorithm::RS256, good(), &expect()).expect("valid");
+        let printed = format!("{token:?}");
+        assert!(!printed.contains("raw-secret-token"), "{printed}");
+        assert!(printed.contains("alice"), "{printed}");
     }
 
     #[test]

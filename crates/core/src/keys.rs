@@ -49,6 +49,8 @@ struct FetchState {
     last_attempt: Option<Instant>,
     /// The last failure and when it ended.
     last_failure: Option<(Instant, String)>,
+    /// `Cache-Control: max-age` of the last successful fetch.
+    max_age: Option<Duration>,
 }
 
 /// Clears the in-flight mark if the fetching future is dropped half-way, so that waiters
@@ -102,10 +104,15 @@ impl KeyCache {
         (guard.0, Arc::clone(&guard.1))
     }
 
-    /// Fetches the JWKS now (at start), whatever the rate limit says.
-    pub(crate) async fn fetch_now(&self, http: &ProviderHttp) -> Result<(), TokenError> {
+    /// Fetches the JWKS now (at start), whatever the rate limit says; returns how long the
+    /// provider lets it be cached.
+    pub(crate) async fn fetch_now(
+        &self,
+        http: &ProviderHttp,
+    ) -> Result<Option<Duration>, TokenError> {
         let seen = self.snapshot().0;
-        self.refetch(http, None, seen).await.map(|_| ())
+        self.refetch(http, None, seen).await?;
+        Ok(lock(&self.fetch).max_age)
     }
 
     /// Refetches because a token with keys of generation `seen` found no key. With `source`
@@ -185,10 +192,11 @@ impl KeyCache {
             let mut state = lock(&self.fetch);
             state.in_flight = None;
             state.last_failure = match &outcome {
-                Ok(keys) => {
+                Ok((keys, max_age)) => {
                     let mut guard = self.keys.write().unwrap_or_else(|p| p.into_inner());
                     guard.0 += 1;
                     guard.1 = Arc::clone(keys);
+                    state.max_age = *max_age;
                     None
                 }
                 Err(reason) => Some((Instant::now(), reason.clone())),
@@ -202,7 +210,10 @@ impl KeyCache {
             .map_err(TokenError::KeysUnavailable)
     }
 
-    async fn fetch_keys(&self, http: &ProviderHttp) -> Result<Arc<Vec<PublicKey>>, String> {
+    async fn fetch_keys(
+        &self,
+        http: &ProviderHttp,
+    ) -> Result<(Arc<Vec<PublicKey>>, Option<Duration>), String> {
         let response = http
             .get(&self.jwks_uri, None)
             .await
@@ -212,7 +223,7 @@ impl KeyCache {
         }
         let keys = parse_jwks(&response.body)?;
         tracing::debug!(keys = keys.len(), "provider keys fetched");
-        Ok(Arc::new(keys))
+        Ok((Arc::new(keys), response.max_age))
     }
 
     /// Verifies the token's signature. A `kid` with no key triggers a refetch, as `source`

@@ -46,7 +46,7 @@ fn lenient_seconds<'de, D: serde::Deserializer<'de>>(
 
 pub(crate) struct Provider {
     pub http: ProviderHttp,
-    pub metadata: ProviderMetadata,
+    pub metadata: std::sync::Arc<ProviderMetadata>,
     pub keys: KeyCache,
 }
 
@@ -153,6 +153,7 @@ pub(crate) fn parse_token_response(status: u16, body: &[u8]) -> bool {
     token_result(ProviderResponse {
         status,
         body: body.to_vec(),
+        max_age: None,
     })
     .is_ok()
 }
@@ -222,6 +223,7 @@ mod tests {
         ProviderResponse {
             status,
             body: body.as_bytes().to_vec(),
+            max_age: None,
         }
     }
 

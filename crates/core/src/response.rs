@@ -3,13 +3,25 @@
 
 use serde_json::json;
 
-/// A complete HTTP response from the engine.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A complete HTTP response from the engine. Its `Debug` shows the status and header names
+/// only: header values (`Set-Cookie`) and bodies (`/auth/token`) can hold secrets.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AuthResponse {
     pub status: u16,
     /// Header name (lower case) and value; `set-cookie` may repeat.
     pub headers: Vec<(&'static str, String)>,
     pub body: String,
+}
+
+impl std::fmt::Debug for AuthResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(name, _)| *name).collect();
+        f.debug_struct("AuthResponse")
+            .field("status", &self.status)
+            .field("headers", &names)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
 }
 
 impl AuthResponse {
@@ -123,6 +135,16 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_no_header_value_or_body() {
+        let response = AuthResponse::json(200, json!({ "access_token": "secret-token-1" }))
+            .with_cookies(["ping_oidc=secret-cookie-2; Path=/".to_string()]);
+        let printed = format!("{response:?}");
+        assert!(!printed.contains("secret-token-1"), "{printed}");
+        assert!(!printed.contains("secret-cookie-2"), "{printed}");
+        assert!(printed.contains("set-cookie"), "{printed}");
+    }
 
     #[test]
     fn pages_escape() {

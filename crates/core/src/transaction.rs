@@ -75,7 +75,8 @@ impl LoginTransaction {
     }
 
     pub(crate) fn is_expired(&self, now: i64) -> bool {
-        now > self.created_at + LIFETIME_SECS || self.created_at > now + 60
+        now > self.created_at.saturating_add(LIFETIME_SECS)
+            || self.created_at > now.saturating_add(60)
     }
 }
 

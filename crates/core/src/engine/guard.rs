@@ -349,6 +349,12 @@ impl PingOidc {
         let Some(id) = self.session_id_from(request) else {
             return Ok(Now::Decided(None));
         };
+        // Until the provider is reached once, no session is served: it could be neither
+        // refreshed nor ended at the provider. Signed-out requests go on as usual.
+        if !self.inner.provider.is_ready() {
+            let kind = RequestKind::of(request);
+            return Err(self.unavailable(kind, RejectionKind::ProviderUnavailable));
+        }
         // One clock read serves the store's expiry check and the guard's own.
         let now = now_unix();
         let loaded = match self.inner.store.load_now(id, now) {
@@ -697,7 +703,10 @@ impl PingOidc {
             return Err(RefreshFailure::Ended);
         };
         let lease_ttl = inner.config.refresh_lease;
-        let exchange = inner.provider.refresh(&inner.config, &refresh_token);
+        let provider = self
+            .provider()
+            .map_err(|_| RefreshFailure::ProviderUnavailable)?;
+        let exchange = provider.refresh(&inner.config, &refresh_token);
         tokio::pin!(exchange);
         let mut renew = tokio::time::interval(lease_ttl / 3);
         renew.tick().await;

@@ -116,6 +116,46 @@ impl CallbackFailure {
     }
 }
 
+/// 503 while the provider has not been reached since start.
+fn provider_unreachable_page() -> AuthResponse {
+    AuthResponse::page(
+        503,
+        "Temporarily unavailable",
+        "The identity provider cannot be reached right now. Try signing in again shortly.",
+        None,
+    )
+    .with_header("retry-after", "5")
+}
+
+impl PingOidc {
+    /// Ends the session a new sign-in replaces. When another user signs in over it (a shared
+    /// computer), its tokens are revoked in the background. The same user's old tokens are
+    /// left to expire: providers that reuse one grant per user and client (oidc-provider
+    /// does) would revoke the new tokens with them (RFC 7009 §2.1).
+    async fn replace_session(&self, old_id: &str, new_subject: &str, now: i64) {
+        let old = match self.load_session(old_id, now).await {
+            Ok(old) => old,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the replaced session");
+                None
+            }
+        };
+        if let Err(error) = self.inner.store.delete(old_id).await {
+            tracing::warn!(%error, "could not delete the replaced session");
+        }
+        let Some(old) = old.filter(|old| old.data.subject() != new_subject) else {
+            return;
+        };
+        tracing::info!("another user signed in over a session; revoking its tokens");
+        let engine = self.clone();
+        let revoke = async move { engine.revoke_tokens(&old.data).await };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(revoke)),
+            Err(_) => revoke.await,
+        }
+    }
+}
+
 fn replayed() -> CallbackFailure {
     CallbackFailure::new(
         400,
@@ -130,6 +170,9 @@ impl PingOidc {
     #[tracing::instrument(name = "ping_oidc.login", skip_all)]
     pub(crate) fn login<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
         let config = &self.inner.config;
+        let Ok(provider) = self.provider() else {
+            return provider_unreachable_page();
+        };
         let mut return_to = None;
         let mut extra_scopes = Vec::new();
         let mut prompt = None;
@@ -172,7 +215,7 @@ impl PingOidc {
         };
         let (Some(tx_cookie), Ok(mut url)) = (
             tx.to_cookie(config),
-            url::Url::parse(&self.metadata().authorization_endpoint),
+            url::Url::parse(&provider.metadata.authorization_endpoint),
         ) else {
             return AuthResponse::page(
                 503,
@@ -245,7 +288,10 @@ impl PingOidc {
     ) -> Result<AuthResponse, CallbackFailure> {
         let inner = &self.inner;
         let config = &inner.config;
-        let metadata = &inner.provider.metadata;
+        let provider = self
+            .provider()
+            .map_err(|e| CallbackFailure::provider(e, "provider"))?;
+        let metadata = &provider.metadata;
         let state = params.state.ok_or_else(|| {
             CallbackFailure::new(400, "The sign-in response has no state.", "missing state")
         })?;
@@ -317,8 +363,7 @@ impl PingOidc {
             CallbackFailure::new(400, "The sign-in response has no code.", "missing code")
         })?;
 
-        let tokens = inner
-            .provider
+        let tokens = provider
             .exchange_code(config, &code, &tx.verifier)
             .await
             .map_err(|e| CallbackFailure::provider(e, "code exchange"))?;
@@ -346,8 +391,7 @@ impl PingOidc {
         let (raw_id_token, id_claims) = verified.into_parts();
         let mut claims: Map<String, Value> = super::session_claims(id_claims).collect();
         if config.fetch_userinfo {
-            let userinfo = inner
-                .provider
+            let userinfo = provider
                 .userinfo(&tokens.access_token)
                 .await
                 .map_err(|e| CallbackFailure::provider(e, "userinfo"))?;
@@ -383,7 +427,7 @@ impl PingOidc {
 
         // Never reuse a session id from before sign-in.
         if let Some(old) = self.session_id_from(request) {
-            let _ = inner.store.delete(old).await;
+            self.replace_session(old, &data.subject, now).await;
         }
         let session_id = random_token(32).ok_or_else(|| {
             CallbackFailure::new(503, "Sign-in could not finish. Try again.", "no randomness")

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use super::{duration_secs, PingOidc, RequestInfo, RequestKind};
 use crate::cookies;
-use crate::crypto::random_token;
 use crate::logout_token;
 use crate::response::AuthResponse;
 use crate::time::now_unix;
@@ -77,9 +76,12 @@ impl PingOidc {
     }
 
     /// Revokes the refresh and access tokens (RFC 7009). Failures are logged, never fatal.
-    async fn revoke_tokens(&self, data: &crate::session::SessionData) {
+    pub(super) async fn revoke_tokens(&self, data: &crate::session::SessionData) {
         let inner = &self.inner;
-        let provider = &inner.provider;
+        let Ok(provider) = self.provider() else {
+            tracing::warn!("the provider is not reachable yet; the tokens are not revoked");
+            return;
+        };
         let refresh = async {
             match &data.refresh_token {
                 Some(token) => provider.revoke(&inner.config, token, "refresh_token").await,
@@ -99,7 +101,8 @@ impl PingOidc {
     /// PingFederate's `ping_end_session_endpoint` (which takes `TargetResource`).
     fn end_session_url(&self, id_token_hint: &str) -> Option<String> {
         let config = &self.inner.config;
-        let metadata = &self.inner.provider.metadata;
+        let provider = self.provider().ok()?;
+        let metadata = &provider.metadata;
         let (endpoint, ping_slo) =
             match (&config.end_session_endpoint, &metadata.end_session_endpoint) {
                 (Some(url), _) | (None, Some(url)) => (url.as_str(), false),
@@ -111,11 +114,13 @@ impl PingOidc {
             if ping_slo {
                 query.append_pair("TargetResource", &config.post_logout_redirect);
             } else {
+                // No `state` (RP-Initiated Logout 1.0 §2, optional): the provider returns to the
+                // app's own page, which nothing here reads, so it could not be checked and
+                // would only be left in the address bar.
                 query
                     .append_pair("id_token_hint", id_token_hint)
                     .append_pair("post_logout_redirect_uri", &config.post_logout_redirect)
-                    .append_pair("client_id", &config.client_id)
-                    .append_pair("state", &random_token(16).unwrap_or_default());
+                    .append_pair("client_id", &config.client_id);
             }
         }
         Some(url.into())
@@ -156,22 +161,25 @@ impl PingOidc {
             skew,
             max_age: duration_secs(config.logout_token_max_age),
         };
-        let verified =
-            match logout_token::verify(&inner.provider.keys, &inner.provider.http, &token, &expect)
-                .await
-            {
-                Ok(verified) => verified,
-                Err(error) if error.is_unavailable() => {
-                    tracing::warn!(%error, "back-channel logout: provider keys unavailable");
-                    return AuthResponse::json_error(
-                        503,
-                        "temporarily_unavailable",
-                        "provider keys unavailable",
-                    )
-                    .with_header("retry-after", "5");
-                }
-                Err(error) => return bad(&error.to_string()),
-            };
+        let verified = match self.provider() {
+            Ok(provider) => {
+                logout_token::verify(&provider.keys, &provider.http, &token, &expect).await
+            }
+            Err(_) => Err(crate::TokenError::KeysUnavailable("not reached yet".into())),
+        };
+        let verified = match verified {
+            Ok(verified) => verified,
+            Err(error) if error.is_unavailable() => {
+                tracing::warn!(%error, "back-channel logout: provider keys unavailable");
+                return AuthResponse::json_error(
+                    503,
+                    "temporarily_unavailable",
+                    "provider keys unavailable",
+                )
+                .with_header("retry-after", "5");
+            }
+            Err(error) => return bad(&error.to_string()),
+        };
         let store = &inner.store;
         let unavailable = |error: crate::error::StoreError| {
             tracing::warn!(%error, "back-channel logout: session store unavailable");

@@ -15,7 +15,6 @@ use serde_json::{Map, Value};
 use crate::config::Config;
 use crate::discovery::{DiscoveryError, ProviderMetadata};
 use crate::http_client::ProviderHttp;
-use crate::keys::KeyCache;
 use crate::provider::Provider;
 use crate::response::AuthResponse;
 use crate::session::SessionData;
@@ -25,6 +24,7 @@ mod bff;
 mod guard;
 mod login;
 mod logout;
+mod provider_watch;
 
 pub use guard::{AccessToken, Immediate, Pending, Rejection, RejectionKind};
 #[cfg(feature = "fuzzing")]
@@ -125,7 +125,9 @@ pub struct PingOidc {
 
 struct Inner {
     config: Config,
-    provider: Provider,
+    /// The client for discovery and keys (each fetched `Provider` holds a clone).
+    http: ProviderHttp,
+    provider: provider_watch::ProviderSlot,
     store: Arc<dyn SessionStore>,
     refresh_gates: Mutex<HashMap<Box<str>, Arc<tokio::sync::Mutex<()>>>>,
     /// Sessions whose refresh failed recently, and when: their requests share that failure
@@ -166,6 +168,12 @@ impl PingOidcBuilder {
     }
 
     /// Reads discovery and the provider's keys, then returns the engine.
+    ///
+    /// When the provider cannot be reached, the engine starts anyway and keeps trying in the
+    /// background (auth routes and guarded requests answer 503 with `Retry-After` until it
+    /// succeeds). A configuration the provider contradicts (an issuer mismatch in discovery,
+    /// no PKCE S256) is an error here. Discovery and keys are then refreshed every
+    /// `Cache-Control: max-age` (1 minute to 24 hours; 1 hour when not said).
     pub async fn start(self) -> Result<PingOidc, StartError> {
         let config = self.config;
         let http = ProviderHttp::new(
@@ -174,9 +182,7 @@ impl PingOidcBuilder {
             config.max_response_bytes,
         )
         .map_err(StartError::Setup)?;
-        let metadata = ProviderMetadata::fetch(&http, &config.issuer).await?;
-        let keys = KeyCache::new(metadata.jwks_uri.clone(), config.jwks_refetch_interval);
-        keys.fetch_now(&http).await.map_err(StartError::Keys)?;
+        let (provider, first_refresh) = provider_watch::first_fetch(&http, &config).await?;
         if config.session_key_was_generated {
             tracing::warn!(
                 "SESSION_KEY is not set: a random key is in use, so sessions end at restart and instances cannot share them"
@@ -185,29 +191,26 @@ impl PingOidcBuilder {
         let instance_id = crate::crypto::random_token(12)
             .ok_or_else(|| StartError::Setup("no randomness".into()))?;
         let touch_interval = (config.idle_timeout.as_secs() as i64 / 10).clamp(1, 60);
-        tracing::info!(issuer = %config.issuer, client_id = %config.client_id, "ping-oidc ready");
-        Ok(PingOidc {
-            inner: Arc::new(Inner {
-                provider: Provider {
-                    http,
-                    metadata,
-                    keys,
-                },
-                store: {
-                    let store = self
-                        .store
-                        .unwrap_or_else(|| Arc::new(MemoryStore::default()));
-                    store.use_sealing_key(config.session_key.store_key());
-                    store
-                },
-                refresh_gates: Mutex::default(),
-                refresh_failures: Mutex::default(),
-                verified_cookies: crate::cookies::VerifiedCookies::new(),
-                instance_id,
-                touch_interval,
-                config,
-            }),
-        })
+        if provider.is_ready() {
+            tracing::info!(issuer = %config.issuer, client_id = %config.client_id, "ping-oidc ready");
+        }
+        let store = self
+            .store
+            .unwrap_or_else(|| Arc::new(MemoryStore::default()));
+        store.use_sealing_key(config.session_key.store_key());
+        let inner = Arc::new(Inner {
+            http,
+            provider,
+            store,
+            refresh_gates: Mutex::default(),
+            refresh_failures: Mutex::default(),
+            verified_cookies: crate::cookies::VerifiedCookies::new(),
+            instance_id,
+            touch_interval,
+            config,
+        });
+        provider_watch::watch(&inner, first_refresh);
+        Ok(PingOidc { inner })
     }
 }
 
@@ -235,9 +238,20 @@ impl PingOidc {
         &self.inner.config
     }
 
-    /// The provider's metadata, as discovered.
-    pub fn metadata(&self) -> &ProviderMetadata {
-        &self.inner.provider.metadata
+    /// The provider's metadata, as last discovered; `None` while the provider has not been
+    /// reached yet (see [`PingOidcBuilder::start`]).
+    pub fn metadata(&self) -> Option<Arc<ProviderMetadata>> {
+        self.inner
+            .provider
+            .get()
+            .map(|provider| Arc::clone(&provider.metadata))
+    }
+
+    /// The provider, or the 503 every caller answers while it has not been reached yet.
+    pub(crate) fn provider(&self) -> Result<Arc<Provider>, crate::error::ProviderError> {
+        self.inner.provider.get().ok_or_else(|| {
+            crate::error::ProviderError::Unreachable("not reached since start".into())
+        })
     }
 
     /// The session store.
@@ -326,7 +340,10 @@ impl PingOidc {
             now,
             skew: duration_secs(config.clock_skew),
         };
-        crate::id_token::verify(&inner.provider.keys, &inner.provider.http, raw, &expect).await
+        let provider = self.provider().map_err(|_| {
+            crate::TokenError::KeysUnavailable("the provider is not reachable yet".into())
+        })?;
+        crate::id_token::verify(&provider.keys, &provider.http, raw, &expect).await
     }
 
     /// The login URL for a return path (relative to the app).

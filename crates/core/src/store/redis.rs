@@ -495,16 +495,17 @@ impl RedisStoreBuilder {
     }
 
     fn client(&self) -> Result<(Client, ConnectionManagerConfig), StoreError> {
-        let invalid = |_| StoreError("redis: invalid URL or TLS certificates".into());
         let client = match &self.tls_root_certificates {
             Some(pem) if self.url.starts_with("rediss://") => {
                 let certificates = redis::TlsCertificates {
                     client_tls: None,
                     root_cert: Some(pem.clone()),
                 };
-                Client::build_with_tls(self.url.as_str(), certificates).map_err(invalid)?
+                Client::build_with_tls(self.url.as_str(), certificates)
+                    .map_err(|_| StoreError("redis: invalid URL or TLS root certificates".into()))?
             }
-            _ => Client::open(self.url.as_str()).map_err(invalid)?,
+            _ => Client::open(self.url.as_str())
+                .map_err(|_| StoreError("redis: invalid URL".into()))?,
         };
         // Fail fast while Redis is down: one quick retry per reconnect; the command timeout
         // bounds everything anyway.
