@@ -787,6 +787,30 @@ pub(crate) fn is_loopback(url: &Url) -> bool {
 mod tests {
     use super::*;
 
+    /// Durations out of bounds are refused at build, so nothing can panic on them later.
+    #[test]
+    fn durations_are_bounded() {
+        let base = || {
+            Config::builder()
+                .issuer("https://idp.example/as")
+                .client_id("app")
+                .app_url("https://app.example")
+                .session_key("0123456789abcdef0123456789abcdef")
+        };
+        assert!(base().build().is_ok());
+        let refused = [
+            base().refresh_lease(Duration::ZERO),
+            base().clock_skew(Duration::from_secs(u64::MAX)),
+            base().http_timeout(Duration::ZERO),
+            base().logout_token_max_age(Duration::ZERO),
+            base().idle_timeout(Duration::from_secs(u64::MAX)),
+        ];
+        for builder in refused {
+            let error = builder.build().expect_err("out of bounds");
+            assert!(error.0.contains("must be between"), "{}", error.0);
+        }
+    }
+
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let owned: Vec<(String, String)> = pairs
             .iter()

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::{check_transport, ConfigError};
+use crate::config::{check_transport, is_loopback, ConfigError};
 use crate::error::ProviderError;
 use crate::http_client::ProviderHttp;
 
@@ -87,10 +87,18 @@ impl ProviderMetadata {
                 self.introspection_endpoint.as_ref(),
             ),
         ];
+        // Plain-http loopback endpoints only for a loopback issuer (local development): an
+        // https provider cannot point us at a plain-http port on our own host.
+        let issuer_on_loopback = Url::parse(&self.issuer).is_ok_and(|url| is_loopback(&url));
         for (name, value) in endpoints {
             if let Some(value) = value {
                 let url = Url::parse(value)
                     .map_err(|e| ConfigError(format!("discovery `{name}` is not a URL: {e}")))?;
+                if url.scheme() == "http" && !issuer_on_loopback {
+                    return Err(ConfigError(format!(
+                        "discovery `{name}` `{url}` must use https: the issuer is not on loopback"
+                    )));
+                }
                 check_transport(&url, name)?;
             }
         }
@@ -179,6 +187,16 @@ mod tests {
         assert!(ProviderMetadata::parse(b"{}", ISSUER).is_err());
         let insecure = doc(ISSUER).replace(&format!("{ISSUER}/token"), "http://evil.example/token");
         assert!(ProviderMetadata::parse(insecure.as_bytes(), ISSUER).is_err());
+    }
+
+    /// Plain-http loopback endpoints only for a loopback issuer.
+    #[test]
+    fn loopback_http_only_for_a_loopback_issuer() {
+        let to_us = doc(ISSUER).replace(&format!("{ISSUER}/token"), "http://127.0.0.1:8080/token");
+        let error = ProviderMetadata::parse(to_us.as_bytes(), ISSUER).expect_err("refused");
+        assert!(error.0.contains("not on loopback"), "{}", error.0);
+        let local = "http://127.0.0.1:9000/as";
+        assert!(ProviderMetadata::parse(doc(local).as_bytes(), local).is_ok());
     }
 
     #[test]

@@ -297,6 +297,50 @@ pub(crate) fn parse_jwks(body: &[u8]) -> Result<Vec<PublicKey>, String> {
 mod tests {
     use super::*;
 
+    fn b64(text: &str) -> String {
+        crate::crypto::b64url_encode(text.as_bytes())
+    }
+
+    /// RFC 7515: no padding, and any `crit` refuses, `null` too.
+    #[test]
+    fn strict_parsing() {
+        let payload = b64("{}");
+        let good = format!("{}.{payload}.c2ln", b64(r#"{"alg":"RS256"}"#));
+        assert!(UnverifiedJws::parse(&good).is_ok());
+        let padded = format!("{}.{payload}.c2lnbg==", b64(r#"{"alg":"RS256"}"#));
+        assert!(matches!(
+            UnverifiedJws::parse(&padded),
+            Err(TokenError::Malformed(_))
+        ));
+        for crit in [
+            r#"{"alg":"RS256","crit":null}"#,
+            r#"{"alg":"RS256","crit":["exp"]}"#,
+        ] {
+            let token = format!("{}.{payload}.c2ln", b64(crit));
+            assert!(
+                matches!(UnverifiedJws::parse(&token), Err(TokenError::Malformed(_))),
+                "{crit}"
+            );
+        }
+    }
+
+    /// RFC 7517 §4.3: a key whose `key_ops` lack `verify` is not a verification key.
+    #[test]
+    fn key_ops_are_honoured() {
+        let rsa = |ops: &str| {
+            format!(r#"{{"keys":[{{"kty":"RSA","kid":"k","n":"AQAB","e":"AQAB"{ops}}}]}}"#)
+        };
+        assert_eq!(parse_jwks(rsa("").as_bytes()).map(|k| k.len()), Ok(1));
+        assert_eq!(
+            parse_jwks(rsa(r#","key_ops":["verify"]"#).as_bytes()).map(|k| k.len()),
+            Ok(1)
+        );
+        assert_eq!(
+            parse_jwks(rsa(r#","key_ops":["encrypt"]"#).as_bytes()).map(|k| k.len()),
+            Ok(0)
+        );
+    }
+
     #[test]
     fn refuses_none_and_hmac() {
         // {"alg":"none"} . {} . (empty)
