@@ -1320,3 +1320,67 @@ pub async fn sign_in_over_another_users_session_revokes_it(adapter: Adapter) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A store failure while ending the sessions answers 503 and records nothing, so the
+/// provider's retry of the same logout token works; a later replay is refused.
+pub async fn logout_token_retried_after_a_store_failure(adapter: Adapter) {
+    let _logs = LogCapture::begin().await;
+    let slot = AppSlot::new();
+    let provider = start_provider(&slot, &Options::default()).await;
+    let store = Arc::new(crate::store_suite::FlakyStore::default());
+    let shared: Arc<dyn SessionStore> = store.clone();
+    let config = slot.config(&provider.issuer());
+    let app = slot
+        .start(adapter, config, Some(shared))
+        .await
+        .unwrap_or_else(|e| panic!("app: {e}"));
+    let browser = Browser::new();
+    let landed = browser
+        .sign_in(&app, &provider, "/profile")
+        .await
+        .expect("sign-in");
+    assert_eq!(landed, "/profile");
+    let user: Value = browser
+        .fetch(&app.url("/auth/user"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let sub = user["sub"].as_str().expect("sub").to_string();
+    let token = provider
+        .logout_token(LogoutTokenKind::Valid, "rp", &sub, &only_sid(&provider))
+        .expect("logout token");
+    let post = || async {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("logout_token", &token)
+            .finish();
+        reqwest::Client::new()
+            .post(app.url("/auth/backchannel-logout"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("back-channel logout")
+    };
+
+    store
+        .fail_next_index_delete
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let failed = post().await;
+    assert_eq!(failed.status(), 503);
+    let retry_after = failed
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok());
+    assert_eq!(retry_after, Some("5"));
+    assert_eq!(
+        browser.fetch(&app.url("/auth/user")).await.status(),
+        200,
+        "nothing ended"
+    );
+
+    let retried = post().await;
+    assert_eq!(retried.status(), 200, "the provider's retry works");
+    assert_eq!(browser.fetch(&app.url("/auth/user")).await.status(), 401);
+    assert_eq!(post().await.status(), 400, "a replay after that is refused");
+}

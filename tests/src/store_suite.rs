@@ -25,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
+use ping_oidc::store::StoreFuture;
 use ping_oidc::{SaveOutcome, SessionData, SessionStore};
 use serde_json::{json, Value};
 
@@ -1004,4 +1005,80 @@ pub fn free_port() -> Result<u16, String> {
         .local_addr()
         .map(|a| a.port())
         .map_err(|e| e.to_string())
+}
+
+// ---------------------------------------------------------------------------------------
+// A store that fails on demand.
+
+/// A memory store whose next `delete_by_sid` / `delete_by_subject` fails when armed, as a
+/// store outage would: for the cases where a store failure must answer 503 and change nothing.
+#[derive(Default)]
+pub struct FlakyStore {
+    pub inner: ping_oidc::MemoryStore,
+    pub fail_next_index_delete: std::sync::atomic::AtomicBool,
+}
+
+impl FlakyStore {
+    fn fails_now(&self) -> bool {
+        self.fail_next_index_delete
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+fn outage<'a, T: Send + 'a>() -> StoreFuture<'a, T> {
+    Box::pin(std::future::ready(Err(ping_oidc::StoreError(
+        "test: store outage".into(),
+    ))))
+}
+
+impl SessionStore for FlakyStore {
+    fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<ping_oidc::LoadedSession>> {
+        self.inner.load(id)
+    }
+    fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
+        self.inner.create(id, data, now)
+    }
+    fn update<'a>(
+        &'a self,
+        id: &'a str,
+        data: Arc<SessionData>,
+        expected_version: u64,
+    ) -> StoreFuture<'a, ping_oidc::SaveOutcome> {
+        self.inner.update(id, data, expected_version)
+    }
+    fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {
+        self.inner.touch(id, now)
+    }
+    fn delete<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
+        self.inner.delete(id)
+    }
+    fn delete_by_sid<'a>(&'a self, sid: &'a str) -> StoreFuture<'a, usize> {
+        if self.fails_now() {
+            return outage();
+        }
+        self.inner.delete_by_sid(sid)
+    }
+    fn delete_by_subject<'a>(&'a self, subject: &'a str) -> StoreFuture<'a, usize> {
+        if self.fails_now() {
+            return outage();
+        }
+        self.inner.delete_by_subject(subject)
+    }
+    fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+        self.inner.consume_once(key, ttl)
+    }
+    fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
+        self.inner.is_consumed(key)
+    }
+    fn acquire_lease<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
+        self.inner.acquire_lease(key, owner, ttl)
+    }
+    fn release_lease<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()> {
+        self.inner.release_lease(key, owner)
+    }
 }

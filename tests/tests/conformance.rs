@@ -76,6 +76,7 @@ for_every_adapter!(
     logout_token_missing_exp,
     logout_token_issued_long_ago,
     logout_token_media_type_and_replay_after_new_sign_in,
+    logout_token_retried_after_a_store_failure,
     // Hardening.
     slow_provider,
     huge_token_response,
