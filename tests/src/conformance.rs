@@ -703,15 +703,21 @@ pub async fn refresh_changes_audience(adapter: Adapter) {
     .await;
 }
 
-/// A refresh is no new authentication: the session keeps the original `auth_time`.
-pub async fn refresh_keeps_auth_time(adapter: Adapter) {
-    let ttl = Duration::from_secs(1);
+/// A relying party signed in once, whose provider issues access tokens that live `ttl`.
+async fn signed_in_with_access_ttl(adapter: Adapter, ttl: Duration) -> Rp {
     let options = Options {
         access_token_ttl: Some(ttl),
         ..Options::default()
     };
     let rp = Rp::start(adapter, options).await;
     rp.sign_in().await;
+    rp
+}
+
+/// A refresh is no new authentication: the session keeps the original `auth_time`.
+pub async fn refresh_keeps_auth_time(adapter: Adapter) {
+    let ttl = Duration::from_secs(1);
+    let rp = signed_in_with_access_ttl(adapter, ttl).await;
     let (_, before) = rp.user().await;
     let auth_time = before["claims"]["auth_time"].clone();
     assert!(auth_time.is_i64() || auth_time.is_u64(), "{before}");
@@ -730,12 +736,7 @@ pub async fn refresh_keeps_auth_time(adapter: Adapter) {
 /// requests share that one failure instead of each calling the provider.
 pub async fn refresh_client_error_keeps_session(adapter: Adapter) {
     let ttl = Duration::from_secs(1);
-    let options = Options {
-        access_token_ttl: Some(ttl),
-        ..Options::default()
-    };
-    let rp = Rp::start(adapter, options).await;
-    rp.sign_in().await;
+    let rp = signed_in_with_access_ttl(adapter, ttl).await;
     rp.provider
         .set_misbehavior(Misbehavior::RefreshError("invalid_client"));
     tokio::time::sleep(ttl + Duration::from_millis(300)).await;
@@ -1177,12 +1178,7 @@ pub async fn logout_token_media_type_and_replay_after_new_sign_in(adapter: Adapt
 /// token is never sent again (the provider would revoke the whole grant).
 pub async fn cancelled_refresh_keeps_the_rotated_token(adapter: Adapter) {
     let ttl = Duration::from_secs(1);
-    let options = Options {
-        access_token_ttl: Some(ttl),
-        ..Options::default()
-    };
-    let rp = Rp::start(adapter, options).await;
-    rp.sign_in().await;
+    let rp = signed_in_with_access_ttl(adapter, ttl).await;
     tokio::time::sleep(ttl + Duration::from_millis(300)).await;
     let before = rp.provider.stats();
     // The refreshed token lives long, so the requests below need no second refresh.

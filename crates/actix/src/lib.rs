@@ -68,6 +68,7 @@
 //! `500` JSON (`server_misconfigured`) with a message saying so.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod convert;
 mod extract;

@@ -19,7 +19,9 @@ pub enum ProviderSource {
     Issuer(String),
     /// PingOne, by region and environment id.
     PingOne {
+        /// The region (its host).
         region: Region,
+        /// The environment id (a UUID).
         environment_id: String,
     },
     /// PingOne behind a custom domain (issuer `https://<domain>/as`).

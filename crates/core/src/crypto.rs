@@ -156,24 +156,11 @@ pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
-/// Equal strings, compared in constant time for equal lengths.
+/// Equal strings, compared in constant time for equal lengths (`subtle`, already in the
+/// tree through rustls).
 pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    // Eight bytes at a time; every byte is compared whatever the others hold.
-    let (words_a, words_b) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = words_a
-        .remainder()
-        .iter()
-        .zip(words_b.remainder())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    let word = |chunk: &[u8]| u64::from_ne_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
-    let words = words_a
-        .zip(words_b)
-        .fold(0u64, |acc, (x, y)| acc | (word(x) ^ word(y)));
-    (words | u64::from(tail)) == 0
+    use subtle::ConstantTimeEq as _;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 #[cfg(test)]

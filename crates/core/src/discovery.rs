@@ -9,29 +9,42 @@ use crate::http_client::ProviderHttp;
 
 /// The fields of the discovery document this crate uses.
 #[derive(Clone, Debug, Deserialize)]
+#[non_exhaustive]
 pub struct ProviderMetadata {
+    /// `issuer`: equal to the configured issuer, exactly.
     pub issuer: String,
+    /// `authorization_endpoint`.
     pub authorization_endpoint: String,
+    /// `token_endpoint`.
     pub token_endpoint: String,
+    /// `jwks_uri`: the provider's signing keys.
     pub jwks_uri: String,
+    /// `userinfo_endpoint`, if any.
     #[serde(default)]
     pub userinfo_endpoint: Option<String>,
+    /// `end_session_endpoint` (RP-Initiated Logout), if any.
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
     /// PingFederate's proprietary single-logout endpoint, used when there is no
     /// `end_session_endpoint`.
     #[serde(default)]
     pub ping_end_session_endpoint: Option<String>,
+    /// `revocation_endpoint` (RFC 7009), if any.
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
+    /// `introspection_endpoint` (RFC 7662), if any.
     #[serde(default)]
     pub introspection_endpoint: Option<String>,
+    /// RFC 9207: the authorization response carries `iss`, which must then be present.
     #[serde(default)]
     pub authorization_response_iss_parameter_supported: bool,
+    /// PKCE methods; when listed, `S256` must be among them.
     #[serde(default)]
     pub code_challenge_methods_supported: Option<Vec<String>>,
+    /// ID token signing algorithms the provider may use.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// Whether the provider sends back-channel logout tokens.
     #[serde(default)]
     pub backchannel_logout_supported: bool,
 }
@@ -48,8 +61,15 @@ pub fn discovery_url(issuer: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DiscoveryError {
+    /// The document could not be fetched (unreachable, or not a 200).
     #[error("could not read the discovery document at {url}: {source}")]
-    Fetch { url: String, source: ProviderError },
+    Fetch {
+        /// The discovery URL.
+        url: String,
+        /// What went wrong.
+        source: ProviderError,
+    },
+    /// The document contradicts the configuration (issuer mismatch, plain http, no S256).
     #[error(transparent)]
     Config(#[from] ConfigError),
 }

@@ -12,7 +12,9 @@ pub enum ProviderError {
     Invalid(String),
     /// The provider answered with an OAuth error such as `invalid_grant`.
     Rejected {
+        /// The OAuth `error` code (ASCII only).
         error: String,
+        /// `error_description`, cut to printable text.
         description: Option<String>,
     },
 }
@@ -39,22 +41,31 @@ impl std::error::Error for ProviderError {}
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenError {
+    /// Not three base64url parts, a header that is not JSON, a `crit` header, too long.
     #[error("the token is not a well-formed JWS: {0}")]
     Malformed(&'static str),
+    /// `none`, an HMAC algorithm or an unknown one.
     #[error("the token's alg `{0}` is not accepted")]
     AlgorithmNotAllowed(String),
+    /// No provider key that fits verifies the signature.
     #[error("the token's signature does not verify with the provider's keys")]
     BadSignature,
+    /// The `kid` names no provider key, even after a refetch.
     #[error("no provider key matches the token (kid unknown after a JWKS refetch)")]
     UnknownKey,
+    /// The JWKS could not be fetched: try later (503), nothing is wrong with the token yet.
     #[error("the provider's keys could not be fetched: {0}")]
     KeysUnavailable(String),
+    /// A required claim is absent.
     #[error("claim `{0}` is missing")]
     MissingClaim(&'static str),
+    /// A claim has a value the checks refuse.
     #[error("claim `{0}` has the wrong value")]
     WrongClaim(&'static str),
+    /// `exp` (plus skew) has passed.
     #[error("the token has expired")]
     Expired,
+    /// `iat` is later than now plus skew.
     #[error("the token was issued in the future")]
     IssuedInFuture,
 }

@@ -27,7 +27,6 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![allow(missing_docs)] // field-level docs are tracked in ARCHITECTURE.md; items are documented
 
 // Also built for the unit tests, which sign in through it.
 #[cfg(any(test, feature = "bench"))]

@@ -7,9 +7,11 @@ use serde_json::json;
 /// only: header values (`Set-Cookie`) and bodies (`/auth/token`) can hold secrets.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthResponse {
+    /// The HTTP status.
     pub status: u16,
     /// Header name (lower case) and value; `set-cookie` may repeat.
     pub headers: Vec<(&'static str, String)>,
+    /// The body (HTML or JSON, as `content-type` says); may be empty.
     pub body: String,
 }
 

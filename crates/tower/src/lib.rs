@@ -41,6 +41,7 @@
 //! with a message saying so.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 mod convert;
 mod extract;

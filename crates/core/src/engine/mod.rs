@@ -81,7 +81,9 @@ impl AuthRoute {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RequestKind {
+    /// A top-level browser navigation: answered with redirects and pages.
     Navigation,
+    /// Anything else (fetch/XHR, API clients): answered with JSON and 401/403.
     Api,
 }
 
@@ -106,12 +108,16 @@ impl RequestKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
+    /// The configuration is invalid, or the provider contradicts it.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The discovery document could not be read or is not acceptable.
     #[error(transparent)]
     Discovery(#[from] DiscoveryError),
+    /// The provider's JWKS could not be read.
     #[error("could not fetch the provider's signing keys: {0}")]
     Keys(crate::error::TokenError),
+    /// Something local failed: the HTTP client, randomness, or no runtime to retry in.
     #[error("{0}")]
     Setup(String),
 }
@@ -385,6 +391,7 @@ pub struct RequestAuth {
 }
 
 impl RequestAuth {
+    /// The per-request value for `engine`, with no user found yet.
     pub fn new(engine: PingOidc) -> Self {
         Self { engine, user: None }
     }

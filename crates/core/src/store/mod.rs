@@ -54,7 +54,9 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// A session as loaded: the data, its version for compare-and-set, and when it was last used.
 #[derive(Clone, Debug)]
 pub struct LoadedSession {
+    /// The session.
     pub data: Arc<SessionData>,
+    /// Its version, for the compare-and-set in [`SessionStore::update`] (1 when created).
     pub version: u64,
     /// Unix seconds of the last use (for the idle timeout).
     pub last_seen: i64,
@@ -65,7 +67,10 @@ pub struct LoadedSession {
 #[non_exhaustive]
 pub enum SaveOutcome {
     /// Saved; this is the new version.
-    Saved { version: u64 },
+    Saved {
+        /// The version now stored.
+        version: u64,
+    },
     /// The stored version was not the expected one (another writer won), or it is gone.
     Conflict,
 }
