@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{PingOidc, RequestInfo};
+use super::{PingOidc, RequestInfo, RequestKind};
 use crate::response::AuthResponse;
 
 impl PingOidc {
@@ -17,7 +17,9 @@ impl PingOidc {
                 200,
                 json!({ "sub": user.subject(), "claims": user.claims() }),
             ),
-            Ok(None) => self.unauthenticated_json(request),
+            Ok(None) => self
+                .signed_out(request, RequestKind::Api, false)
+                .into_response(),
             Err(rejection) => rejection.into_response(),
         }
     }
@@ -51,18 +53,6 @@ impl PingOidc {
             }
             Err(rejection) => rejection.into_response(),
         }
-    }
-
-    fn unauthenticated_json<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
-        let _ = request;
-        AuthResponse::json(
-            401,
-            json!({
-                "error": "unauthenticated",
-                "error_description": "Sign in first.",
-                "login_url": self.login_url(None),
-            }),
-        )
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::guard::apply_tokens;
+use super::refresh::apply_tokens;
 use super::{duration_secs, PingOidc, RequestInfo};
 use crate::cookies;
 use crate::crypto::{pkce_challenge, random_token};

@@ -17,7 +17,6 @@ use crate::discovery::{DiscoveryError, ProviderMetadata};
 use crate::http_client::ProviderHttp;
 use crate::provider::Provider;
 use crate::response::AuthResponse;
-use crate::session::SessionData;
 use crate::store::{LoadedSession, MemoryStore, SessionStore};
 
 mod bff;
@@ -25,10 +24,15 @@ mod guard;
 mod login;
 mod logout;
 mod provider_watch;
+mod refresh;
+mod refusal;
+mod user;
 
-pub use guard::{AccessToken, Immediate, Pending, Rejection, RejectionKind};
+pub use guard::{Immediate, Pending};
 #[cfg(feature = "fuzzing")]
 pub(crate) use login::parse_callback_query;
+pub use refusal::{Rejection, RejectionKind};
+pub use user::{AccessToken, Authenticated};
 
 /// What an adapter must tell the engine about a request.
 pub trait RequestInfo {
@@ -443,73 +447,6 @@ impl RequestAuth {
     /// costs less to find again than to keep.
     pub fn remember(&mut self, user: &Authenticated) {
         self.user = Some(user.clone());
-    }
-}
-
-/// A signed-in user, as extractors hand it to handlers.
-#[derive(Clone)]
-pub struct Authenticated {
-    engine: PingOidc,
-    session_id: guard::SessionId,
-    session: LoadedSession,
-}
-
-impl std::fmt::Debug for Authenticated {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticated")
-            .field("subject", &self.subject())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Authenticated {
-    /// The user's subject (`sub`).
-    pub fn subject(&self) -> &str {
-        &self.session.data.subject
-    }
-
-    /// The ID token and userinfo claims, merged.
-    pub fn claims(&self) -> &crate::Claims {
-        &self.session.data.claims
-    }
-
-    /// One claim.
-    pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.session.data.claims.get(name)
-    }
-
-    /// Whether the session's access token carries every scope in `required`.
-    pub fn has_scopes(&self, required: &[&str]) -> bool {
-        crate::scope::missing(&self.session.data.scopes, required).is_empty()
-    }
-
-    /// Scopes granted to the session's access token.
-    pub fn scopes(&self) -> &[String] {
-        &self.session.data.scopes
-    }
-
-    /// The whole session record.
-    pub fn session(&self) -> &SessionData {
-        &self.session.data
-    }
-
-    /// The access token as of this request; it was refreshed before the handler ran when it
-    /// had expired or was about to.
-    pub fn access_token(&self) -> AccessToken {
-        AccessToken::from_session(&self.session.data)
-    }
-
-    /// An access token that is fresh now, refreshing first when needed (for long handlers).
-    pub async fn fresh_access_token(&self) -> Result<AccessToken, Rejection> {
-        let now = crate::time::now_unix();
-        if !self.session.data.needs_refresh(now) {
-            return Ok(self.access_token());
-        }
-        let loaded = self
-            .engine
-            .refresh_session(self.session_id.as_str(), RequestKind::Api)
-            .await?;
-        Ok(AccessToken::from_session(&loaded.data))
     }
 }
 

@@ -1,0 +1,396 @@
+//! The refresh protocol: one refresh per session however many requests ask, in this process
+//! (a gate per session) and across instances (a lease in the store); run as a task of its own
+//! so that a dropped request cannot lose a rotated refresh token; saved compare-and-set.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{duration_secs, PingOidc, Rejection, RequestKind};
+use crate::error::{ProviderError, TokenError};
+use crate::provider::TokenResponse;
+use crate::session::SessionData;
+use crate::store::{LoadedSession, SaveOutcome};
+use crate::time::now_unix;
+
+pub(crate) enum RefreshFailure {
+    Ended,
+    ProviderUnavailable,
+    StoreUnavailable,
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// How long a refresh that failed for want of the provider answers the session's next
+/// requests without calling the provider again (the `Retry-After` we send).
+pub(crate) const REFRESH_FAILURE_MEMORY: Duration = Duration::from_secs(5);
+/// Sessions whose recent failure is remembered at most (one entry per signed-in session).
+const MAX_REMEMBERED_FAILURES: usize = 10_000;
+
+fn store_down(error: crate::error::StoreError) -> RefreshFailure {
+    tracing::warn!(%error, "session store unavailable during refresh");
+    RefreshFailure::StoreUnavailable
+}
+
+impl PingOidc {
+    /// Refreshes the session's tokens once, however many requests ask at the same time, in
+    /// this process (a per-session async lock) and across instances (a lease in the store).
+    pub(crate) async fn refresh_session(
+        &self,
+        id: &str,
+        kind: RequestKind,
+    ) -> Result<LoadedSession, Rejection> {
+        let gate = Arc::clone(
+            lock(&self.inner.refresh_gates)
+                .entry(id.into())
+                .or_default(),
+        );
+        let result = match Arc::clone(&gate).try_lock_owned() {
+            Ok(turn) => self.refresh_detached(turn, id).await,
+            Err(_) => {
+                // Another request of this process is refreshing this session. Once it is
+                // done, read its result without holding the gate, so that every waiter's
+                // read runs at the same time instead of one after another (with Redis, a
+                // round trip each). Anything but a fresh session (the refresh failed, the
+                // session is gone, the store is down) takes the gate as before.
+                drop(gate.lock().await);
+                let now = now_unix();
+                match self.load_session(id, now).await {
+                    Ok(Some(fresh)) if !fresh.data.needs_refresh(now) => Ok(fresh),
+                    _ => {
+                        let turn = Arc::clone(&gate).lock_owned().await;
+                        self.refresh_detached(turn, id).await
+                    }
+                }
+            }
+        };
+        drop(gate);
+        self.forget_gate_if_unused(id);
+        result.map_err(|failure| self.refresh_rejection(kind, failure))
+    }
+
+    /// Runs the refresh (token call, rotation-safe save, lease release) as a task of its own
+    /// that holds the gate: a request dropped half-way (client gone, timeout layer) cannot
+    /// cut it between the provider rotating the refresh token and the save of the new one.
+    /// The request awaits the task's result. Without a Tokio runtime it runs inline.
+    async fn refresh_detached(
+        &self,
+        turn: tokio::sync::OwnedMutexGuard<()>,
+        id: &str,
+    ) -> Result<LoadedSession, RefreshFailure> {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            let result = self.refresh_unless_failed_recently(id).await;
+            drop(turn);
+            return result;
+        };
+        let engine = self.clone();
+        let id: Box<str> = id.into();
+        let task = runtime.spawn(async move {
+            let result = engine.refresh_unless_failed_recently(&id).await;
+            drop(turn);
+            engine.forget_gate_if_unused(&id);
+            result
+        });
+        task.await.unwrap_or_else(|error| {
+            tracing::error!(%error, "the refresh task failed");
+            Err(RefreshFailure::ProviderUnavailable)
+        })
+    }
+
+    /// Drops the session's gate once neither a request nor a refresh task holds it.
+    fn forget_gate_if_unused(&self, id: &str) {
+        let mut gates = lock(&self.inner.refresh_gates);
+        if gates
+            .get(id)
+            .is_some_and(|gate| Arc::strong_count(gate) == 1)
+        {
+            gates.remove(id);
+        }
+    }
+
+    /// A refresh that failed for want of the provider a moment ago answers again, so that a
+    /// burst of requests makes one provider call, not one each.
+    async fn refresh_unless_failed_recently(
+        &self,
+        id: &str,
+    ) -> Result<LoadedSession, RefreshFailure> {
+        let failures = &self.inner.refresh_failures;
+        let failed_at = lock(failures).get(id).copied();
+        if failed_at.is_some_and(|at| at.elapsed() < REFRESH_FAILURE_MEMORY) {
+            return Err(RefreshFailure::ProviderUnavailable);
+        }
+        let result = self.refresh_under_gate(id).await;
+        let mut failures = lock(failures);
+        if matches!(result, Err(RefreshFailure::ProviderUnavailable)) {
+            if failures.len() >= MAX_REMEMBERED_FAILURES {
+                failures.retain(|_, at| at.elapsed() < REFRESH_FAILURE_MEMORY);
+                if failures.len() >= MAX_REMEMBERED_FAILURES {
+                    failures.clear();
+                }
+            }
+            failures.insert(id.into(), Instant::now());
+        } else if failed_at.is_some() {
+            failures.remove(id);
+        }
+        result
+    }
+
+    async fn refresh_under_gate(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
+        let inner = &self.inner;
+        let store = &inner.store;
+        // Another request (or instance) may have refreshed while this one waited.
+        let current = self.reload(id).await?;
+        if !current.data.needs_refresh(now_unix()) {
+            return Ok(current);
+        }
+        let lease_key = format!("refresh:{id}");
+        let lease_ttl = inner.config.refresh_lease;
+        let owner = inner.instance_id.as_str();
+        let give_up_at = Instant::now() + lease_ttl + inner.config.http_timeout;
+        while !store
+            .acquire_lease(&lease_key, owner, lease_ttl)
+            .await
+            .map_err(store_down)?
+        {
+            // Another instance holds the lease: wait for its result and reuse it.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let current = self.reload(id).await?;
+            if !current.data.needs_refresh(now_unix()) {
+                return Ok(current);
+            }
+            if Instant::now() > give_up_at {
+                tracing::warn!("another instance holds the refresh lease for too long");
+                return Err(RefreshFailure::ProviderUnavailable);
+            }
+        }
+        let result = self.refresh_with_lease(id, &lease_key, owner).await;
+        if let Err(error) = store.release_lease(&lease_key, owner).await {
+            tracing::warn!(%error, "could not release the refresh lease");
+        }
+        result
+    }
+
+    #[tracing::instrument(name = "ping_oidc.refresh", skip_all)]
+    async fn refresh_with_lease(
+        &self,
+        id: &str,
+        lease_key: &str,
+        owner: &str,
+    ) -> Result<LoadedSession, RefreshFailure> {
+        let inner = &self.inner;
+        let store = &inner.store;
+        // Re-read under the lease: the token another instance just rotated is never sent again.
+        let current = self.reload(id).await?;
+        if !current.data.needs_refresh(now_unix()) {
+            return Ok(current);
+        }
+        let Some(refresh_token) = current.data.refresh_token.clone() else {
+            tracing::info!(
+                "access token expired and there is no refresh token; ending the session"
+            );
+            let _ = store.delete(id).await;
+            return Err(RefreshFailure::Ended);
+        };
+        let lease_ttl = inner.config.refresh_lease;
+        let provider = self
+            .provider()
+            .map_err(|_| RefreshFailure::ProviderUnavailable)?;
+        let exchange = provider.refresh(&inner.config, &refresh_token);
+        tokio::pin!(exchange);
+        let mut renew = tokio::time::interval(lease_ttl / 3);
+        renew.tick().await;
+        let mut lease_held = true;
+        let result = loop {
+            tokio::select! {
+                result = &mut exchange => break result,
+                _ = renew.tick(), if lease_held => {
+                    match store.acquire_lease(lease_key, owner, lease_ttl).await {
+                        Ok(true) => {}
+                        // Another instance took the lease (ours ran out). This one stops
+                        // claiming it, but lets the call already at the provider finish:
+                        // dropping it could lose a rotated refresh token. The save below is
+                        // compare-and-set, so it never overwrites the other's result.
+                        Ok(false) => {
+                            tracing::warn!("the refresh lease was lost to another instance");
+                            lease_held = false;
+                        }
+                        Err(error) => tracing::warn!(%error, "could not renew the refresh lease"),
+                    }
+                }
+            }
+        };
+        let tokens = match result {
+            Ok(tokens) => tokens,
+            // RFC 6749 §5.2: only `invalid_grant` says the refresh token itself is bad.
+            Err(ProviderError::Rejected { error, .. }) if error == "invalid_grant" => {
+                // A newer refresh token may have been stored meanwhile (by another instance,
+                // or by a save that outlived its request): then the session lives on.
+                let latest = self.reload(id).await?;
+                if latest.data.refresh_token != current.data.refresh_token {
+                    tracing::info!("refresh token already rotated elsewhere; keeping the session");
+                    return if latest.data.needs_refresh(now_unix()) {
+                        Err(RefreshFailure::ProviderUnavailable)
+                    } else {
+                        Ok(latest)
+                    };
+                }
+                tracing::info!(error = %error, "the provider refused the refresh; ending the session");
+                let _ = store.delete(id).await;
+                return Err(RefreshFailure::Ended);
+            }
+            // `invalid_client`, `unauthorized_client`, `invalid_scope`, …: the configuration
+            // or the provider is wrong, not the user's grant. Keep the session; say so loudly.
+            Err(ProviderError::Rejected { error, .. }) => {
+                tracing::error!(error = %error, "the provider refused the refresh for a reason other than the grant (check the client configuration); keeping the session");
+                return Err(RefreshFailure::ProviderUnavailable);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "refresh failed; keeping the session");
+                return Err(RefreshFailure::ProviderUnavailable);
+            }
+        };
+        let data = match self.refreshed_session(&current.data, tokens).await {
+            Ok(data) => data,
+            Err(error) => {
+                tracing::warn!(reason = %error, "refreshed ID token rejected; ending the session");
+                let _ = store.delete(id).await;
+                return Err(RefreshFailure::Ended);
+            }
+        };
+        let data = Arc::new(data);
+        match self.save_rotated(id, &data, current.version).await? {
+            SaveOutcome::Saved { version } => {
+                tracing::debug!("tokens refreshed");
+                Ok(LoadedSession {
+                    data,
+                    version,
+                    last_seen: current.last_seen,
+                })
+            }
+            _ => {
+                tracing::warn!("another writer changed the session during refresh");
+                let latest = self.reload(id).await?;
+                if latest.data.refresh_token != current.data.refresh_token {
+                    // Someone else refreshed too (a lease lost): keep what they stored.
+                    return Ok(latest);
+                }
+                // The other write left the refresh token this call just spent: the rotated
+                // one must be stored, or it would be lost and the spent one sent again.
+                match self.save_rotated(id, &data, latest.version).await? {
+                    SaveOutcome::Saved { version } => Ok(LoadedSession {
+                        data,
+                        version,
+                        last_seen: latest.last_seen,
+                    }),
+                    _ => self.reload(id).await,
+                }
+            }
+        }
+    }
+
+    /// Saves freshly refreshed tokens. The provider has already spent the old refresh token,
+    /// so a store failure here is retried a few times (within the lease) before giving up:
+    /// losing the rotated token means the spent one would be sent again.
+    async fn save_rotated(
+        &self,
+        id: &str,
+        data: &Arc<SessionData>,
+        version: u64,
+    ) -> Result<SaveOutcome, RefreshFailure> {
+        let mut pause = Duration::from_millis(100);
+        let mut retries = 2;
+        loop {
+            match self.inner.store.update(id, Arc::clone(data), version).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(error) if retries > 0 => {
+                    tracing::warn!(%error, "could not store the refreshed tokens; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    retries -= 1;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the refreshed tokens could not be stored; the session will need a new sign-in if the provider refuses the previous refresh token");
+                    return Err(store_down(error));
+                }
+            }
+        }
+    }
+
+    /// The stored session for a refresh: gone means ended, a store failure means unavailable.
+    async fn reload(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
+        self.load_session(id, now_unix())
+            .await
+            .map_err(store_down)?
+            .ok_or(RefreshFailure::Ended)
+    }
+
+    /// The session after a refresh: new tokens, the refresh token kept when not rotated, and
+    /// a new ID token checked against the old one (same issuer and subject).
+    async fn refreshed_session(
+        &self,
+        old: &SessionData,
+        tokens: TokenResponse,
+    ) -> Result<SessionData, TokenError> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let now = now_unix();
+        let mut data = old.clone();
+        if let Some(id_token) = &tokens.id_token {
+            let mut original = crate::id_token::stored_claims(&old.id_token).unwrap_or_default();
+            // The stored token is the one signed in with; its `sub` is the session's.
+            original.insert("sub".into(), Value::String(old.subject.to_string()));
+            match self
+                .verify_id_token(id_token, &tokens.access_token, None, Some(&original), now)
+                .await
+            {
+                Ok(verified) => {
+                    let (raw, claims) = verified.into_parts();
+                    // The original `auth_time` stays: a refresh is no new authentication.
+                    let keep_auth_time = old.claims.get("auth_time").is_some();
+                    let refreshed = super::session_claims(claims)
+                        .filter(|(name, _)| !(keep_auth_time && name == "auth_time"));
+                    data.claims = data.claims.merged(refreshed);
+                    data.id_token = raw.into();
+                }
+                // The refresh token is already spent: keep the new tokens (they came from the
+                // token endpoint over TLS) with the previous ID token and claims, rather than
+                // end the session or replay the old refresh token later.
+                Err(error) if error.is_unavailable() => {
+                    tracing::warn!(%error, "keys unavailable; keeping the previous ID token after refresh");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        apply_tokens(&mut data, tokens, config.refresh_leeway, now);
+        Ok(data)
+    }
+}
+
+/// Copies a token response into the session, computing when to refresh next.
+pub(crate) fn apply_tokens(
+    data: &mut SessionData,
+    tokens: TokenResponse,
+    leeway: Duration,
+    now: i64,
+) {
+    data.access_expires_at = tokens.expires_in.map(|secs| now.saturating_add(secs));
+    data.refresh_at = tokens.expires_in.map(|secs| {
+        let early = duration_secs(leeway).min(secs / 4);
+        now.saturating_add(secs - early)
+    });
+    data.access_token = tokens.access_token.into();
+    if let Some(rotated) = tokens.refresh_token {
+        data.refresh_token = Some(rotated.into());
+    }
+    if let Some(scope) = tokens.scope {
+        let scopes = crate::scope::parse_scope_list(&scope);
+        if !scopes.is_empty() {
+            data.scopes = scopes.into();
+        }
+    }
+}

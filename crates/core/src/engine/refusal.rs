@@ -1,0 +1,201 @@
+//! Refusals: every 401, 403 and 503 a guarded request, a refresh or a BFF route answers is
+//! built here, as a page and redirect for navigations and as JSON for everything else.
+
+use serde_json::json;
+
+use super::refresh::RefreshFailure;
+use super::{encode, PingOidc, RequestInfo, RequestKind};
+use crate::cookies;
+use crate::response::AuthResponse;
+
+/// Why a guarded request was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RejectionKind {
+    /// No valid session: navigations go to sign-in, others get 401.
+    SignedOut,
+    /// The provider refused the refresh (`invalid_grant`): the session was ended.
+    SessionEnded,
+    /// The session's token lacks scopes: navigations go through sign-in for them, others
+    /// get 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`.
+    InsufficientScope,
+    /// The provider could not be reached for a refresh: 503 with `Retry-After`; the session
+    /// is kept.
+    ProviderUnavailable,
+    /// The session store could not be reached: 503 with `Retry-After`.
+    StoreUnavailable,
+}
+
+/// A refused guarded request, with the response to send.
+#[derive(Clone, Debug)]
+pub struct Rejection {
+    kind: RejectionKind,
+    response: AuthResponse,
+}
+
+impl Rejection {
+    /// Why.
+    pub fn kind(&self) -> RejectionKind {
+        self.kind
+    }
+
+    /// The response to send (redirect, page or JSON).
+    pub fn response(&self) -> &AuthResponse {
+        &self.response
+    }
+
+    /// The response to send.
+    pub fn into_response(self) -> AuthResponse {
+        self.response
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "request refused: {:?} ({})",
+            self.kind, self.response.status
+        )
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// The `Retry-After` of every 503, in seconds.
+pub(crate) const RETRY_AFTER_SECS: &str = "5";
+
+impl PingOidc {
+    pub(super) fn store_down<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        error: crate::error::StoreError,
+    ) -> Rejection {
+        tracing::warn!(%error, "session store unavailable");
+        self.unavailable(RequestKind::of(request), RejectionKind::StoreUnavailable)
+    }
+
+    /// No usable session: navigations go to sign-in (and come back to where they were),
+    /// other requests get 401 JSON. `ended`: the session existed and was ended (a refused
+    /// refresh), not merely absent.
+    pub(crate) fn signed_out<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        kind: RequestKind,
+        ended: bool,
+    ) -> Rejection {
+        let here = match request.query() {
+            Some(query) => format!("{}?{}", request.path(), query),
+            None => request.path().to_string(),
+        };
+        let return_to = crate::return_to::sanitize(&here);
+        let clear_cookie = ended || self.session_id_from(request).is_some();
+        self.sign_in_again(kind, ended, return_to.as_deref(), clear_cookie)
+    }
+
+    /// The one place the "sign in (again)" answer is built: for guarded requests, a refused
+    /// refresh and `/auth/user`.
+    fn sign_in_again(
+        &self,
+        kind: RequestKind,
+        ended: bool,
+        return_to: Option<&str>,
+        clear_cookie: bool,
+    ) -> Rejection {
+        let mut response = match kind {
+            RequestKind::Navigation => AuthResponse::redirect(302, &self.login_url(return_to)),
+            RequestKind::Api => AuthResponse::json(
+                401,
+                json!({
+                    "error": if ended { "session_ended" } else { "unauthenticated" },
+                    "error_description": if ended { "The session ended; sign in again." } else { "Sign in first." },
+                    "login_url": self.login_url(None),
+                }),
+            ),
+        };
+        if clear_cookie {
+            response = response.with_cookies([cookies::session_cookie_removal(&self.inner.config)]);
+        }
+        let kind = if ended {
+            RejectionKind::SessionEnded
+        } else {
+            RejectionKind::SignedOut
+        };
+        Rejection { kind, response }
+    }
+
+    pub(super) fn insufficient_scope<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        kind: RequestKind,
+        missing: &[&str],
+    ) -> Rejection {
+        let scope = missing.join(" ");
+        let response = match kind {
+            RequestKind::Navigation => {
+                let here = match request.query() {
+                    Some(query) => format!("{}?{}", request.path(), query),
+                    None => request.path().to_string(),
+                };
+                let target = crate::return_to::sanitize(&here).unwrap_or_else(|| "/".into());
+                let url = format!("{}&scope={}", self.login_url(Some(&target)), encode(&scope));
+                AuthResponse::redirect(302, &url)
+            }
+            RequestKind::Api => AuthResponse::json(
+                403,
+                json!({
+                    "error": "insufficient_scope",
+                    "error_description": "The session's access token lacks a required scope.",
+                    "scope": scope,
+                }),
+            )
+            .with_header(
+                "www-authenticate",
+                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            ),
+        };
+        Rejection {
+            kind: RejectionKind::InsufficientScope,
+            response,
+        }
+    }
+
+    pub(crate) fn unavailable(&self, kind: RequestKind, why: RejectionKind) -> Rejection {
+        let (code, message) = match why {
+            RejectionKind::StoreUnavailable => (
+                "session_store_unavailable",
+                "Sessions are unavailable right now. Try again shortly.",
+            ),
+            _ => (
+                "provider_unavailable",
+                "The identity provider cannot be reached right now. Try again shortly.",
+            ),
+        };
+        let response = match kind {
+            RequestKind::Navigation => {
+                AuthResponse::page(503, "Temporarily unavailable", message, None)
+            }
+            RequestKind::Api => AuthResponse::json_error(503, code, message),
+        };
+        Rejection {
+            kind: why,
+            response: response.with_header("retry-after", RETRY_AFTER_SECS),
+        }
+    }
+
+    pub(super) fn refresh_rejection(
+        &self,
+        kind: RequestKind,
+        failure: RefreshFailure,
+    ) -> Rejection {
+        match failure {
+            RefreshFailure::Ended => self.sign_in_again(kind, true, None, true),
+            RefreshFailure::ProviderUnavailable => {
+                self.unavailable(kind, RejectionKind::ProviderUnavailable)
+            }
+            RefreshFailure::StoreUnavailable => {
+                self.unavailable(kind, RejectionKind::StoreUnavailable)
+            }
+        }
+    }
+}
