@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: installs what the tests need (Debian packages
-# redis-server, chromium, chromium-driver and openssl; the pinned npm packages), makes sure Redis is up
+# redis-server, chromium and openssl; the pinned npm packages), makes sure Redis is up
 # at 127.0.0.1:6379, and runs every test with REDIS_URL set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl) # certificates for the rediss:// test
 if [ ${#missing[@]} -gt 0 ]; then

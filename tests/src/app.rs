@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use ping_oidc::{Config, ConfigBuilder, PingOidc, SessionStore};
+use ping_oidc::store::SessionStore;
+use ping_oidc::{Config, ConfigBuilder, PingOidc};
 
 /// The key the tests give `SESSION_KEY`.
 pub const TEST_SESSION_KEY: &str = "test-session-key-0123456789abcdef-0123456789abcdef";

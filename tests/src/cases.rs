@@ -342,7 +342,7 @@ pub async fn logout_without_oidc_end_session(adapter: Adapter, setup: Setup) {
 }
 
 /// The stored session behind the browser's cookie, straight from the app's store.
-async fn stored_session(t: &Interop) -> Option<ping_oidc::LoadedSession> {
+async fn stored_session(t: &Interop) -> Option<ping_oidc::store::LoadedSession> {
     let cookie = t.browser.cookie(&t.app.url("/"), "ping_oidc")?;
     let id = cookie.split('.').next()?.to_string();
     t.app.oidc.store().load(&id).await.expect("store")

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ping_oidc::store::RedisStore;
-use ping_oidc::SessionStore;
+use ping_oidc::store::SessionStore;
 use ping_oidc_dev_provider::{ClientRegistration, DevProvider, LogoutTarget};
 use serde_json::{json, Value};
 

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use ping_oidc::{ConfigBuilder, MemoryStore, SessionStore};
+use ping_oidc::store::SessionStore;
+use ping_oidc::{ConfigBuilder, MemoryStore};
 use ping_oidc_dev_provider::{
     ClientRegistration, DevProvider, LogoutTarget, LogoutTokenKind, Misbehavior, SigningAlg,
     OTHER_AUDIENCE, WRONG_ISSUER,

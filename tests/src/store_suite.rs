@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::join_all;
 use ping_oidc::store::StoreFuture;
-use ping_oidc::{SaveOutcome, SessionData, SessionStore};
+use ping_oidc::store::{SaveOutcome, SessionData, SessionStore};
 use serde_json::{json, Value};
 
 /// Every case of the suite, in the order [`store_suite!`](crate::store_suite!) generates them.
@@ -1032,7 +1032,7 @@ fn outage<'a, T: Send + 'a>() -> StoreFuture<'a, T> {
 }
 
 impl SessionStore for FlakyStore {
-    fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<ping_oidc::LoadedSession>> {
+    fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<ping_oidc::store::LoadedSession>> {
         self.inner.load(id)
     }
     fn create<'a>(&'a self, id: &'a str, data: Arc<SessionData>, now: i64) -> StoreFuture<'a, ()> {
@@ -1043,7 +1043,7 @@ impl SessionStore for FlakyStore {
         id: &'a str,
         data: Arc<SessionData>,
         expected_version: u64,
-    ) -> StoreFuture<'a, ping_oidc::SaveOutcome> {
+    ) -> StoreFuture<'a, ping_oidc::store::SaveOutcome> {
         self.inner.update(id, data, expected_version)
     }
     fn touch<'a>(&'a self, id: &'a str, now: i64) -> StoreFuture<'a, ()> {

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ping_oidc::{MemoryStore, SessionStore};
+use ping_oidc::store::SessionStore;
+use ping_oidc::MemoryStore;
 use ping_oidc_tests::store_suite::{now_unix, random_hex, session_id, TestSession};
 
 mod memory {
@@ -360,7 +361,7 @@ mod redis {
         assert!(a.load(&id).await.expect("load").is_some());
     }
 
-    use ping_oidc::SaveOutcome;
+    use ping_oidc::store::SaveOutcome;
 
     async fn with_prefix(prefix: &str, local_cache: usize) -> RedisStore {
         RedisStore::builder(&url())
@@ -535,7 +536,7 @@ mod redis {
                                 .marker("2")
                                 .build();
                             let saved = store.update(&id, next, 1).await.expect("update");
-                            assert_eq!(saved, ping_oidc::SaveOutcome::Saved { version: 2 });
+                            assert_eq!(saved, ping_oidc::store::SaveOutcome::Saved { version: 2 });
                             store.touch(&id, now_unix()).await.expect("touch");
                         }
                     });

@@ -24,7 +24,8 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use ping_oidc::store::RedisStore;
-use ping_oidc::{PingOidc, SessionStore};
+use ping_oidc::store::SessionStore;
+use ping_oidc::PingOidc;
 use ping_oidc_bench::{config, session_id, sign_in, start_provider};
 use ping_oidc_dev_provider::DevProvider;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

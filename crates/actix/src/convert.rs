@@ -3,7 +3,7 @@
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
-use ping_oidc::{AuthResponse, RequestInfo};
+use ping_oidc::adapter::{AuthResponse, RequestInfo};
 
 /// What the engine reads of a request: method, path, query, headers, cookies.
 pub(crate) struct RequestView<'r> {

@@ -9,10 +9,8 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::Either;
-use ping_oidc::{
-    AccessToken, AuthResponse, Authenticated, Immediate, Pending, PingOidc, Rejection,
-    RejectionKind, RequestAuth, RequiredScopes,
-};
+use ping_oidc::adapter::{AuthResponse, Immediate, Pending, RequestAuth};
+use ping_oidc::{AccessToken, Authenticated, PingOidc, Rejection, RejectionKind, RequiredScopes};
 
 use crate::convert::{to_http_response, RequestView};
 

@@ -27,7 +27,7 @@
 //! - Requests under the route prefix (default `/auth`) are answered by the engine:
 //!   `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`, `GET /auth/user`,
 //!   `GET /auth/token` and `POST /auth/backchannel-logout` (its body is read up to
-//!   [`AuthRoute::MAX_BODY_BYTES`](ping_oidc::AuthRoute::MAX_BODY_BYTES); a larger one gets
+//!   [`AuthRoute::MAX_BODY_BYTES`](ping_oidc::adapter::AuthRoute::MAX_BODY_BYTES); a larger one gets
 //!   `413`). Other paths under the prefix go to your app.
 //! - Every other request passes through with the engine in its extensions, for the extractors.
 //!   The middleware itself reads no session: unguarded routes pay nothing, and their future is
@@ -77,3 +77,10 @@ mod middleware;
 pub use extract::{AuthRejection, AuthenticatedUser, OptionalUser, ScopedToken};
 pub use middleware::{AuthAnswer, OidcMiddleware, OidcMiddlewareService, ResponseFuture};
 pub use ping_oidc::{self, required_scopes, PingOidc, RequiredScopes};
+// What handlers and `main` touch, so that an app depends on this crate alone.
+#[cfg(feature = "redis")]
+pub use ping_oidc::store::RedisStore;
+pub use ping_oidc::{
+    AccessToken, Authenticated, Claims, Config, ConfigBuilder, ConfigError, MemoryStore,
+    PingOidcBuilder, Rejection, StartError, StoreError,
+};

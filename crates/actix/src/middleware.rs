@@ -9,7 +9,8 @@ use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage, HttpRequest};
 use futures_util::future::{Either, Map, MapOk};
 use futures_util::{FutureExt, TryFutureExt};
-use ping_oidc::{AuthResponse, AuthRoute, PingOidc};
+use ping_oidc::adapter::{AuthResponse, AuthRoute, RequestAuth};
+use ping_oidc::PingOidc;
 
 use crate::convert::{to_http_response, RequestView};
 
@@ -78,7 +79,7 @@ where
         let Some(route) = self.oidc.match_route(request.path()) else {
             request
                 .extensions_mut()
-                .insert(ping_oidc::RequestAuth::new(self.oidc.clone()));
+                .insert(RequestAuth::new(self.oidc.clone()));
             let own_body: fn(_) -> _ = ServiceResponse::map_into_left_body;
             return Either::Left(self.service.call(request).map_ok(own_body));
         };

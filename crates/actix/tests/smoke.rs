@@ -173,7 +173,7 @@ async fn backchannel_logout_body_is_capped() {
     let app = init_service(App::new().configure(routes).wrap(OidcMiddleware::new(oidc))).await;
     let form = "application/x-www-form-urlencoded";
 
-    let huge = vec![b'a'; ping_oidc::AuthRoute::MAX_BODY_BYTES + 1];
+    let huge = vec![b'a'; ping_oidc::adapter::AuthRoute::MAX_BODY_BYTES + 1];
     let request = TestRequest::post()
         .uri("/auth/backchannel-logout")
         .insert_header((header::CONTENT_TYPE, form))

@@ -11,7 +11,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ping_oidc::{bench, Authenticated, Config, PingOidc, SessionData};
+use ping_oidc::store::SessionData;
+use ping_oidc::{bench, Authenticated, Config, PingOidc};
 use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_USERNAME};
 
 const APP: &str = "http://127.0.0.1:9";

@@ -97,7 +97,9 @@ pub async fn sign_in(
         query: Some(query),
         cookie: None,
     };
-    let login = oidc.handle(crate::AuthRoute::Login, &login, b"").await;
+    let login = oidc
+        .handle(crate::adapter::AuthRoute::Login, &login, b"")
+        .await;
     let authorization_url = login
         .header("location")
         .ok_or_else(|| format!("/auth/login answered {} without a location", login.status))?;
@@ -108,7 +110,7 @@ pub async fn sign_in(
         cookie: Some(transaction),
     };
     let answer = oidc
-        .handle(crate::AuthRoute::Callback, &callback, b"")
+        .handle(crate::adapter::AuthRoute::Callback, &callback, b"")
         .await;
     let prefix = format!("{}=", oidc.config().cookie_name);
     let session = set_cookie_pairs(&answer)
@@ -123,7 +125,7 @@ pub async fn sign_in(
 }
 
 /// The `name=value` part of each `Set-Cookie` of a response.
-fn set_cookie_pairs(response: &crate::AuthResponse) -> impl Iterator<Item = &str> {
+fn set_cookie_pairs(response: &crate::adapter::AuthResponse) -> impl Iterator<Item = &str> {
     response
         .headers
         .iter()

@@ -305,7 +305,7 @@ pub struct ConfigBuilder {
     client_id: Option<String>,
     client_secret: Option<Secret>,
     auth_method: Option<TokenAuthMethod>,
-    scopes: Vec<String>,
+    scopes: Option<Vec<String>>,
     app_url: Option<String>,
     route_prefix: Option<String>,
     default_return_to: Option<String>,
@@ -370,13 +370,14 @@ impl ConfigBuilder {
         self
     }
 
-    /// Scopes to ask for; `openid` is always added.
+    /// Scopes to ask for; `openid` is always added. Default: [`DEFAULT_SCOPES`] (`openid
+    /// profile email`), so the user's name and email are there without asking.
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
         self
     }
 
@@ -565,7 +566,10 @@ impl ConfigBuilder {
         };
 
         let mut scopes = vec!["openid".to_string()];
-        for scope in self.scopes {
+        let asked = self
+            .scopes
+            .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect());
+        for scope in asked {
             if !crate::scope::is_valid_scope_token(&scope) {
                 return Err(config_error(format!(
                     "scope `{scope}` has characters a scope cannot have"
@@ -764,6 +768,10 @@ impl ConfigBuilder {
         })
     }
 }
+
+/// The scopes asked for when none are configured: the user's name and email come with the
+/// ID token or userinfo, as an app showing "signed in as …" expects.
+pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
 
 /// Provider URLs must be https, except on loopback (local development and tests).
 pub(crate) fn check_transport(url: &Url, what: &str) -> Result<(), ConfigError> {

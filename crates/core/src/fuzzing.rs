@@ -41,7 +41,7 @@ pub fn cookies(data: &[u8]) {
 /// Discovery documents, JWKS documents, token endpoint responses, and stored sessions (a
 /// shared store's records are read back as JSON).
 pub fn provider_documents(data: &[u8]) {
-    if let Ok(session) = serde_json::from_slice::<crate::SessionData>(data) {
+    if let Ok(session) = serde_json::from_slice::<crate::store::SessionData>(data) {
         let _ = session.claims().get("sub");
         let _ = serde_json::to_vec(&session);
     }

@@ -40,11 +40,6 @@ impl VerifiedIdToken {
         self.sid.as_deref()
     }
 
-    /// All claims.
-    pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
-    }
-
     pub(crate) fn into_parts(self) -> (String, Map<String, Value>) {
         (self.raw, self.claims)
     }

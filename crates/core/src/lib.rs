@@ -32,46 +32,45 @@
 #[cfg(any(test, feature = "bench"))]
 #[doc(hidden)]
 pub mod bench;
-mod claims;
-pub mod config;
-mod cookies;
-mod crypto;
-pub mod discovery;
-mod engine;
-pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+
+pub mod adapter;
+pub mod store;
+
+mod claims;
+mod config;
+mod cookies;
+mod crypto;
+mod discovery;
+mod engine;
+mod error;
 mod http_client;
-pub mod id_token;
+mod id_token;
 mod jose;
 mod keys;
 mod logout_token;
-pub mod pingone;
+mod pingone;
 mod provider;
-pub mod response;
-pub mod return_to;
-pub mod scope;
-pub mod session;
+mod response;
+mod return_to;
+mod scope;
+mod session;
 mod slot_table;
-pub mod store;
 mod time;
 mod transaction;
 
 pub use claims::Claims;
 pub use config::{
     Config, ConfigBuilder, ConfigError, ProviderSource, SameSite, Secret, TokenAuthMethod,
+    DEFAULT_SCOPES,
 };
-pub use discovery::ProviderMetadata;
+pub use discovery::{DiscoveryError, ProviderMetadata};
 pub use engine::{
-    AccessToken, AuthRoute, Authenticated, Immediate, Pending, PingOidc, PingOidcBuilder,
-    Rejection, RejectionKind, RequestAuth, RequestInfo, RequestKind, StartError,
+    AccessToken, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind, StartError,
 };
 pub use error::{ProviderError, StoreError, TokenError};
-pub use id_token::VerifiedIdToken;
-pub use jose::Algorithm;
 pub use pingone::Region;
-pub use response::AuthResponse;
 pub use scope::RequiredScopes;
-pub use session::SessionData;
-pub use store::{LoadedSession, MemoryStore, SaveOutcome, SessionStore};
+pub use store::MemoryStore;

@@ -52,7 +52,7 @@ impl AuthResponse {
         )
     }
 
-    /// The answer when an auth route's body is over [`AuthRoute::MAX_BODY_BYTES`](crate::AuthRoute::MAX_BODY_BYTES)
+    /// The answer when an auth route's body is over [`AuthRoute::MAX_BODY_BYTES`](crate::adapter::AuthRoute::MAX_BODY_BYTES)
     /// or cannot be read.
     pub fn body_too_large() -> Self {
         Self::json_error(

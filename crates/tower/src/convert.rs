@@ -4,7 +4,7 @@ use axum::body::Body;
 use http::header::{HeaderName, HeaderValue, COOKIE};
 use http::request::Parts;
 use http::{Response, StatusCode};
-use ping_oidc::{AuthResponse, RequestInfo};
+use ping_oidc::adapter::{AuthResponse, RequestInfo};
 
 /// The engine's view of a request's head.
 pub(crate) struct PartsView<'a>(pub &'a Parts);

@@ -9,10 +9,8 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::Either;
 use http::request::Parts;
-use ping_oidc::{
-    AccessToken, AuthResponse, Authenticated, Immediate, Rejection, RejectionKind, RequestAuth,
-    RequiredScopes,
-};
+use ping_oidc::adapter::{AuthResponse, Immediate, RequestAuth};
+use ping_oidc::{AccessToken, Authenticated, Rejection, RejectionKind, RequiredScopes};
 
 use crate::convert::{into_http, PartsView};
 

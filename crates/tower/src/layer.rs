@@ -7,7 +7,8 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
-use ping_oidc::{AuthResponse, AuthRoute, PingOidc};
+use ping_oidc::adapter::{AuthResponse, AuthRoute, RequestAuth};
+use ping_oidc::PingOidc;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -70,7 +71,7 @@ where
             None => {
                 request
                     .extensions_mut()
-                    .insert(ping_oidc::RequestAuth::new(self.oidc.clone()));
+                    .insert(RequestAuth::new(self.oidc.clone()));
                 ResponseFuture {
                     state: State::Inner {
                         future: self.inner.call(request),

@@ -50,3 +50,10 @@ mod layer;
 pub use extract::{AuthRejection, AuthenticatedUser, OptionalUser, ScopedToken};
 pub use layer::{OidcLayer, OidcService};
 pub use ping_oidc::{self, required_scopes, PingOidc, RequiredScopes};
+// What handlers and `main` touch, so that an app depends on this crate alone.
+#[cfg(feature = "redis")]
+pub use ping_oidc::store::RedisStore;
+pub use ping_oidc::{
+    AccessToken, Authenticated, Claims, Config, ConfigBuilder, ConfigError, MemoryStore,
+    PingOidcBuilder, Rejection, StartError, StoreError,
+};

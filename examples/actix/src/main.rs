@@ -2,7 +2,11 @@
 //! (with none of `OIDC_ISSUER`, `PINGONE_ENV_ID`, `PINGONE_CUSTOM_DOMAIN`: the embedded
 //! development provider).
 
-fn main() -> Result<(), String> {
+fn main() -> std::process::ExitCode {
+    ping_oidc_example_site::exit_on_error(run())
+}
+
+fn run() -> Result<(), String> {
     ping_oidc_example_site::init_tracing();
     actix_web::rt::System::new().block_on(async {
         let example = ping_oidc_example_site::start_from_env().await?;

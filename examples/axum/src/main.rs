@@ -3,7 +3,11 @@
 //! development provider).
 
 #[tokio::main]
-async fn main() -> Result<(), String> {
+async fn main() -> std::process::ExitCode {
+    ping_oidc_example_site::exit_on_error(run().await)
+}
+
+async fn run() -> Result<(), String> {
     ping_oidc_example_site::init_tracing();
     let example = ping_oidc_example_site::start_from_env().await?;
     let oidc = example.oidc;

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use ping_oidc::response::escape;
+use ping_oidc::adapter::escape_html as escape;
 use ping_oidc::store::RedisStore;
 use ping_oidc::{Authenticated, Config, PingOidc};
 use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_PASSWORD, DEFAULT_USERNAME};
@@ -12,9 +12,6 @@ use serde_json::{json, Value};
 pub mod readme_run;
 
 ping_oidc::required_scopes!(pub OrdersRead => "orders:read");
-
-/// Scopes the example asks for when `OIDC_SCOPES` is unset.
-pub const DEFAULT_SCOPES: &str = "openid profile email";
 
 /// Logs to stderr with `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -60,7 +57,7 @@ pub async fn start_from_env() -> Result<Example, String> {
     let provider_configured = ["OIDC_ISSUER", "PINGONE_ENV_ID", "PINGONE_CUSTOM_DOMAIN"]
         .iter()
         .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
-    let (mut builder, dev_provider) = if provider_configured {
+    let (builder, dev_provider) = if provider_configured {
         (Config::builder_from_env().map_err(|e| e.to_string())?, None)
     } else {
         let app_url = std::env::var("APP_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
@@ -76,9 +73,6 @@ pub async fn start_from_env() -> Result<Example, String> {
         .map_err(|e| e.to_string())?;
         (builder, Some(provider))
     };
-    if std::env::var_os("OIDC_SCOPES").is_none() {
-        builder = builder.scopes(DEFAULT_SCOPES.split(' '));
-    }
     let config = builder.build().map_err(|e| e.to_string())?;
     let store = std::env::var("SESSION_STORE").unwrap_or_else(|_| "memory".into());
     let mut engine = PingOidc::builder(config);
@@ -93,7 +87,12 @@ pub async fn start_from_env() -> Result<Example, String> {
             .await
             .map_err(|e| format!("SESSION_STORE: {e}"))?;
         engine = engine.store(redis);
-    } else if store != "memory" {
+        tracing::info!("session store: Redis (shared by every instance, sealed at rest)");
+    } else if store == "memory" {
+        tracing::info!(
+            "session store: memory (this process only; SESSION_STORE=redis://… to share)"
+        );
+    } else {
         return Err(format!(
             "SESSION_STORE `{store}` is neither `memory` nor a redis:// URL"
         ));
@@ -112,6 +111,17 @@ pub async fn start_from_env() -> Result<Example, String> {
         println!();
     }
     Ok(Example { oidc, dev_provider })
+}
+
+/// Runs `main`'s body and prints its error with `Display` (not `Debug` quotes), exiting 1.
+pub fn exit_on_error(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// The client the embedded development provider registers for the example.

@@ -14,7 +14,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use ping_oidc::{Claims, MemoryStore, PingOidc, SessionData, SessionStore};
+use ping_oidc::store::{SessionData, SessionStore};
+use ping_oidc::{Claims, MemoryStore, PingOidc};
 use ping_oidc_bench::{config, session_id, sign_in, start_provider};
 use serde_json::Value;
 

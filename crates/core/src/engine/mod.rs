@@ -337,7 +337,7 @@ impl PingOidc {
         nonce: Option<&str>,
         original: Option<&Map<String, Value>>,
         now: i64,
-    ) -> Result<crate::VerifiedIdToken, crate::TokenError> {
+    ) -> Result<crate::id_token::VerifiedIdToken, crate::TokenError> {
         let inner = &self.inner;
         let config = &inner.config;
         let expect = crate::id_token::Expectations {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::error::StoreError;
-use crate::session::SessionData;
+pub use crate::session::SessionData;
 
 mod memory;
 #[cfg(feature = "redis")]

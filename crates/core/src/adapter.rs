@@ -1,0 +1,19 @@
+//! What an adapter author needs: how the engine sees a request, what it answers, and the
+//! per-request value the extractors share. App code does not need this module.
+//!
+//! An adapter (see `ping-oidc-tower` and `ping-oidc-actix`) does three things:
+//!
+//! 1. implements [`RequestInfo`] for its framework's request;
+//! 2. for a path under the route prefix ([`crate::PingOidc::match_route`]), calls
+//!    [`crate::PingOidc::handle`] and copies the [`AuthResponse`] into its response;
+//! 3. puts one [`RequestAuth`] in every other request, and has its extractors call
+//!    [`RequestAuth::authenticate_now`], awaiting the [`Pending`] step only when the answer
+//!    is [`Immediate::MustWait`].
+
+pub use crate::engine::{AuthRoute, Immediate, Pending, RequestAuth, RequestInfo, RequestKind};
+pub use crate::response::AuthResponse;
+
+/// Escapes text for HTML element content and attribute values, as the engine's own pages do.
+pub fn escape_html(text: &str) -> String {
+    crate::response::escape(text)
+}
