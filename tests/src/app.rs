@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use ping_oidc::store::SessionStore;
+use ping_oidc::test_util::TestClock;
 use ping_oidc::{Config, ConfigBuilder, PingOidc};
 
 /// The key the tests give `SESSION_KEY`.
@@ -71,8 +72,21 @@ impl AppSlot {
         config: ConfigBuilder,
         store: Option<Arc<dyn SessionStore>>,
     ) -> Result<TestApp, String> {
+        self.start_with_clock(adapter, config, store, &TestClock::new())
+            .await
+    }
+
+    /// Like [`AppSlot::start`], the engine reading the time from `clock` (which the case
+    /// moves forward instead of sleeping until something expires).
+    pub async fn start_with_clock(
+        self,
+        adapter: Adapter,
+        config: ConfigBuilder,
+        store: Option<Arc<dyn SessionStore>>,
+        clock: &TestClock,
+    ) -> Result<TestApp, String> {
         let config = config.build().map_err(|e| e.to_string())?;
-        let mut builder = PingOidc::builder(config);
+        let mut builder = PingOidc::builder(config).clock(clock.clone());
         if let Some(store) = store {
             builder = builder.shared_store(store);
         }

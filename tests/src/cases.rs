@@ -7,6 +7,8 @@ use serde_json::Value;
 
 use crate::app::{Adapter, AppSlot, TestApp};
 use crate::browser::{location, set_cookies, Browser};
+use ping_oidc::test_util::TestClock;
+
 use crate::oidc_provider::{
     confidential_client, public_client, OidcProvider, OidcProviderOptions, Shape,
 };
@@ -16,6 +18,8 @@ pub struct Interop {
     pub provider: OidcProvider,
     pub app: TestApp,
     pub browser: Browser,
+    /// The app's clock: cases move it forward instead of sleeping until tokens expire.
+    pub clock: TestClock,
 }
 
 /// A confidential client registered next to a public `rp`, for the test's own introspection
@@ -95,14 +99,16 @@ impl Interop {
         if setup.auth_method == "client_secret_post" {
             config = config.token_auth_method(ping_oidc::TokenAuthMethod::ClientSecretPost);
         }
+        let clock = TestClock::new();
         let app = slot
-            .start(adapter, config, None)
+            .start_with_clock(adapter, config, None, &clock)
             .await
             .unwrap_or_else(|e| panic!("app: {e}"));
         Self {
             provider,
             app,
             browser: Browser::new(),
+            clock,
         }
     }
 
@@ -149,8 +155,9 @@ impl Interop {
     }
 
     /// Waits until the session's access token is due for refresh.
+    /// Moves the app's clock past an access token's lifetime of `ttl` seconds.
     pub async fn wait_for_expiry(&self, ttl: u64) {
-        tokio::time::sleep(Duration::from_millis(ttl * 1000 + 300)).await;
+        self.clock.advance(Duration::from_secs(ttl + 1));
     }
 }
 
@@ -357,14 +364,16 @@ pub async fn session_lifetimes(adapter: Adapter) {
     let mut setup = Setup::new(Shape::PingOne);
     setup.lifetimes = Some((idle, Duration::from_secs(7)));
 
-    // Idle: busy for 5 s (past the idle timeout), then a 4 s pause.
+    // Idle: busy for 5 s (past the idle timeout), then a 4 s pause (on the app's clock).
+    let step = Duration::from_millis(700);
     let t = Interop::start(adapter, setup).await;
     t.sign_in().await;
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(5) {
+    let mut elapsed = Duration::ZERO;
+    while elapsed < Duration::from_secs(5) {
         let response = t.browser.fetch(&t.app.url("/api/ok")).await;
-        assert_eq!(response.status(), 200, "after {:?}", started.elapsed());
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert_eq!(response.status(), 200, "after {elapsed:?}");
+        t.clock.advance(step);
+        elapsed += step;
     }
     let stored = stored_session(&t)
         .await
@@ -373,7 +382,7 @@ pub async fn session_lifetimes(adapter: Adapter) {
         stored.version, 1,
         "uses slid the expiry without rewriting the session"
     );
-    tokio::time::sleep(idle + Duration::from_secs(1)).await;
+    t.clock.advance(idle + Duration::from_secs(1));
     let response = t.browser.fetch(&t.app.url("/api/ok")).await;
     assert_eq!(
         response.status(),
@@ -387,18 +396,16 @@ pub async fn session_lifetimes(adapter: Adapter) {
     setup.lifetimes = Some((idle, Duration::from_secs(7)));
     let t = Interop::start(adapter, setup).await;
     t.sign_in().await;
-    let started = std::time::Instant::now();
+    let mut elapsed = Duration::ZERO;
     let ended_after = loop {
         let status = t.browser.fetch(&t.app.url("/api/ok")).await.status();
         if status != 200 {
             assert_eq!(status, 401);
-            break started.elapsed();
+            break elapsed;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "outlived its lifetime"
-        );
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(elapsed < Duration::from_secs(10), "outlived its lifetime");
+        t.clock.advance(step);
+        elapsed += step;
     };
     assert!(
         ended_after >= Duration::from_secs(5),
@@ -809,9 +816,10 @@ pub async fn unreachable_provider_keeps_session(adapter: Adapter) {
         provider,
         app,
         browser,
+        clock,
     } = t;
     drop(provider);
-    tokio::time::sleep(Duration::from_millis(ttl * 1000 + 300)).await;
+    clock.advance(Duration::from_secs(ttl + 1));
     let api = browser.fetch(&app.url("/api/me")).await;
     assert_eq!(api.status(), 503);
     assert_eq!(
@@ -908,12 +916,16 @@ pub async fn user_endpoint_slides_idle_expiry(adapter: Adapter) {
     setup.lifetimes = Some((idle, Duration::from_secs(60)));
     let t = Interop::start(adapter, setup).await;
     t.sign_in().await;
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_millis(3500) {
-        assert_eq!(t.user().await.0, 200, "after {:?}", started.elapsed());
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut elapsed = Duration::ZERO;
+    while elapsed < Duration::from_millis(3500) {
+        assert_eq!(t.user().await.0, 200, "after {elapsed:?}");
+        t.clock.advance(Duration::from_millis(500));
+        elapsed += Duration::from_millis(500);
     }
     assert_eq!(t.browser.fetch(&t.app.url("/api/ok")).await.status(), 200);
+    // Without uses, the idle timeout ends it: the clock is what /auth/user slid.
+    t.clock.advance(idle + Duration::from_secs(1));
+    assert_eq!(t.user().await.0, 401);
 }
 
 /// A page that sends the browser to `/auth/login?return_to=<2 KB>` again and again cannot

@@ -54,12 +54,14 @@ pub async fn two_instances_refresh_once(adapter: Adapter) {
     let store_b = redis_store(&redis_url(), &prefix).await;
     let config_a = first.config(provider.issuer());
     let config_b = second.config(provider.issuer());
+    // One clock for both instances, as one wall clock would be.
+    let clock = ping_oidc::test_util::TestClock::new();
     let a = first
-        .start(adapter, config_a, Some(store_a))
+        .start_with_clock(adapter, config_a, Some(store_a), &clock)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let b = second
-        .start(adapter, config_b, Some(store_b))
+        .start_with_clock(adapter, config_b, Some(store_b), &clock)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
 
@@ -76,7 +78,7 @@ pub async fn two_instances_refresh_once(adapter: Adapter) {
         "B sees A's session"
     );
 
-    tokio::time::sleep(Duration::from_millis(ttl * 1000 + 300)).await;
+    clock.advance(Duration::from_secs(ttl + 1));
     let requests = (0..50).map(|i| {
         let client = browser.client.clone();
         let url = if i % 2 == 0 {

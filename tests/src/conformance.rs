@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use ping_oidc::store::SessionStore;
+use ping_oidc::test_util::TestClock;
 use ping_oidc::{ConfigBuilder, MemoryStore};
 use ping_oidc_dev_provider::{
     ClientRegistration, DevProvider, LogoutTarget, LogoutTokenKind, Misbehavior, SigningAlg,
@@ -52,6 +53,8 @@ pub struct Rp {
     pub app: TestApp,
     pub browser: Browser,
     pub store: Arc<MemoryStore>,
+    /// The app's clock: cases move it forward instead of sleeping until tokens expire.
+    pub clock: TestClock,
     /// Last, so that it is dropped last: the case keeps its turn until everything stopped.
     pub logs: LogCapture,
 }
@@ -100,8 +103,9 @@ impl Rp {
         let store = Arc::new(MemoryStore::default());
         let config = configure(slot.config(&provider.issuer()), &options);
         let shared: Arc<dyn SessionStore> = store.clone();
+        let clock = TestClock::new();
         let app = slot
-            .start(adapter, config, Some(shared))
+            .start_with_clock(adapter, config, Some(shared), &clock)
             .await
             .unwrap_or_else(|e| panic!("app: {e}"));
         Self {
@@ -109,6 +113,7 @@ impl Rp {
             app,
             browser: Browser::new(),
             store,
+            clock,
             logs,
         }
     }
@@ -644,7 +649,7 @@ async fn refreshed_id_token_refused_with(
     rp.sign_in().await;
     let access = rp.access_token().await;
     rp.provider.set_misbehavior(misbehavior);
-    tokio::time::sleep(ttl + Duration::from_millis(400)).await;
+    rp.clock.advance(ttl + Duration::from_secs(1));
 
     let api = rp.browser.fetch(&rp.app.url("/api/me")).await;
     assert_eq!(api.status(), 401);
@@ -724,7 +729,7 @@ pub async fn refresh_keeps_auth_time(adapter: Adapter) {
     assert!(auth_time.is_i64() || auth_time.is_u64(), "{before}");
     let grants = rp.provider.stats().refresh_grants;
     rp.provider.set_misbehavior(Misbehavior::RefreshNewAuthTime);
-    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    rp.clock.advance(ttl + Duration::from_secs(1));
     assert_eq!(rp.browser.fetch(&rp.app.url("/api/me")).await.status(), 200);
     assert!(rp.provider.stats().refresh_grants > grants, "refreshed");
     let (_, after) = rp.user().await;
@@ -740,7 +745,7 @@ pub async fn refresh_client_error_keeps_session(adapter: Adapter) {
     let rp = signed_in_with_access_ttl(adapter, ttl).await;
     rp.provider
         .set_misbehavior(Misbehavior::RefreshError("invalid_client"));
-    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    rp.clock.advance(ttl + Duration::from_secs(1));
     let grants = rp.provider.stats().refresh_grants;
     let url = rp.app.url("/api/me");
     let answers = futures_util::future::join_all((0..4).map(|_| rp.browser.fetch(&url))).await;
@@ -1180,7 +1185,7 @@ pub async fn logout_token_media_type_and_replay_after_new_sign_in(adapter: Adapt
 pub async fn cancelled_refresh_keeps_the_rotated_token(adapter: Adapter) {
     let ttl = Duration::from_secs(1);
     let rp = signed_in_with_access_ttl(adapter, ttl).await;
-    tokio::time::sleep(ttl + Duration::from_millis(300)).await;
+    rp.clock.advance(ttl + Duration::from_secs(1));
     let before = rp.provider.stats();
     // The refreshed token lives long, so the requests below need no second refresh.
     rp.provider.set_access_token_ttl(Duration::from_secs(3600));

@@ -5,8 +5,14 @@
 fn quick_starts_are_the_compiled_examples() {
     let readme = include_str!("../../README.md");
     let examples = [
-        ("axum", include_str!("../../crates/tower/examples/axum_quickstart.rs")),
-        ("actix", include_str!("../../crates/actix/examples/actix_quickstart.rs")),
+        (
+            "axum",
+            include_str!("../../crates/tower/examples/axum_quickstart.rs"),
+        ),
+        (
+            "actix",
+            include_str!("../../crates/actix/examples/actix_quickstart.rs"),
+        ),
     ];
     for (name, source) in examples {
         assert!(

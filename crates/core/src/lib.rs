@@ -38,6 +38,8 @@ pub mod fuzzing;
 
 pub mod adapter;
 pub mod store;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 mod claims;
 mod config;

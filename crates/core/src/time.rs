@@ -1,9 +1,37 @@
-//! Wall-clock time in unix seconds.
+//! Wall-clock time in unix seconds, and the engine's clock: the system's, or (feature
+//! `test-util`) one that tests move forward instead of sleeping.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(crate) fn now_unix() -> i64 {
+    now_millis() / 1000
+}
+
+fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The clock the engine reads its `now` from.
+#[derive(Clone, Default)]
+pub(crate) struct Clock {
+    #[cfg(feature = "test-util")]
+    test: Option<crate::test_util::TestClock>,
+}
+
+impl Clock {
+    #[cfg(feature = "test-util")]
+    pub(crate) fn test(clock: crate::test_util::TestClock) -> Self {
+        Self { test: Some(clock) }
+    }
+
+    /// Unix seconds.
+    pub(crate) fn now(&self) -> i64 {
+        #[cfg(feature = "test-util")]
+        if let Some(test) = &self.test {
+            return test.now_millis(now_millis()) / 1000;
+        }
+        now_unix()
+    }
 }

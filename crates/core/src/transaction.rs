@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Config, SameSite};
 use crate::cookies::{self, CookieSpec};
 use crate::crypto::{constant_time_eq, random_token};
-use crate::time::now_unix;
 
 /// How long a sign-in attempt may take, in seconds.
 pub(crate) const LIFETIME_SECS: i64 = 600;
@@ -42,14 +41,14 @@ pub(crate) struct LoginTransaction {
 }
 
 impl LoginTransaction {
-    pub(crate) fn new(return_to: String, extra_scopes: Vec<String>) -> Option<Self> {
+    pub(crate) fn new(return_to: String, extra_scopes: Vec<String>, now: i64) -> Option<Self> {
         Some(Self {
             state: random_token(32)?,
             nonce: random_token(32)?,
             verifier: random_token(48)?,
             return_to,
             extra_scopes,
-            created_at: now_unix(),
+            created_at: now,
         })
     }
 
@@ -108,9 +107,9 @@ pub(crate) fn removal(config: &Config, state: &str) -> Option<String> {
 pub(crate) fn make_room<'a>(
     config: &Config,
     cookie_headers: impl IntoIterator<Item = &'a str>,
+    now: i64,
 ) -> Vec<String> {
     let prefix = prefix(config);
-    let now = now_unix();
     let mut attempts: Vec<(i64, &str)> = cookies::pairs(cookie_headers)
         .filter(|(name, _)| name.starts_with(prefix))
         .take(MAX_COOKIES_READ)
@@ -173,7 +172,8 @@ mod tests {
     #[test]
     fn round_trip_and_tampering() {
         let config = config("0123456789abcdef0123456789abcdef");
-        let tx = LoginTransaction::new("/profile".into(), vec![]).expect("tx");
+        let tx =
+            LoginTransaction::new("/profile".into(), vec![], crate::time::now_unix()).expect("tx");
         let set_cookie = tx.to_cookie(&config).expect("cookie");
         assert!(
             set_cookie.starts_with("ping_oidc_tx_"),
@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(opened.return_to, "/profile");
 
         // Another attempt's state, a flipped byte, or another key: nothing opens.
-        let other = LoginTransaction::new("/".into(), vec![]).expect("tx");
+        let other = LoginTransaction::new("/".into(), vec![], crate::time::now_unix()).expect("tx");
         assert!(open(&config, [pair.as_str()], &other.state).is_none());
         let mut tampered = pair.clone();
         let last = tampered.pop().expect("char");
@@ -207,7 +207,7 @@ mod tests {
             .session_key("0123456789abcdef0123456789abcdef")
             .build()
             .expect("config");
-        let tx = LoginTransaction::new("/".into(), vec![]).expect("tx");
+        let tx = LoginTransaction::new("/".into(), vec![], crate::time::now_unix()).expect("tx");
         let set_cookie = tx.to_cookie(&config).expect("cookie");
         assert!(
             set_cookie.starts_with("__Host-ping_oidc_tx_"),
@@ -225,7 +225,8 @@ mod tests {
         let mut pairs = Vec::new();
         let mut names = Vec::new();
         for age in [30, 20, 10] {
-            let mut tx = LoginTransaction::new("/".into(), vec![]).expect("tx");
+            let mut tx =
+                LoginTransaction::new("/".into(), vec![], crate::time::now_unix()).expect("tx");
             tx.created_at -= age;
             let set_cookie = tx.to_cookie(&config).expect("cookie");
             let pair = set_cookie.split(';').next().expect("pair").to_string();
@@ -234,7 +235,7 @@ mod tests {
         }
         pairs.push("ping_oidc_tx_AAAAAAAAAAAAAAAA=forged".into());
         let header = pairs.join("; ");
-        let removals = make_room(&config, [header.as_str()]);
+        let removals = make_room(&config, [header.as_str()], crate::time::now_unix());
         assert_eq!(removals.len(), 2, "{removals:?}");
         assert!(removals
             .iter()
@@ -248,7 +249,7 @@ mod tests {
         assert!(removals.iter().all(|r| r.contains("Max-Age=0")));
         let two = pairs[1..3].join("; ");
         assert!(
-            make_room(&config, [two.as_str()]).is_empty(),
+            make_room(&config, [two.as_str()], crate::time::now_unix()).is_empty(),
             "two leave room for a third"
         );
     }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::{Authenticated, PingOidc, Rejection, RejectionKind, RequestInfo, RequestKind};
 use crate::cookies;
 use crate::store::LoadedSession;
-use crate::time::now_unix;
 
 /// Longest session id held inline by [`SessionId`]; the session cookie check refuses longer
 /// ids (see `cookies::verify_session_cookie`).
@@ -231,7 +230,7 @@ impl PingOidc {
             return Err(self.unavailable(kind, RejectionKind::ProviderUnavailable));
         }
         // One clock read serves the store's expiry check and the guard's own.
-        let now = now_unix();
+        let now = self.now();
         let loaded = match self.inner.store.load_now(id, now) {
             None => return Ok(Now::must_wait(id)),
             Some(Ok(Some(loaded))) => loaded,
@@ -252,7 +251,7 @@ impl PingOidc {
         pending: Pending,
     ) -> Result<Option<Authenticated>, Rejection> {
         let id = pending.session_id.as_str();
-        let now = now_unix();
+        let now = self.now();
         let loaded = match self.load_session(id, now).await {
             Ok(Some(loaded)) => loaded,
             Ok(None) => return Ok(None),

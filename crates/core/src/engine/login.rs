@@ -13,7 +13,6 @@ use crate::error::{ProviderError, TokenError};
 use crate::provider::sanitize_code;
 use crate::response::AuthResponse;
 use crate::session::SessionData;
-use crate::time::now_unix;
 use crate::transaction::{self, LoginTransaction, LIFETIME_SECS};
 
 /// Prompts a login link may ask for.
@@ -205,7 +204,7 @@ impl PingOidc {
         // Bounded so that the transaction cookie stays well under 4 KB.
         extra_scopes.retain(|scope| scope.len() <= 64);
         extra_scopes.truncate(8);
-        let Some(tx) = LoginTransaction::new(return_to, extra_scopes) else {
+        let Some(tx) = LoginTransaction::new(return_to, extra_scopes, self.now()) else {
             return AuthResponse::page(
                 503,
                 "Temporarily unavailable",
@@ -245,7 +244,7 @@ impl PingOidc {
             }
         }
         tracing::info!(extra_scopes = tx.extra_scopes.len(), "sign-in started");
-        let mut set_cookies = transaction::make_room(config, request.cookie_headers());
+        let mut set_cookies = transaction::make_room(config, request.cookie_headers(), self.now());
         set_cookies.push(tx_cookie);
         AuthResponse::redirect(302, url.as_str()).with_cookies(set_cookies)
     }
@@ -302,7 +301,7 @@ impl PingOidc {
                 "no transaction cookie matches the state (state mismatch, expired, or another browser)",
             )
         })?;
-        let now = now_unix();
+        let now = self.now();
         if tx.is_expired(now) {
             return Err(CallbackFailure::new(
                 400,

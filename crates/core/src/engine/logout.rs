@@ -6,7 +6,6 @@ use super::{duration_secs, PingOidc, RequestInfo, RequestKind};
 use crate::cookies;
 use crate::logout_token;
 use crate::response::AuthResponse;
-use crate::time::now_unix;
 
 impl PingOidc {
     /// Whether a state-changing request comes from this site: `Sec-Fetch-Site` same-origin
@@ -45,7 +44,7 @@ impl PingOidc {
         let config = &inner.config;
         let mut id_token_hint = None;
         if let Some(id) = self.session_id_from(request) {
-            match self.load_session(id, now_unix()).await {
+            match self.load_session(id, self.now()).await {
                 Ok(Some(session)) => {
                     self.revoke_tokens(&session.data).await;
                     id_token_hint = Some(session.data.id_token.clone());
@@ -157,7 +156,7 @@ impl PingOidc {
             issuer: &config.issuer,
             client_id: &config.client_id,
             trusted_audiences: &config.trusted_audiences,
-            now: now_unix(),
+            now: self.now(),
             skew,
             max_age: duration_secs(config.logout_token_max_age),
         };

@@ -135,6 +135,7 @@ pub struct PingOidc {
 
 struct Inner {
     config: Config,
+    clock: crate::time::Clock,
     /// The client for discovery and keys (each fetched `Provider` holds a clone).
     http: ProviderHttp,
     provider: provider_watch::ProviderSlot,
@@ -162,12 +163,20 @@ impl std::fmt::Debug for PingOidc {
 pub struct PingOidcBuilder {
     config: Config,
     store: Option<Arc<dyn SessionStore>>,
+    clock: crate::time::Clock,
 }
 
 impl PingOidcBuilder {
     /// Use this session store instead of the in-memory one.
     pub fn store(mut self, store: impl SessionStore) -> Self {
         self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Read the time from `clock`, which a test moves forward instead of sleeping.
+    #[cfg(feature = "test-util")]
+    pub fn clock(mut self, clock: crate::test_util::TestClock) -> Self {
+        self.clock = crate::time::Clock::test(clock);
         self
     }
 
@@ -209,6 +218,7 @@ impl PingOidcBuilder {
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
         store.use_sealing_key(config.session_key.store_key());
         let inner = Arc::new(Inner {
+            clock: self.clock,
             http,
             provider,
             store,
@@ -240,7 +250,13 @@ impl PingOidc {
         PingOidcBuilder {
             config,
             store: None,
+            clock: crate::time::Clock::default(),
         }
+    }
+
+    /// The engine's time, unix seconds (the system's, or a test's clock).
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.clock.now()
     }
 
     /// The configuration in use.

@@ -12,7 +12,6 @@ use crate::error::{ProviderError, TokenError};
 use crate::provider::TokenResponse;
 use crate::session::SessionData;
 use crate::store::{LoadedSession, SaveOutcome};
-use crate::time::now_unix;
 
 pub(crate) enum RefreshFailure {
     Ended,
@@ -59,7 +58,7 @@ impl PingOidc {
                 // round trip each). Anything but a fresh session (the refresh failed, the
                 // session is gone, the store is down) takes the gate as before.
                 drop(gate.lock().await);
-                let now = now_unix();
+                let now = self.now();
                 match self.load_session(id, now).await {
                     Ok(Some(fresh)) if !fresh.data.needs_refresh(now) => Ok(fresh),
                     _ => {
@@ -145,7 +144,7 @@ impl PingOidc {
         let store = &inner.store;
         // Another request (or instance) may have refreshed while this one waited.
         let current = self.reload(id).await?;
-        if !current.data.needs_refresh(now_unix()) {
+        if !current.data.needs_refresh(self.now()) {
             return Ok(current);
         }
         let lease_key = format!("refresh:{id}");
@@ -160,7 +159,7 @@ impl PingOidc {
             // Another instance holds the lease: wait for its result and reuse it.
             tokio::time::sleep(Duration::from_millis(50)).await;
             let current = self.reload(id).await?;
-            if !current.data.needs_refresh(now_unix()) {
+            if !current.data.needs_refresh(self.now()) {
                 return Ok(current);
             }
             if Instant::now() > give_up_at {
@@ -186,7 +185,7 @@ impl PingOidc {
         let store = &inner.store;
         // Re-read under the lease: the token another instance just rotated is never sent again.
         let current = self.reload(id).await?;
-        if !current.data.needs_refresh(now_unix()) {
+        if !current.data.needs_refresh(self.now()) {
             return Ok(current);
         }
         let Some(refresh_token) = current.data.refresh_token.clone() else {
@@ -233,7 +232,7 @@ impl PingOidc {
                 let latest = self.reload(id).await?;
                 if latest.data.refresh_token != current.data.refresh_token {
                     tracing::info!("refresh token already rotated elsewhere; keeping the session");
-                    return if latest.data.needs_refresh(now_unix()) {
+                    return if latest.data.needs_refresh(self.now()) {
                         Err(RefreshFailure::ProviderUnavailable)
                     } else {
                         Ok(latest)
@@ -323,7 +322,7 @@ impl PingOidc {
 
     /// The stored session for a refresh: gone means ended, a store failure means unavailable.
     async fn reload(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
-        self.load_session(id, now_unix())
+        self.load_session(id, self.now())
             .await
             .map_err(store_down)?
             .ok_or(RefreshFailure::Ended)
@@ -338,7 +337,7 @@ impl PingOidc {
     ) -> Result<SessionData, TokenError> {
         let inner = &self.inner;
         let config = &inner.config;
-        let now = now_unix();
+        let now = self.now();
         let mut data = old.clone();
         if let Some(id_token) = &tokens.id_token {
             let mut original = crate::id_token::stored_claims(&old.id_token).unwrap_or_default();

@@ -64,7 +64,7 @@ impl Authenticated {
 
     /// An access token that is fresh now, refreshing first when needed (for long handlers).
     pub async fn fresh_access_token(&self) -> Result<AccessToken, Rejection> {
-        let now = crate::time::now_unix();
+        let now = self.engine.now();
         if !self.session.data.needs_refresh(now) {
             return Ok(self.access_token());
         }
