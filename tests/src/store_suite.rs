@@ -192,7 +192,10 @@ impl TestSession {
 }
 
 fn as_json(data: &SessionData) -> Value {
-    serde_json::to_value(data).unwrap_or(Value::Null)
+    data.to_stored_json()
+        .ok()
+        .and_then(|json| serde_json::from_slice(&json).ok())
+        .unwrap_or(Value::Null)
 }
 
 fn same(a: &SessionData, b: &SessionData) -> bool {

@@ -375,7 +375,9 @@ mod redis {
     /// The session's version and access token, as `store` loads it now.
     async fn version_and_token(store: &RedisStore, id: &str) -> (u64, String) {
         let loaded = store.load(id).await.expect("load").expect("session");
-        let token = serde_json::to_value(&*loaded.data).expect("json")["access_token"]
+        let json = loaded.data.to_stored_json().expect("json");
+        let token = serde_json::from_slice::<serde_json::Value>(&json).expect("json")
+            ["access_token"]
             .as_str()
             .unwrap_or_default()
             .to_string();

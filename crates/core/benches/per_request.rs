@@ -154,7 +154,8 @@ fn per_request(c: &mut Criterion) {
     });
     // What a store that keeps sessions as JSON (Redis) parses on every request, and the
     // claims' share of it.
-    let json = serde_json::to_string(user.session()).expect("session JSON");
+    let json =
+        String::from_utf8(user.session().to_stored_json().expect("session JSON")).expect("UTF-8");
     let claims = serde_json::to_string(user.claims()).expect("claims JSON");
     group.bench_function("parse_session_json", |b| {
         b.iter(|| serde_json::from_str::<SessionData>(black_box(&json)).expect("session"))

@@ -43,7 +43,7 @@ pub fn cookies(data: &[u8]) {
 pub fn provider_documents(data: &[u8]) {
     if let Ok(session) = serde_json::from_slice::<crate::store::SessionData>(data) {
         let _ = session.claims().get("sub");
-        let _ = serde_json::to_vec(&session);
+        let _ = session.to_stored_json();
     }
     let _ = crate::discovery::ProviderMetadata::parse(data, "https://idp.example/as");
     let _ = crate::jose::parse_jwks(data);

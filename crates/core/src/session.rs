@@ -4,12 +4,18 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::StoreError;
+
 use crate::claims::Claims;
 
 /// One signed-in user's session: identity, claims and tokens.
 ///
 /// Every session in a store holds one, so text is kept in exactly sized `Box<str>`s.
-#[derive(Clone, Serialize, Deserialize)]
+///
+/// It is deliberately not `Serialize`: tokens must not end up in an app's JSON by accident.
+/// A store writes it with [`SessionData::to_stored_json`] and reads it back with
+/// [`SessionData::from_stored_json`].
+#[derive(Clone, Deserialize)]
 pub struct SessionData {
     pub(crate) subject: Box<str>,
     #[serde(default)]
@@ -33,7 +39,49 @@ pub struct SessionData {
     pub(crate) idle_timeout: i64,
 }
 
+/// The stored form, by reference (the field names are `SessionData`'s).
+#[derive(Serialize)]
+struct Stored<'a> {
+    subject: &'a str,
+    sid: Option<&'a str>,
+    claims: &'a Claims,
+    id_token: &'a str,
+    access_token: &'a str,
+    access_expires_at: Option<i64>,
+    refresh_at: Option<i64>,
+    refresh_token: Option<&'a str>,
+    scopes: &'a [String],
+    created_at: i64,
+    expires_at: i64,
+    idle_timeout: i64,
+}
+
 impl SessionData {
+    /// The session as a store keeps it: JSON, **tokens included**. A store that keeps it
+    /// outside this process should seal it ([`crate::store::SealingKey`]).
+    pub fn to_stored_json(&self) -> Result<Vec<u8>, StoreError> {
+        serde_json::to_vec(&Stored {
+            subject: &self.subject,
+            sid: self.sid.as_deref(),
+            claims: &self.claims,
+            id_token: &self.id_token,
+            access_token: &self.access_token,
+            access_expires_at: self.access_expires_at,
+            refresh_at: self.refresh_at,
+            refresh_token: self.refresh_token.as_deref(),
+            scopes: &self.scopes,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            idle_timeout: self.idle_timeout,
+        })
+        .map_err(|_| StoreError("could not encode the session".into()))
+    }
+
+    /// Reads what [`SessionData::to_stored_json`] wrote.
+    pub fn from_stored_json(json: &[u8]) -> Result<Self, StoreError> {
+        serde_json::from_slice(json).map_err(|_| StoreError("a stored session is not valid".into()))
+    }
+
     /// The user's subject (`sub`).
     pub fn subject(&self) -> &str {
         &self.subject

@@ -222,7 +222,8 @@ async fn template() -> Result<Value, String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the signed-in session is not in the store")?;
-    let value = serde_json::to_value(&*loaded.data).map_err(|e| e.to_string())?;
+    let json = loaded.data.to_stored_json().map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
     provider.shutdown().await;
     Ok(value)
 }

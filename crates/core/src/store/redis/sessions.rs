@@ -229,8 +229,7 @@ const SEALED_PREFIX: &str = "sealed1.";
 impl Shared {
     /// The session's JSON, sealed with the engine's key and bound to the session id.
     fn encode(&self, id: &str, data: &SessionData) -> Result<String, StoreError> {
-        let json = serde_json::to_vec(data)
-            .map_err(|_| StoreError("could not encode the session".into()))?;
+        let json = data.to_stored_json()?;
         match self.sealing.get() {
             Some(key) => key
                 .seal(id.as_bytes(), &json)
@@ -248,9 +247,9 @@ impl Shared {
         match stored.strip_prefix(SEALED_PREFIX) {
             Some(sealed) => {
                 let plain = self.sealing.get()?.open(id.as_bytes(), sealed)?;
-                serde_json::from_slice(&plain).ok()
+                SessionData::from_stored_json(&plain).ok()
             }
-            None => serde_json::from_str(stored).ok(),
+            None => SessionData::from_stored_json(stored.as_bytes()).ok(),
         }
     }
 }
