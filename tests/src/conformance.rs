@@ -443,6 +443,28 @@ pub async fn id_token_wrong_at_hash(adapter: Adapter) {
     .await;
 }
 
+/// `nbf` ten minutes ahead: not valid yet.
+pub async fn id_token_not_yet_valid(adapter: Adapter) {
+    id_token_refused(
+        adapter,
+        Options::default(),
+        Misbehavior::IdTokenNotYetValid,
+        "claim `nbf` has the wrong value",
+    )
+    .await;
+}
+
+/// An `aud` array with a member that is not a string.
+pub async fn id_token_audience_not_a_string(adapter: Adapter) {
+    id_token_refused(
+        adapter,
+        Options::default(),
+        Misbehavior::IdTokenAudienceNotString,
+        "claim `aud` has the wrong value",
+    )
+    .await;
+}
+
 /// Userinfo answers for another subject than the ID token's.
 pub async fn userinfo_wrong_sub(adapter: Adapter) {
     sign_in_refused(
@@ -718,6 +740,16 @@ async fn signed_in_with_access_ttl(adapter: Adapter, ttl: Duration) -> Rp {
     let rp = Rp::start(adapter, options).await;
     rp.sign_in().await;
     rp
+}
+
+/// OIDC Core §12.2: a refreshed ID token with a `nonce` other than the original's.
+pub async fn refresh_wrong_nonce(adapter: Adapter) {
+    refreshed_id_token_refused(
+        adapter,
+        Misbehavior::IdTokenWrongNonce,
+        "claim `nonce` has the wrong value",
+    )
+    .await;
 }
 
 /// A refresh is no new authentication: the session keeps the original `auth_time`.

@@ -42,6 +42,8 @@ for_every_adapter!(
     id_token_wrong_nonce,
     id_token_missing_nonce,
     id_token_wrong_at_hash,
+    id_token_not_yet_valid,
+    id_token_audience_not_a_string,
     userinfo_wrong_sub,
     // Basic RP: the authorization response and the code exchange.
     state_mismatch,
@@ -59,6 +61,7 @@ for_every_adapter!(
     refresh_wrong_issuer,
     refresh_wrong_subject,
     refresh_changes_audience,
+    refresh_wrong_nonce,
     refresh_keeps_auth_time,
     refresh_client_error_keeps_session,
     cancelled_refresh_keeps_the_rotated_token,

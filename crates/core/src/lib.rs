@@ -38,6 +38,21 @@ pub mod fuzzing;
 
 pub mod adapter;
 pub mod store;
+
+/// Long-form guides: what the library does for each part of signing users in, and what an
+/// app does with it.
+pub mod guides {
+    #[doc = include_str!("../docs/signing-in.md")]
+    pub mod signing_in {}
+    #[doc = include_str!("../docs/still-signed-in.md")]
+    pub mod still_signed_in {}
+    #[doc = include_str!("../docs/sign-out.md")]
+    pub mod sign_out {}
+    #[doc = include_str!("../docs/user-data.md")]
+    pub mod user_data {}
+    #[doc = include_str!("../docs/access-tokens.md")]
+    pub mod access_tokens {}
+}
 #[cfg(feature = "test-util")]
 pub mod test_util;
 

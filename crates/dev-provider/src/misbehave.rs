@@ -60,6 +60,10 @@ pub enum Misbehavior {
     IdTokenWrongNonce,
     /// ID token has no `nonce` even though the authorization request had one.
     IdTokenMissingNonce,
+    /// ID token `nbf` is ten minutes in the future.
+    IdTokenNotYetValid,
+    /// ID token `aud` is `[client_id, 7]`: an array with a member that is not a string.
+    IdTokenAudienceNotString,
     /// ID token `at_hash` does not match the access token.
     IdTokenWrongAtHash,
     /// ID token signed correctly but without `kid` in the header.
@@ -150,6 +154,12 @@ impl Misbehavior {
             }
             Misbehavior::IdTokenMissingNonce => {
                 claims.remove("nonce");
+            }
+            Misbehavior::IdTokenNotYetValid => {
+                claims.insert("nbf".into(), (now + 600).into());
+            }
+            Misbehavior::IdTokenAudienceNotString => {
+                claims.insert("aud".into(), Value::Array(vec![client_id.into(), 7.into()]));
             }
             Misbehavior::IdTokenWrongAtHash => {
                 claims.insert(

@@ -1,6 +1,32 @@
 //! Session storage behind one trait, so the memory store (default) and Redis (many instances)
 //! are interchangeable.
 //!
+//! # Implementing a store
+//!
+//! A store for another backend (PostgreSQL, DynamoDB, …) implements [`SessionStore`]:
+//!
+//! - **Versions.** [`create`](SessionStore::create) stores version 1;
+//!   [`update`](SessionStore::update) is a compare-and-set on the version and answers
+//!   [`SaveOutcome::Conflict`] when another writer won. The refresh protocol relies on it: an
+//!   instance never overwrites another's newer tokens.
+//! - **Lifetimes.** A session ends at `min(expires_at, last_seen + idle_timeout)`
+//!   ([`SessionData::deadline`]); [`load`](SessionStore::load) must not return it after that.
+//!   [`touch`](SessionStore::touch) moves `last_seen` forward without rewriting the data.
+//! - **Indexes.** [`delete_by_sid`](SessionStore::delete_by_sid) and
+//!   [`delete_by_subject`](SessionStore::delete_by_subject) serve back-channel logout, and
+//!   must reach every instance's sessions.
+//! - **Markers and leases.** [`consume_once`](SessionStore::consume_once) /
+//!   [`is_consumed`](SessionStore::is_consumed) hold single-use markers with a TTL; the leases
+//!   make one instance refresh a session at a time. Both are written only by callers that
+//!   already passed a check (a code exchange, a verified token, a signed-in session), but keep
+//!   them bounded anyway.
+//! - **At rest.** Sessions hold tokens: write [`SessionData::to_stored_json`] sealed with the
+//!   [`SealingKey`] the engine hands over in [`use_sealing_key`](SessionStore::use_sealing_key),
+//!   with the session id as context.
+//!
+//! Then run the shared store suite (`ping-oidc-tests`' `store_suite!` macro, used for the
+//! memory store and Redis) against it.
+//!
 //! Writes are compare-and-set on a version: an instance never overwrites another instance's
 //! newer tokens. Sliding the idle expiry ([`SessionStore::touch`]) never rewrites the tokens.
 
