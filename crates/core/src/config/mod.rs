@@ -1,0 +1,329 @@
+//! Configuration: a builder, and loading from the environment.
+//!
+//! Every check runs in [`ConfigBuilder::build`], so a bad setting fails at start with a message
+//! that names the setting and says what to fix.
+
+use std::fmt;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::crypto::SessionKey;
+use crate::pingone::Region;
+
+mod builder;
+
+pub use builder::ConfigBuilder;
+
+/// Where the provider's issuer comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProviderSource {
+    /// Any OpenID provider, by its issuer URL (exactly as in its discovery document).
+    Issuer(String),
+    /// PingOne, by region and environment id.
+    PingOne {
+        /// The region (its host).
+        region: Region,
+        /// The environment id (a UUID).
+        environment_id: String,
+    },
+    /// PingOne behind a custom domain (issuer `https://<domain>/as`).
+    PingOneCustomDomain(String),
+}
+
+impl ProviderSource {
+    /// The issuer URL this source stands for.
+    pub fn issuer(&self) -> String {
+        match self {
+            ProviderSource::Issuer(issuer) => issuer.clone(),
+            ProviderSource::PingOne {
+                region,
+                environment_id,
+            } => crate::pingone::issuer(*region, environment_id),
+            ProviderSource::PingOneCustomDomain(domain) => {
+                crate::pingone::custom_domain_issuer(domain)
+            }
+        }
+    }
+}
+
+/// How the client authenticates at the token, revocation and introspection endpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenAuthMethod {
+    /// HTTP Basic with the client id and secret (the default with a secret).
+    ClientSecretBasic,
+    /// Client id and secret in the form body.
+    ClientSecretPost,
+    /// A public client: only the client id is sent (PKCE protects the code).
+    None,
+}
+
+impl TokenAuthMethod {
+    /// Parses the OAuth name (`client_secret_basic`, `client_secret_post`, `none`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "client_secret_basic" => Some(Self::ClientSecretBasic),
+            "client_secret_post" => Some(Self::ClientSecretPost),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    /// The OAuth name of the method.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The `SameSite` attribute of the session cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SameSite {
+    /// Sent on top-level navigations from other sites (needed for the sign-in redirect back).
+    Lax,
+    /// Never sent from other sites.
+    Strict,
+}
+
+/// A secret string that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; keep it out of logs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// A configuration problem, found at start. The message says what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ping-oidc configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn config_error(message: impl Into<String>) -> ConfigError {
+    ConfigError(message.into())
+}
+
+/// Validated configuration. Build it with [`Config::builder`] or [`Config::from_env`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) provider: ProviderSource,
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<Secret>,
+    pub(crate) auth_method: TokenAuthMethod,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) app_url: Url,
+    pub(crate) app_origin: String,
+    pub(crate) route_prefix: String,
+    pub(crate) default_return_to: String,
+    pub(crate) post_logout_redirect: String,
+    pub(crate) cookie_name: String,
+    pub(crate) cookie_secure: bool,
+    pub(crate) same_site: SameSite,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) absolute_lifetime: Duration,
+    pub(crate) clock_skew: Duration,
+    pub(crate) refresh_leeway: Duration,
+    pub(crate) session_key: SessionKey,
+    pub(crate) session_key_was_generated: bool,
+    pub(crate) http_connect_timeout: Duration,
+    pub(crate) http_timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) jwks_refetch_interval: Duration,
+    pub(crate) logout_token_max_age: Duration,
+    pub(crate) refresh_lease: Duration,
+    pub(crate) end_session_endpoint: Option<String>,
+    pub(crate) trusted_audiences: Vec<String>,
+    pub(crate) fetch_userinfo: bool,
+}
+
+impl Config {
+    /// Starts a builder.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Reads the variables of the example contract: `OIDC_ISSUER` or `PINGONE_ENV_ID` +
+    /// `PINGONE_REGION` or `PINGONE_CUSTOM_DOMAIN`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`,
+    /// `OIDC_TOKEN_AUTH_METHOD`, `OIDC_SCOPES`, `APP_URL`, `SESSION_KEY`.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::builder_from_env()?.build()
+    }
+
+    /// Like [`Config::from_env`], but returns the builder so code can adjust it.
+    pub fn builder_from_env() -> Result<ConfigBuilder, ConfigError> {
+        Self::builder_from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Like [`Config::builder_from_env`], reading variables through `lookup` (for tests).
+    pub fn builder_from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<ConfigBuilder, ConfigError> {
+        let mut builder = Config::builder();
+        let issuer = lookup("OIDC_ISSUER");
+        let env_id = lookup("PINGONE_ENV_ID");
+        let custom_domain = lookup("PINGONE_CUSTOM_DOMAIN");
+        builder = match (issuer, env_id, custom_domain) {
+            (Some(issuer), None, None) => builder.issuer(issuer),
+            (None, Some(env_id), None) => {
+                let region = match lookup("PINGONE_REGION") {
+                    Some(name) => Region::parse(&name).ok_or_else(|| {
+                        config_error(format!(
+                            "PINGONE_REGION `{name}` is not a PingOne region; use one of com, ca, eu, com.au, sg, asia"
+                        ))
+                    })?,
+                    None => Region::NorthAmerica,
+                };
+                builder.pingone(region, env_id)
+            }
+            (None, None, Some(domain)) => {
+                if lookup("PINGONE_REGION").is_some() {
+                    return Err(config_error(
+                        "PINGONE_REGION applies to PINGONE_ENV_ID only; a custom domain's issuer is https://<domain>/as: unset PINGONE_REGION",
+                    ));
+                }
+                builder.pingone_custom_domain(domain)
+            }
+            (None, Some(_), Some(_)) => {
+                return Err(config_error(
+                    "set PINGONE_ENV_ID or PINGONE_CUSTOM_DOMAIN, not both: with a custom domain the issuer is https://<domain>/as, without the environment id",
+                ))
+            }
+            (None, None, None) if lookup("PINGONE_REGION").is_some() => {
+                return Err(config_error(
+                    "PINGONE_REGION is set but PINGONE_ENV_ID is not: set PINGONE_ENV_ID to your PingOne environment id",
+                ))
+            }
+            (None, None, None) => {
+                return Err(config_error(
+                    "no provider: set OIDC_ISSUER, or PINGONE_ENV_ID (with PINGONE_REGION), or PINGONE_CUSTOM_DOMAIN",
+                ))
+            }
+            _ => {
+                return Err(config_error(
+                    "set only one of OIDC_ISSUER, PINGONE_ENV_ID and PINGONE_CUSTOM_DOMAIN",
+                ))
+            }
+        };
+        if let Some(id) = lookup("OIDC_CLIENT_ID") {
+            builder = builder.client_id(id);
+        }
+        if let Some(secret) = lookup("OIDC_CLIENT_SECRET") {
+            builder = builder.client_secret(secret);
+        }
+        if let Some(method) = lookup("OIDC_TOKEN_AUTH_METHOD") {
+            let parsed = TokenAuthMethod::parse(&method).ok_or_else(|| {
+                config_error(format!(
+                    "OIDC_TOKEN_AUTH_METHOD `{method}` is not supported; use client_secret_basic, client_secret_post or none"
+                ))
+            })?;
+            builder = builder.token_auth_method(parsed);
+        }
+        if let Some(scopes) = lookup("OIDC_SCOPES") {
+            builder = builder.scopes(scopes.split_whitespace());
+        }
+        builder =
+            builder.app_url(lookup("APP_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into()));
+        if let Some(key) = lookup("SESSION_KEY") {
+            builder = builder.session_key(key);
+        }
+        Ok(builder)
+    }
+
+    /// Where the issuer came from (a URL or a PingOne preset).
+    pub fn provider(&self) -> &ProviderSource {
+        &self.provider
+    }
+
+    /// The issuer URL the provider must present, exactly.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// How the client authenticates at the provider (`none` for a public client).
+    pub fn token_auth_method(&self) -> TokenAuthMethod {
+        self.auth_method
+    }
+
+    /// The app's public base URL.
+    pub fn app_url(&self) -> &Url {
+        &self.app_url
+    }
+
+    /// The prefix of the auth routes, such as `/auth`.
+    pub fn route_prefix(&self) -> &str {
+        &self.route_prefix
+    }
+
+    /// The redirect URI registered at the provider: `<app_url><prefix>/callback`.
+    pub fn redirect_uri(&self) -> String {
+        self.absolute_url(&format!("{}/callback", self.route_prefix))
+    }
+
+    /// The scopes asked for at sign-in (`openid` first).
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// True when `SESSION_KEY` was not given and a random one is in use; sessions and
+    /// sign-ins in progress then don't survive a restart or work across instances.
+    pub fn session_key_was_generated(&self) -> bool {
+        self.session_key_was_generated
+    }
+
+    pub(crate) fn absolute_url(&self, path: &str) -> String {
+        let base = self.app_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}
+
+/// The scopes asked for when none are configured: the user's name and email come with the
+/// ID token or userinfo, as an app showing "signed in as …" expects.
+pub const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "email"];
+
+/// Provider URLs must be https, except on loopback (local development and tests).
+pub(crate) fn check_transport(url: &Url, what: &str) -> Result<(), ConfigError> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        _ => Err(config_error(format!(
+            "{what} `{url}` must use https (plain http is accepted only for 127.0.0.1, ::1 and localhost)"
+        ))),
+    }
+}
+
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

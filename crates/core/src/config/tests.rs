@@ -1,0 +1,183 @@
+//! The configuration's checks, one setting at a time.
+
+use super::*;
+
+/// Durations out of bounds are refused at build, so nothing can panic on them later.
+#[test]
+fn durations_are_bounded() {
+    let base = || {
+        Config::builder()
+            .issuer("https://idp.example/as")
+            .client_id("app")
+            .app_url("https://app.example")
+            .session_key("0123456789abcdef0123456789abcdef")
+    };
+    assert!(base().build().is_ok());
+    let refused = [
+        base().refresh_lease(Duration::ZERO),
+        base().clock_skew(Duration::from_secs(u64::MAX)),
+        base().http_timeout(Duration::ZERO),
+        base().logout_token_max_age(Duration::ZERO),
+        base().idle_timeout(Duration::from_secs(u64::MAX)),
+    ];
+    for builder in refused {
+        let error = builder.build().expect_err("out of bounds");
+        assert!(error.0.contains("must be between"), "{}", error.0);
+    }
+}
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let owned: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| {
+        owned
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+#[test]
+fn pingone_preset_from_env() {
+    let config = Config::builder_from_lookup(env(&[
+        ("PINGONE_ENV_ID", "5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11"),
+        ("PINGONE_REGION", "eu"),
+        ("OIDC_CLIENT_ID", "app"),
+        ("OIDC_CLIENT_SECRET", "s3cret"),
+    ]))
+    .and_then(ConfigBuilder::build)
+    .expect("valid");
+    assert_eq!(
+        config.issuer(),
+        "https://auth.pingone.eu/5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11/as"
+    );
+    assert_eq!(config.auth_method, TokenAuthMethod::ClientSecretBasic);
+    assert_eq!(config.redirect_uri(), "http://127.0.0.1:3000/auth/callback");
+    assert_eq!(config.cookie_name, "ping_oidc");
+    assert!(config.session_key_was_generated());
+}
+
+#[test]
+fn custom_domain_and_public_client() {
+    let config = Config::builder_from_lookup(env(&[
+        ("PINGONE_CUSTOM_DOMAIN", "login.example.com"),
+        ("OIDC_CLIENT_ID", "app"),
+        ("APP_URL", "https://app.example.com"),
+    ]))
+    .and_then(ConfigBuilder::build)
+    .expect("valid");
+    assert_eq!(config.issuer(), "https://login.example.com/as");
+    assert_eq!(config.auth_method, TokenAuthMethod::None);
+    assert_eq!(config.cookie_name, "__Host-ping_oidc");
+    assert!(config.cookie_secure);
+}
+
+#[test]
+fn errors_say_what_to_fix() {
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![], "no provider"),
+        (
+            vec![("OIDC_ISSUER", "https://idp.example.com")],
+            "OIDC_CLIENT_ID",
+        ),
+        (
+            vec![
+                ("OIDC_ISSUER", "http://idp.example.com"),
+                ("OIDC_CLIENT_ID", "a"),
+            ],
+            "must use https",
+        ),
+        (
+            vec![("PINGONE_ENV_ID", "not-a-uuid"), ("OIDC_CLIENT_ID", "a")],
+            "not a UUID",
+        ),
+        (
+            vec![
+                ("PINGONE_ENV_ID", "5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11"),
+                ("PINGONE_REGION", "mars"),
+            ],
+            "PINGONE_REGION",
+        ),
+        (
+            vec![
+                ("PINGONE_ENV_ID", "5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11"),
+                ("PINGONE_CUSTOM_DOMAIN", "login.example.com"),
+                ("OIDC_CLIENT_ID", "a"),
+            ],
+            "not both",
+        ),
+        (
+            vec![("PINGONE_REGION", "eu"), ("OIDC_CLIENT_ID", "a")],
+            "PINGONE_ENV_ID is not",
+        ),
+        (
+            vec![
+                ("PINGONE_CUSTOM_DOMAIN", "login.example.com"),
+                ("PINGONE_REGION", "eu"),
+                ("OIDC_CLIENT_ID", "a"),
+            ],
+            "unset PINGONE_REGION",
+        ),
+        (
+            vec![
+                ("OIDC_ISSUER", "https://idp.example.com"),
+                ("OIDC_CLIENT_ID", "a"),
+                ("OIDC_TOKEN_AUTH_METHOD", "client_secret_post"),
+            ],
+            "needs a client secret",
+        ),
+        (
+            vec![
+                ("OIDC_ISSUER", "https://idp.example.com"),
+                ("OIDC_CLIENT_ID", "a"),
+                ("SESSION_KEY", "short"),
+            ],
+            "SESSION_KEY",
+        ),
+        (
+            vec![
+                ("OIDC_ISSUER", "https://idp.example.com"),
+                ("OIDC_CLIENT_ID", "a"),
+                ("APP_URL", "ftp://x"),
+            ],
+            "APP_URL",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let error = Config::builder_from_lookup(env(&vars))
+            .and_then(ConfigBuilder::build)
+            .expect_err("must fail");
+        assert!(
+            error.0.contains(expected),
+            "`{}` should mention `{expected}`",
+            error.0
+        );
+    }
+}
+
+#[test]
+fn openid_always_first_and_deduplicated() {
+    let config = Config::builder()
+        .issuer("http://127.0.0.1:9/x")
+        .client_id("a")
+        .app_url("http://127.0.0.1:3000")
+        .scopes(["profile", "openid", "email", "profile"])
+        .build()
+        .expect("valid");
+    assert_eq!(config.scopes(), ["openid", "profile", "email"]);
+}
+
+#[test]
+fn secret_is_redacted_in_debug() {
+    let config = Config::builder()
+        .issuer("http://127.0.0.1:9/x")
+        .client_id("a")
+        .client_secret("hunter2-very-secret")
+        .app_url("http://127.0.0.1:3000")
+        .build()
+        .expect("valid");
+    let debug = format!("{config:?}");
+    assert!(!debug.contains("hunter2"));
+}
