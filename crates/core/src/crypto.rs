@@ -156,11 +156,22 @@ pub(crate) fn b64url_decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text).ok()
 }
 
-/// Equal strings, compared in constant time for equal lengths (`subtle`, already in the
-/// tree through rustls).
+/// Equal strings, compared in constant time for equal lengths, with `subtle` (already in the
+/// tree through rustls). Eight bytes at a time: `subtle`'s byte-by-byte slice comparison
+/// costs about ten instructions a byte, a thousand on every guarded request (callgrind).
 pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq as _;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let (words_a, words_b) = (a.chunks_exact(8), b.chunks_exact(8));
+    let mut equal = words_a.remainder().ct_eq(words_b.remainder());
+    let word = |chunk: &[u8]| u64::from_ne_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default());
+    for (x, y) in words_a.zip(words_b) {
+        equal &= word(x).ct_eq(&word(y));
+    }
+    bool::from(equal)
 }
 
 #[cfg(test)]

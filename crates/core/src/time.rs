@@ -4,9 +4,12 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(crate) fn now_unix() -> i64 {
-    now_millis() / 1000
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+#[cfg(feature = "test-util")]
 fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
