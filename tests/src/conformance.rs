@@ -1418,3 +1418,59 @@ pub async fn logout_token_retried_after_a_store_failure(adapter: Adapter) {
     assert_eq!(browser.fetch(&app.url("/auth/user")).await.status(), 401);
     assert_eq!(post().await.status(), 400, "a replay after that is refused");
 }
+
+/// Another instance takes the refresh lease while this one's token call is at the provider
+/// (our lease ran out). This instance stops renewing the lease but lets the call finish and
+/// saves compare-and-set: dropping the call could lose a rotated refresh token.
+pub async fn lost_lease_lets_the_call_finish(adapter: Adapter) {
+    let logs = LogCapture::begin().await;
+    let slot = AppSlot::new();
+    let options = Options {
+        access_token_ttl: Some(Duration::from_secs(1)),
+        ..Options::default()
+    };
+    let provider = start_provider(&slot, &options).await;
+    let store = Arc::new(crate::store_suite::FlakyStore::default());
+    let shared: Arc<dyn SessionStore> = store.clone();
+    let config = slot
+        .config(&provider.issuer())
+        .refresh_lease(Duration::from_millis(300));
+    let clock = TestClock::new();
+    let app = slot
+        .start_with_clock(adapter, config, Some(shared), &clock)
+        .await
+        .unwrap_or_else(|e| panic!("app: {e}"));
+    let browser = Browser::new();
+    let landed = browser
+        .sign_in(&app, &provider, "/profile")
+        .await
+        .expect("sign-in");
+    assert_eq!(landed, "/profile");
+    provider.set_access_token_ttl(Duration::from_secs(3600));
+    provider.set_misbehavior(Misbehavior::SlowTokenAnswers(Duration::from_millis(700)));
+    store
+        .lose_lease_renewals
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(Duration::from_secs(2));
+    let before = provider.stats().refresh_grants;
+
+    let api = browser.fetch(&app.url("/api/me")).await;
+    assert_eq!(
+        api.status(),
+        200,
+        "the call finished and its tokens were saved"
+    );
+    assert!(
+        store.leases_lost.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "renewals were refused"
+    );
+    logs.expect_line(&["the refresh lease was lost to another instance"])
+        .await;
+    provider.set_misbehavior(Misbehavior::None);
+    assert_eq!(browser.fetch(&app.url("/api/me")).await.status(), 200);
+    assert_eq!(
+        provider.stats().refresh_grants - before,
+        1,
+        "one refresh, saved"
+    );
+}

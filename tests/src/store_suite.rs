@@ -1019,6 +1019,11 @@ pub fn free_port() -> Result<u16, String> {
 pub struct FlakyStore {
     pub inner: ping_oidc::MemoryStore,
     pub fail_next_index_delete: std::sync::atomic::AtomicBool,
+    /// When set, a lease can be taken but not renewed: as if another instance took it
+    /// after ours ran out.
+    pub lose_lease_renewals: std::sync::atomic::AtomicBool,
+    /// Lease renewals refused so far.
+    pub leases_lost: std::sync::atomic::AtomicU64,
 }
 
 impl FlakyStore {
@@ -1079,7 +1084,18 @@ impl SessionStore for FlakyStore {
         owner: &'a str,
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
-        self.inner.acquire_lease(key, owner, ttl)
+        let renewing = self
+            .lose_lease_renewals
+            .load(std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            // The first acquisition succeeds; the renewals that follow find it taken.
+            let taken = self.inner.acquire_lease(key, owner, ttl).await?;
+            if renewing && taken {
+                let lost = self.leases_lost.fetch_add(1, Ordering::SeqCst);
+                return Ok(lost == 0);
+            }
+            Ok(taken)
+        })
     }
     fn release_lease<'a>(&'a self, key: &'a str, owner: &'a str) -> StoreFuture<'a, ()> {
         self.inner.release_lease(key, owner)

@@ -65,6 +65,7 @@ for_every_adapter!(
     refresh_keeps_auth_time,
     refresh_client_error_keeps_session,
     cancelled_refresh_keeps_the_rotated_token,
+    lost_lease_lets_the_call_finish,
     // Back-channel logout.
     logout_token_alg_none,
     logout_token_wrong_audience,
