@@ -78,7 +78,7 @@ impl ProviderMetadata {
     /// Parses a discovery document and checks it against the configured issuer.
     pub fn parse(body: &[u8], expected_issuer: &str) -> Result<Self, ConfigError> {
         let metadata: ProviderMetadata = serde_json::from_slice(body).map_err(|e| {
-            ConfigError(format!("the discovery document is not valid metadata: {e}"))
+            ConfigError::new(format!("the discovery document is not valid metadata: {e}"))
         })?;
         metadata.check(expected_issuer)?;
         Ok(metadata)
@@ -86,7 +86,7 @@ impl ProviderMetadata {
 
     fn check(&self, expected_issuer: &str) -> Result<(), ConfigError> {
         if self.issuer != expected_issuer {
-            return Err(ConfigError(format!(
+            return Err(ConfigError::new(format!(
                 "the provider says its issuer is `{}` but `{expected_issuer}` is configured; they must match exactly (check the scheme, host, path and trailing slash)",
                 self.issuer
             )));
@@ -112,10 +112,11 @@ impl ProviderMetadata {
         let issuer_on_loopback = Url::parse(&self.issuer).is_ok_and(|url| is_loopback(&url));
         for (name, value) in endpoints {
             if let Some(value) = value {
-                let url = Url::parse(value)
-                    .map_err(|e| ConfigError(format!("discovery `{name}` is not a URL: {e}")))?;
+                let url = Url::parse(value).map_err(|e| {
+                    ConfigError::new(format!("discovery `{name}` is not a URL: {e}"))
+                })?;
                 if url.scheme() == "http" && !issuer_on_loopback {
-                    return Err(ConfigError(format!(
+                    return Err(ConfigError::new(format!(
                         "discovery `{name}` `{url}` must use https: the issuer is not on loopback"
                     )));
                 }
@@ -124,8 +125,8 @@ impl ProviderMetadata {
         }
         if let Some(methods) = &self.code_challenge_methods_supported {
             if !methods.iter().any(|m| m == "S256") {
-                return Err(ConfigError(
-                    "the provider does not list PKCE S256 in code_challenge_methods_supported; enable S256 for this client".into(),
+                return Err(ConfigError::new(
+                    "the provider does not list PKCE S256 in code_challenge_methods_supported; enable S256 for this client",
                 ));
             }
         }
@@ -197,7 +198,11 @@ mod tests {
         ] {
             let error =
                 ProviderMetadata::parse(doc(&other).as_bytes(), ISSUER).expect_err("mismatch");
-            assert!(error.0.contains("must match exactly"), "{}", error.0);
+            assert!(
+                error.message().contains("must match exactly"),
+                "{}",
+                error.message()
+            );
         }
     }
 
@@ -214,7 +219,11 @@ mod tests {
     fn loopback_http_only_for_a_loopback_issuer() {
         let to_us = doc(ISSUER).replace(&format!("{ISSUER}/token"), "http://127.0.0.1:8080/token");
         let error = ProviderMetadata::parse(to_us.as_bytes(), ISSUER).expect_err("refused");
-        assert!(error.0.contains("not on loopback"), "{}", error.0);
+        assert!(
+            error.message().contains("not on loopback"),
+            "{}",
+            error.message()
+        );
         let local = "http://127.0.0.1:9000/as";
         assert!(ProviderMetadata::parse(doc(local).as_bytes(), local).is_ok());
     }

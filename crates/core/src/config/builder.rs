@@ -230,22 +230,28 @@ impl ConfigBuilder {
     /// Checks everything and builds the configuration.
     pub fn build(self) -> Result<Config, ConfigError> {
         let provider = self.provider.ok_or_else(|| {
-            config_error(
+            setting_error(
+                "issuer",
                 "no provider: call .issuer(..), .pingone(..) or .pingone_custom_domain(..)",
             )
         })?;
         let issuer = provider.issuer();
-        let issuer_url = Url::parse(&issuer)
-            .map_err(|e| config_error(format!("issuer `{issuer}` is not a valid URL: {e}")))?;
+        let issuer_url = Url::parse(&issuer).map_err(|e| {
+            setting_error(
+                "issuer",
+                format!("issuer `{issuer}` is not a valid URL: {e}"),
+            )
+        })?;
         check_transport(&issuer_url, "issuer")?;
         if issuer_url.query().is_some() || issuer_url.fragment().is_some() {
-            return Err(config_error(format!(
-                "issuer `{issuer}` must not have a query or fragment"
-            )));
+            return Err(setting_error(
+                "issuer",
+                format!("issuer `{issuer}` must not have a query or fragment"),
+            ));
         }
         if let ProviderSource::PingOne { environment_id, .. } = &provider {
             if !crate::pingone::is_environment_id(environment_id) {
-                return Err(config_error(format!(
+                return Err(setting_error("pingone", format!(
                     "PingOne environment id `{environment_id}` is not a UUID such as 5f9a2a7c-1c3e-4c1e-9a2f-1d5e0c7b9a11"
                 )));
             }
@@ -255,16 +261,19 @@ impl ConfigBuilder {
             .client_id
             .filter(|id| !id.trim().is_empty())
             .ok_or_else(|| {
-                config_error("client id is missing: set OIDC_CLIENT_ID or call .client_id(..)")
+                setting_error(
+                    "client_id",
+                    "client id is missing: set OIDC_CLIENT_ID or call .client_id(..)",
+                )
             })?;
         let auth_method = match (self.auth_method, &self.client_secret) {
             (Some(TokenAuthMethod::None), Some(_)) => {
-                return Err(config_error(
+                return Err(setting_error("token_auth_method", 
                     "token auth method `none` was chosen but a client secret is set; remove one of them",
                 ))
             }
             (Some(method), None) if method != TokenAuthMethod::None => {
-                return Err(config_error(format!(
+                return Err(setting_error("token_auth_method", format!(
                     "token auth method `{}` needs a client secret: set OIDC_CLIENT_SECRET",
                     method.as_str()
                 )))
@@ -280,31 +289,42 @@ impl ConfigBuilder {
             .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect());
         for scope in asked {
             if !crate::scope::is_valid_scope_token(&scope) {
-                return Err(config_error(format!(
-                    "scope `{scope}` has characters a scope cannot have"
-                )));
+                return Err(setting_error(
+                    "scopes",
+                    format!("scope `{scope}` has characters a scope cannot have"),
+                ));
             }
             if !scopes.contains(&scope) {
                 scopes.push(scope);
             }
         }
 
-        let app_url_text = self
-            .app_url
-            .ok_or_else(|| config_error("app URL is missing: set APP_URL or call .app_url(..)"))?;
+        let app_url_text = self.app_url.ok_or_else(|| {
+            setting_error(
+                "app_url",
+                "app URL is missing: set APP_URL or call .app_url(..)",
+            )
+        })?;
         let app_url = Url::parse(&app_url_text).map_err(|e| {
-            config_error(format!("APP_URL `{app_url_text}` is not a valid URL: {e}"))
+            setting_error(
+                "app_url",
+                format!("APP_URL `{app_url_text}` is not a valid URL: {e}"),
+            )
         })?;
         if app_url.scheme() != "https" && app_url.scheme() != "http" {
-            return Err(config_error(format!(
-                "APP_URL `{app_url_text}` must be http or https"
-            )));
+            return Err(setting_error(
+                "app_url",
+                format!("APP_URL `{app_url_text}` must be http or https"),
+            ));
         }
         if app_url.host_str().is_none() || app_url.query().is_some() || app_url.fragment().is_some()
         {
-            return Err(config_error(format!(
-                "APP_URL `{app_url_text}` must be a base URL such as https://app.example.com"
-            )));
+            return Err(setting_error(
+                "app_url",
+                format!(
+                    "APP_URL `{app_url_text}` must be a base URL such as https://app.example.com"
+                ),
+            ));
         }
         let app_origin = app_url.origin().ascii_serialization();
         let https = app_url.scheme() == "https";
@@ -314,15 +334,18 @@ impl ConfigBuilder {
             || route_prefix.ends_with('/')
             || route_prefix.contains(['?', '#', ' '])
         {
-            return Err(config_error(format!(
+            return Err(setting_error("route_prefix", format!(
                 "route prefix `{route_prefix}` must start with `/` and not end with one, such as /auth"
             )));
         }
         let default_return_to = self.default_return_to.unwrap_or_else(|| "/".into());
         if crate::return_to::sanitize(&default_return_to).is_none() {
-            return Err(config_error(format!(
+            return Err(setting_error(
+                "default_return_to",
+                format!(
                 "default return path `{default_return_to}` must be a same-origin path such as /"
-            )));
+            ),
+            ));
         }
         let post_logout_redirect = match self.post_logout_redirect {
             None => format!("{}/", app_url.as_str().trim_end_matches('/')),
@@ -331,9 +354,10 @@ impl ConfigBuilder {
             }
             Some(target) => {
                 Url::parse(&target).map_err(|e| {
-                    config_error(format!(
-                        "post-logout redirect `{target}` is neither a path nor a URL: {e}"
-                    ))
+                    setting_error(
+                        "post_logout_redirect",
+                        format!("post-logout redirect `{target}` is neither a path nor a URL: {e}"),
+                    )
                 })?;
                 target
             }
@@ -353,12 +377,16 @@ impl ConfigBuilder {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         {
-            return Err(config_error(format!(
-                "cookie name `{cookie_name}` may only use letters, digits, `-`, `_` and `.`"
-            )));
+            return Err(setting_error(
+                "cookie_name",
+                format!(
+                    "cookie name `{cookie_name}` may only use letters, digits, `-`, `_` and `.`"
+                ),
+            ));
         }
         if cookie_name.starts_with("__Host-") && !cookie_secure {
-            return Err(config_error(
+            return Err(setting_error(
+                "cookie_name",
                 "a `__Host-` cookie needs Secure, so an https app URL",
             ));
         }
@@ -368,7 +396,8 @@ impl ConfigBuilder {
             .absolute_lifetime
             .unwrap_or(Duration::from_secs(7 * 24 * 3600));
         if idle_timeout.as_secs() < 1 || absolute_lifetime.as_secs() < 1 {
-            return Err(config_error(
+            return Err(setting_error(
+                "idle_timeout",
                 "session idle timeout and absolute lifetime must be at least 1 s",
             ));
         }
@@ -419,14 +448,16 @@ impl ConfigBuilder {
         ];
         for (name, value, least, most_secs) in bounded {
             if value < least || value > Duration::from_secs(most_secs) {
-                return Err(config_error(format!(
-                    "{name} must be between {least:?} and {most_secs} s"
-                )));
+                return Err(setting_error(
+                    name,
+                    format!("{name} must be between {least:?} and {most_secs} s"),
+                ));
             }
         }
         let (session_key, session_key_was_generated) = match self.session_key {
             Some(key) => (
-                SessionKey::from_secret(key.expose()).map_err(config_error)?,
+                SessionKey::from_secret(key.expose())
+                    .map_err(|message| setting_error("session_key", message))?,
                 false,
             ),
             None => (SessionKey::generate().map_err(config_error)?, true),
@@ -434,7 +465,10 @@ impl ConfigBuilder {
         let end_session_endpoint = match self.end_session_endpoint {
             Some(url) => {
                 let parsed = Url::parse(&url).map_err(|e| {
-                    config_error(format!("end-session endpoint `{url}` is not a URL: {e}"))
+                    setting_error(
+                        "end_session_endpoint",
+                        format!("end-session endpoint `{url}` is not a URL: {e}"),
+                    )
                 })?;
                 check_transport(&parsed, "end-session endpoint")?;
                 Some(url)

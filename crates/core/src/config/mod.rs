@@ -113,13 +113,45 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// A configuration problem, found at start. The message says what to fix.
+/// A configuration problem, found at start: which setting, and a message that says what to
+/// fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("ping-oidc configuration: {0}")]
-pub struct ConfigError(pub String);
+#[error("ping-oidc configuration: {message}")]
+pub struct ConfigError {
+    setting: Option<&'static str>,
+    message: String,
+}
+
+impl ConfigError {
+    /// The setting at fault, named as the builder method (`"app_url"`, `"clock_skew"`), when
+    /// one is; `None` for a provider that contradicts the configuration (discovery).
+    pub fn setting(&self) -> Option<&'static str> {
+        self.setting
+    }
+
+    /// What is wrong and what to change.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            setting: None,
+            message: message.into(),
+        }
+    }
+}
 
 fn config_error(message: impl Into<String>) -> ConfigError {
-    ConfigError(message.into())
+    ConfigError::new(message)
+}
+
+/// A problem with one setting.
+fn setting_error(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: Some(setting),
+        message: message.into(),
+    }
 }
 
 /// Validated configuration. Build it with [`Config::builder`] or [`Config::from_env`].
@@ -187,7 +219,7 @@ impl Config {
             (None, Some(env_id), None) => {
                 let region = match lookup("PINGONE_REGION") {
                     Some(name) => Region::parse(&name).ok_or_else(|| {
-                        config_error(format!(
+                        setting_error("pingone", format!(
                             "PINGONE_REGION `{name}` is not a PingOne region; use one of com, ca, eu, com.au, sg, asia"
                         ))
                     })?,
@@ -232,7 +264,7 @@ impl Config {
         }
         if let Some(method) = lookup("OIDC_TOKEN_AUTH_METHOD") {
             let parsed = TokenAuthMethod::parse(&method).ok_or_else(|| {
-                config_error(format!(
+                setting_error("token_auth_method", format!(
                     "OIDC_TOKEN_AUTH_METHOD `{method}` is not supported; use client_secret_basic, client_secret_post or none"
                 ))
             })?;

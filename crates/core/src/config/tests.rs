@@ -22,7 +22,11 @@ fn durations_are_bounded() {
     ];
     for builder in refused {
         let error = builder.build().expect_err("out of bounds");
-        assert!(error.0.contains("must be between"), "{}", error.0);
+        assert!(
+            error.message().contains("must be between"),
+            "{}",
+            error.message()
+        );
     }
 }
 
@@ -150,9 +154,9 @@ fn errors_say_what_to_fix() {
             .and_then(ConfigBuilder::build)
             .expect_err("must fail");
         assert!(
-            error.0.contains(expected),
+            error.message().contains(expected),
             "`{}` should mention `{expected}`",
-            error.0
+            error.message()
         );
     }
 }
