@@ -401,6 +401,31 @@ pub async fn sessions_are_sealed_at_rest(adapter: Adapter) {
     let legacy = app.oidc.store().load(&legacy_id).await.expect("load");
     let legacy = legacy.expect("the plaintext session loads");
     assert_eq!(legacy.data.subject(), loaded_subject(&app, &id).await);
+
+    // After the migration, plaintext can be refused: then write access to Redis cannot plant
+    // a session.
+    let strict = RedisStore::builder(&redis_url())
+        .key_prefix(&prefix)
+        .accept_plaintext_sessions(false)
+        .connect()
+        .await
+        .expect("strict store");
+    let strict: Arc<dyn SessionStore> = Arc::new(strict);
+    let second = AppSlot::new();
+    let _engine =
+        ping_oidc::PingOidc::builder(second.config(provider.issuer()).build().expect("config"))
+            .shared_store(Arc::clone(&strict))
+            .start()
+            .await
+            .expect("engine");
+    assert!(
+        strict.load(&legacy_id).await.expect("load").is_none(),
+        "plaintext refused"
+    );
+    assert!(
+        strict.load(&id).await.expect("load").is_some(),
+        "sealed sessions load"
+    );
 }
 
 async fn loaded_subject(app: &TestApp, id: &str) -> String {

@@ -36,9 +36,13 @@ fn cache_max_age(value: &str) -> Option<Duration> {
 
 impl ProviderResponse {
     pub(crate) fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, ProviderError> {
+        // The error's category and position only: its text can quote the value it met.
         serde_json::from_slice(&self.body).map_err(|e| {
             ProviderError::Invalid(format!(
-                "{what}: the response is not the expected JSON ({e})"
+                "{what}: the response is not the expected JSON ({:?} error at line {}, column {})",
+                e.classify(),
+                e.line(),
+                e.column()
             ))
         })
     }

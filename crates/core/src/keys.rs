@@ -172,6 +172,11 @@ impl KeyCache {
                 Err(_) => continue,
             }
         }
+        // A fetch claimed on the last round still runs: leaving it claimed would wedge every
+        // later refetch on a fetch nobody makes.
+        if let Some(sender) = fetcher.take() {
+            return self.fetch_and_announce(http, sender).await;
+        }
         Err(TokenError::KeysUnavailable(
             "the key fetch was cancelled".into(),
         ))

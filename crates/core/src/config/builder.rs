@@ -391,6 +391,9 @@ impl ConfigBuilder {
             ));
         }
 
+        let jwks_refetch_interval = self
+            .jwks_refetch_interval
+            .unwrap_or(Duration::from_secs(10));
         let idle_timeout = self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600));
         let absolute_lifetime = self
             .absolute_lifetime
@@ -426,6 +429,12 @@ impl ConfigBuilder {
                 refresh_lease,
                 Duration::from_millis(300),
                 600,
+            ),
+            (
+                "jwks_refetch_interval",
+                jwks_refetch_interval,
+                Duration::from_secs(1),
+                3600,
             ),
             (
                 "logout_token_max_age",
@@ -500,9 +509,7 @@ impl ConfigBuilder {
             http_connect_timeout,
             http_timeout,
             max_response_bytes: self.max_response_bytes.unwrap_or(1024 * 1024),
-            jwks_refetch_interval: self
-                .jwks_refetch_interval
-                .unwrap_or(Duration::from_secs(10)),
+            jwks_refetch_interval,
             logout_token_max_age,
             refresh_lease,
             end_session_endpoint,

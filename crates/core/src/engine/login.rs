@@ -100,9 +100,10 @@ impl CallbackFailure {
 
     fn token(error: TokenError) -> Self {
         if error.is_unavailable() {
+            // The code is spent by now: a retry of this callback cannot work, a new sign-in can.
             Self::new(
                 503,
-                "The identity provider cannot be reached right now. Try again shortly.",
+                "The identity provider cannot be reached right now. Sign in again shortly.",
                 error.to_string(),
             )
         } else {

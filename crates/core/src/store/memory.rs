@@ -34,8 +34,10 @@ type Index = Mutex<HashMap<Box<str>, Ids>>;
 
 /// Single-use markers (`consume_once`) held at most: about 10 MB. Past it, the marker that
 /// expires first makes room. Refusing instead would let a flood lock every user out of
-/// sign-in; an evicted marker loses only the early refusal, because every marker guards a
-/// code or token the provider has already spent.
+/// sign-in. An evicted sign-in marker loses only the early refusal (its code is spent at the
+/// provider); an evicted logout-token `jti` would let that token be replayed within its
+/// window. Markers are written only after a code exchange or a verified logout token, so
+/// reaching the bound takes that many real sign-ins or provider-signed tokens.
 const MAX_ONCE_MARKERS: usize = 100_000;
 /// Below this many markers, expired ones are left until the next insert passes it.
 const SWEEP_ONCE_ABOVE: usize = 10_000;

@@ -141,6 +141,8 @@ struct Shared {
     near: Mutex<Vec<(tokio::runtime::Id, Near)>>,
     /// Set by the engine at start: sessions are sealed with it (see "At rest").
     sealing: std::sync::OnceLock<super::SealingKey>,
+    /// Whether unsealed (older) session values load.
+    accept_plaintext: bool,
 }
 
 impl fmt::Debug for RedisStore {
@@ -161,6 +163,7 @@ pub struct RedisStoreBuilder {
     timeout: Duration,
     local_cache: usize,
     tls_root_certificates: Option<Vec<u8>>,
+    accept_plaintext_sessions: bool,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -191,6 +194,15 @@ impl RedisStoreBuilder {
     /// call fails with a [`StoreError`]. Zero is raised to one millisecond.
     pub fn command_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Whether sessions written in plaintext (by versions before sealing) still load (default
+    /// `true`, so an upgrade signs nobody out). Turn it off once every session has been
+    /// rewritten sealed (sessions live at most `absolute_lifetime`): until then, anyone who
+    /// can *write* to Redis can plant a plaintext session, as before sealing existed.
+    pub fn accept_plaintext_sessions(mut self, accept: bool) -> Self {
+        self.accept_plaintext_sessions = accept;
         self
     }
 
@@ -279,6 +291,7 @@ impl RedisStoreBuilder {
             cache: LocalCache::new(self.local_cache),
             near: Mutex::new(Vec::new()),
             sealing: std::sync::OnceLock::new(),
+            accept_plaintext: self.accept_plaintext_sessions,
         };
         RedisStore {
             inner: Arc::new(Inner {
@@ -305,6 +318,7 @@ impl RedisStore {
             timeout: DEFAULT_COMMAND_TIMEOUT,
             local_cache: DEFAULT_LOCAL_CACHE,
             tls_root_certificates: None,
+            accept_plaintext_sessions: true,
         }
     }
 

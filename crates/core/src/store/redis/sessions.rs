@@ -249,7 +249,11 @@ impl Shared {
                 let plain = self.sealing.get()?.open(id.as_bytes(), sealed)?;
                 SessionData::from_stored_json(&plain).ok()
             }
-            None => SessionData::from_stored_json(stored.as_bytes()).ok(),
+            // Without a key (a store used on its own) nothing was sealed to begin with.
+            None if self.accept_plaintext || self.sealing.get().is_none() => {
+                SessionData::from_stored_json(stored.as_bytes()).ok()
+            }
+            None => None,
         }
     }
 }
