@@ -17,7 +17,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use ping_oidc::store::SessionStore;
 use ping_oidc::test_util::TestClock;
-use ping_oidc::{ConfigBuilder, MemoryStore};
+use ping_oidc::ConfigBuilder;
 use ping_oidc_dev_provider::{
     ClientRegistration, DevProvider, LogoutTarget, LogoutTokenKind, Misbehavior, SigningAlg,
     OTHER_AUDIENCE, WRONG_ISSUER,
@@ -28,6 +28,7 @@ use serde_json::Value;
 use crate::app::{Adapter, AppSlot, TestApp};
 use crate::browser::{location, set_cookies, Browser};
 use crate::log_capture::LogCapture;
+use crate::store_suite::FlakyStore;
 
 /// How a case sets up the provider and the app.
 #[derive(Default)]
@@ -41,18 +42,21 @@ pub struct Options {
     pub http_timeout: Option<Duration>,
     pub max_response_bytes: Option<usize>,
     pub jwks_refetch_interval: Option<Duration>,
+    /// The refresh lease's TTL (10 s when unset).
+    pub refresh_lease: Option<Duration>,
     /// Rotate the provider's RSA key before the app starts, so the JWKS the app reads at
     /// start has two RSA keys and tokens are signed with the second.
     pub rotate_rsa_key_before_start: bool,
 }
 
 /// The relying party under test (an example app on one adapter), its misbehaving provider,
-/// a browser, the app's session store, and this case's log capture.
+/// a browser, the app's session store (a memory store that fails on cue), and this case's
+/// log capture.
 pub struct Rp {
     pub provider: DevProvider,
     pub app: TestApp,
     pub browser: Browser,
-    pub store: Arc<MemoryStore>,
+    pub store: Arc<FlakyStore>,
     /// The app's clock: cases move it forward instead of sleeping until tokens expire.
     pub clock: TestClock,
     /// Last, so that it is dropped last: the case keeps its turn until everything stopped.
@@ -87,6 +91,9 @@ fn configure(mut config: ConfigBuilder, options: &Options) -> ConfigBuilder {
     if let Some(interval) = options.jwks_refetch_interval {
         config = config.jwks_refetch_interval(interval);
     }
+    if let Some(lease) = options.refresh_lease {
+        config = config.refresh_lease(lease);
+    }
     config
 }
 
@@ -100,7 +107,7 @@ impl Rp {
                 .rotate_keys(SigningAlg::RS256)
                 .expect("rotating the RSA key");
         }
-        let store = Arc::new(MemoryStore::default());
+        let store = Arc::new(FlakyStore::default());
         let config = configure(slot.config(&provider.issuer()), &options);
         let shared: Arc<dyn SessionStore> = store.clone();
         let clock = TestClock::new();
@@ -1358,46 +1365,17 @@ pub async fn sign_in_over_another_users_session_revokes_it(adapter: Adapter) {
 /// A store failure while ending the sessions answers 503 and records nothing, so the
 /// provider's retry of the same logout token works; a later replay is refused.
 pub async fn logout_token_retried_after_a_store_failure(adapter: Adapter) {
-    let _logs = LogCapture::begin().await;
-    let slot = AppSlot::new();
-    let provider = start_provider(&slot, &Options::default()).await;
-    let store = Arc::new(crate::store_suite::FlakyStore::default());
-    let shared: Arc<dyn SessionStore> = store.clone();
-    let config = slot.config(&provider.issuer());
-    let app = slot
-        .start(adapter, config, Some(shared))
-        .await
-        .unwrap_or_else(|e| panic!("app: {e}"));
-    let browser = Browser::new();
-    let landed = browser
-        .sign_in(&app, &provider, "/profile")
-        .await
-        .expect("sign-in");
-    assert_eq!(landed, "/profile");
-    let user: Value = browser
-        .fetch(&app.url("/auth/user"))
-        .await
-        .json()
-        .await
-        .expect("json");
+    let rp = Rp::start(adapter, Options::default()).await;
+    rp.sign_in().await;
+    let (_, user) = rp.user().await;
     let sub = user["sub"].as_str().expect("sub").to_string();
-    let token = provider
-        .logout_token(LogoutTokenKind::Valid, "rp", &sub, &only_sid(&provider))
+    let token = rp
+        .provider
+        .logout_token(LogoutTokenKind::Valid, "rp", &sub, &only_sid(&rp.provider))
         .expect("logout token");
-    let post = || async {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("logout_token", &token)
-            .finish();
-        reqwest::Client::new()
-            .post(app.url("/auth/backchannel-logout"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("back-channel logout")
-    };
+    let post = || rp.post_logout_token(&token);
 
-    store
+    rp.store
         .fail_next_index_delete
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let failed = post().await;
@@ -1407,15 +1385,11 @@ pub async fn logout_token_retried_after_a_store_failure(adapter: Adapter) {
         .get("retry-after")
         .and_then(|v| v.to_str().ok());
     assert_eq!(retry_after, Some("5"));
-    assert_eq!(
-        browser.fetch(&app.url("/auth/user")).await.status(),
-        200,
-        "nothing ended"
-    );
+    assert_eq!(rp.user().await.0, 200, "nothing ended");
 
     let retried = post().await;
     assert_eq!(retried.status(), 200, "the provider's retry works");
-    assert_eq!(browser.fetch(&app.url("/auth/user")).await.status(), 401);
+    assert_eq!(rp.user().await.0, 401);
     assert_eq!(post().await.status(), 400, "a replay after that is refused");
 }
 
@@ -1423,29 +1397,21 @@ pub async fn logout_token_retried_after_a_store_failure(adapter: Adapter) {
 /// (our lease ran out). This instance stops renewing the lease but lets the call finish and
 /// saves compare-and-set: dropping the call could lose a rotated refresh token.
 pub async fn lost_lease_lets_the_call_finish(adapter: Adapter) {
-    let logs = LogCapture::begin().await;
-    let slot = AppSlot::new();
     let options = Options {
         access_token_ttl: Some(Duration::from_secs(1)),
+        refresh_lease: Some(Duration::from_millis(300)),
         ..Options::default()
     };
-    let provider = start_provider(&slot, &options).await;
-    let store = Arc::new(crate::store_suite::FlakyStore::default());
-    let shared: Arc<dyn SessionStore> = store.clone();
-    let config = slot
-        .config(&provider.issuer())
-        .refresh_lease(Duration::from_millis(300));
-    let clock = TestClock::new();
-    let app = slot
-        .start_with_clock(adapter, config, Some(shared), &clock)
-        .await
-        .unwrap_or_else(|e| panic!("app: {e}"));
-    let browser = Browser::new();
-    let landed = browser
-        .sign_in(&app, &provider, "/profile")
-        .await
-        .expect("sign-in");
-    assert_eq!(landed, "/profile");
+    let rp = Rp::start(adapter, options).await;
+    rp.sign_in().await;
+    let (provider, store, browser, app, clock, logs) = (
+        &rp.provider,
+        &rp.store,
+        &rp.browser,
+        &rp.app,
+        &rp.clock,
+        &rp.logs,
+    );
     provider.set_access_token_ttl(Duration::from_secs(3600));
     provider.set_misbehavior(Misbehavior::SlowTokenAnswers(Duration::from_millis(700)));
     store

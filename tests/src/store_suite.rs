@@ -1026,6 +1026,14 @@ pub struct FlakyStore {
     pub leases_lost: std::sync::atomic::AtomicU64,
 }
 
+/// Everything else is the memory store's (`len`, `is_empty`, …).
+impl std::ops::Deref for FlakyStore {
+    type Target = ping_oidc::MemoryStore;
+    fn deref(&self) -> &ping_oidc::MemoryStore {
+        &self.inner
+    }
+}
+
 impl FlakyStore {
     fn fails_now(&self) -> bool {
         self.fail_next_index_delete

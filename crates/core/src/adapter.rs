@@ -11,9 +11,4 @@
 //!    is [`Immediate::MustWait`].
 
 pub use crate::engine::{AuthRoute, Immediate, Pending, RequestAuth, RequestInfo, RequestKind};
-pub use crate::response::AuthResponse;
-
-/// Escapes text for HTML element content and attribute values, as the engine's own pages do.
-pub fn escape_html(text: &str) -> String {
-    crate::response::escape(text)
-}
+pub use crate::response::{escape as escape_html, AuthResponse};

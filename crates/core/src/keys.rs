@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::error::TokenError;
 use crate::http_client::ProviderHttp;
 use crate::jose::{parse_jwks, Algorithm, PublicKey, UnverifiedJws};
+use crate::sync::lock;
 
 /// How long a failed JWKS fetch answers for the next ones, without a new HTTP call.
 pub(crate) const FAILED_FETCH_MEMORY: Duration = Duration::from_secs(2);
@@ -66,12 +67,6 @@ impl Drop for InFlight<'_> {
             lock(self.state).in_flight = None;
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A JWS whose signature verified with one of the provider's keys.

@@ -75,6 +75,7 @@ mod return_to;
 mod scope;
 mod session;
 mod slot_table;
+mod sync;
 mod time;
 mod transaction;
 

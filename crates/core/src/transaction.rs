@@ -123,21 +123,19 @@ pub(crate) fn make_room<'a>(
             (created_at, name)
         })
         .collect();
+    // Unreadable ones (`i64::MIN`) sort first, then the live ones oldest first: expiring a
+    // prefix removes all the unreadable and the oldest live past the limit.
     attempts.sort_unstable();
     attempts.dedup_by(|a, b| a.1 == b.1);
-    let keep = MAX_ATTEMPTS - 1;
-    let live = attempts.iter().filter(|(at, _)| *at != i64::MIN).count();
-    let mut extra_live = live.saturating_sub(keep);
+    let unreadable = attempts
+        .iter()
+        .take_while(|(at, _)| *at == i64::MIN)
+        .count();
+    let live = attempts.len() - unreadable;
+    let expire = unreadable + live.saturating_sub(MAX_ATTEMPTS - 1);
     attempts
         .into_iter()
-        .filter(|(at, _)| {
-            if *at == i64::MIN {
-                return true;
-            }
-            let expire = extra_live > 0;
-            extra_live = extra_live.saturating_sub(1);
-            expire
-        })
+        .take(expire)
         .map(|(_, name)| cookies::removal(name, "/", config.cookie_secure))
         .collect()
 }

@@ -59,8 +59,7 @@ impl PingOidc {
 /// The user's data and tokens are for this origin's own pages: a browser that says the
 /// request comes from another site (or a sibling subdomain) is refused, whatever it carries.
 fn refuse_cross_site<R: RequestInfo + ?Sized>(request: &R) -> Option<AuthResponse> {
-    let site = request.header("sec-fetch-site")?;
-    if site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none") {
+    if super::fetched_by_this_site(request) != Some(false) {
         return None;
     }
     tracing::warn!("cross-site read of the user or token refused");

@@ -12,8 +12,8 @@ impl PingOidc {
     /// (or none, typed by the user), else an `Origin` equal to the app's, else `X-CSRF: 1`
     /// (which a cross-site form cannot send).
     pub(crate) fn is_same_site_request<R: RequestInfo + ?Sized>(&self, request: &R) -> bool {
-        if let Some(site) = request.header("sec-fetch-site") {
-            return site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none");
+        if let Some(own) = super::fetched_by_this_site(request) {
+            return own;
         }
         if let Some(origin) = request.header("origin") {
             return origin == self.inner.config.app_origin;

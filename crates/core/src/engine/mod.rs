@@ -382,6 +382,14 @@ impl PingOidc {
     }
 }
 
+/// What the browser's `Sec-Fetch-Site` says: `Some(true)` for this origin (or a navigation the
+/// user typed), `Some(false)` for another site or a sibling subdomain, `None` when absent (an
+/// older browser or not a browser: other checks decide).
+fn fetched_by_this_site<R: RequestInfo + ?Sized>(request: &R) -> Option<bool> {
+    let site = request.header("sec-fetch-site")?;
+    Some(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"))
+}
+
 fn method_not_allowed(route: AuthRoute, allowed: &'static str, kind: RequestKind) -> AuthResponse {
     let message = match route {
         AuthRoute::Logout => "Sign out with the sign-out button (a POST from this site).",

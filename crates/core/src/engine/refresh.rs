@@ -12,17 +12,12 @@ use crate::error::{ProviderError, TokenError};
 use crate::provider::TokenResponse;
 use crate::session::SessionData;
 use crate::store::{LoadedSession, SaveOutcome};
+use crate::sync::lock;
 
 pub(crate) enum RefreshFailure {
     Ended,
     ProviderUnavailable,
     StoreUnavailable,
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How long a refresh that failed for want of the provider answers the session's next

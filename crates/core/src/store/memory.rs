@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::{LoadedSession, SaveOutcome, SessionStore, StoreError, StoreFuture};
 use crate::session::SessionData;
 use crate::slot_table::{slot_index, IdHasher};
+use crate::sync::lock;
 use crate::time::now_unix;
 
 const SHARDS: usize = 16;
@@ -117,12 +118,6 @@ impl Default for MemoryStore {
     fn default() -> Self {
         Self::new(100_000)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl MemoryStore {

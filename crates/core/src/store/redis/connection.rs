@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use super::{RedisStore, Shared};
 use crate::store::StoreError;
+use crate::sync::lock;
 
 /// A caller runtime's own connection, for loads (see "Runtimes" on [`RedisStore`]).
 pub(super) enum Near {
@@ -81,7 +82,7 @@ impl NearConnection {
         }
         let (reply, answer) = oneshot::channel();
         let first = {
-            let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+            let mut queued = lock(&self.queued);
             queued.push(QueuedRead { command, reply });
             queued.len() == 1
         };
@@ -101,7 +102,7 @@ impl NearConnection {
     async fn flush(&self) {
         // Requests this runtime is about to run queue their reads first.
         tokio::task::yield_now().await;
-        let queued = std::mem::take(&mut *self.queued.lock().unwrap_or_else(|p| p.into_inner()));
+        let queued = std::mem::take(&mut *lock(&self.queued));
         let mut pipeline = ::redis::pipe();
         let mut replies = Vec::with_capacity(queued.len());
         for read in queued {
@@ -183,7 +184,7 @@ impl RedisStore {
 
 impl Shared {
     pub(super) fn connection(&self) -> (u64, ConnectionManager) {
-        let current = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let current = lock(&self.connection);
         (current.0, current.1.clone())
     }
 
@@ -196,7 +197,7 @@ impl Shared {
         let runtime = Handle::try_current().ok()?;
         let id = runtime.id();
         {
-            let mut near = self.near.lock().unwrap_or_else(|p| p.into_inner());
+            let mut near = lock(&self.near);
             let now = Instant::now();
             match near.iter_mut().find(|(runtime, _)| *runtime == id) {
                 Some((_, Near::Ready(near))) => return Some((id, Arc::clone(near))),
@@ -237,7 +238,7 @@ impl Shared {
     }
 
     pub(super) fn set_near(&self, runtime: tokio::runtime::Id, state: Near) {
-        let mut near = self.near.lock().unwrap_or_else(|p| p.into_inner());
+        let mut near = lock(&self.near);
         if let Some((_, slot)) = near.iter_mut().find(|(id, _)| *id == runtime) {
             *slot = state;
         }
@@ -250,7 +251,7 @@ impl Shared {
 
     /// Replaces a connection that timed out (unless another call already did).
     pub(super) fn replace_connection(&self, generation: u64) {
-        let mut current = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = lock(&self.connection);
         if current.0 != generation {
             return;
         }
