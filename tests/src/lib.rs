@@ -6,6 +6,7 @@ pub mod browser_run;
 pub mod cases;
 pub mod cluster;
 pub mod conformance;
+pub mod flow;
 pub mod log_capture;
 pub mod oidc_provider;
 pub mod store_suite;

@@ -16,7 +16,7 @@ mod memory {
         MemoryStore::default()
     }
 
-    ping_oidc_tests::store_suite!(fresh);
+    ping_oidc::store_suite!(fresh);
 
     /// More sessions than the bound: never more than the bound held, the newest survive.
     #[tokio::test]
@@ -125,6 +125,38 @@ mod memory {
         assert!(!store.consume_once("tx:99999", ttl).await.expect("seen"));
         assert!(!store.consume_once("tx:one-more", ttl).await.expect("seen"));
     }
+
+    /// Records past the bound (10,000): the one expiring first makes room, nobody is refused.
+    #[tokio::test]
+    async fn records_are_bounded() {
+        let store = MemoryStore::default();
+        let ttl = Duration::from_secs(900);
+        store
+            .put_record("flow:idle-longest", "x", Duration::from_secs(60))
+            .await
+            .expect("room");
+        for i in 1..10_000 {
+            store
+                .put_record(&format!("flow:{i}"), "x", ttl)
+                .await
+                .expect("room");
+        }
+        store
+            .put_record("flow:one-more", "x", ttl)
+            .await
+            .expect("room is made");
+        assert_eq!(
+            store.get_record("flow:idle-longest").await.expect("read"),
+            None,
+            "evicted first"
+        );
+        for key in ["flow:1", "flow:9999", "flow:one-more"] {
+            assert!(
+                store.get_record(key).await.expect("read").is_some(),
+                "{key} kept"
+            );
+        }
+    }
 }
 
 mod redis {
@@ -170,7 +202,7 @@ mod redis {
         command.query_async(con).await.expect("raw query")
     }
 
-    ping_oidc_tests::store_suite!(fresh, #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]);
+    ping_oidc::store_suite!(fresh, #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]);
 
     /// `rediss://`: TLS through rustls, trusting a private CA. A few suite cases run over it;
     /// a client that does not trust the CA cannot connect.
@@ -598,7 +630,7 @@ mod redis {
             "took {:?}",
             started.elapsed()
         );
-        assert!(error.0.starts_with("redis: "), "{error}");
+        assert!(error.message().starts_with("redis: "), "{error}");
     }
 
     /// A TCP proxy to Redis that can go silent: connections made before `freeze` never pass
@@ -719,7 +751,7 @@ mod redis {
                 "took {:?}",
                 started.elapsed()
             );
-            assert!(error.0.contains("timed out"), "{error}");
+            assert!(error.message().contains("timed out"), "{error}");
         }
 
         proxy.thaw();
@@ -766,7 +798,7 @@ mod redis {
                 started.elapsed()
             );
             assert!(
-                !error.0.contains(&id),
+                !error.message().contains(&id),
                 "error messages never contain the session id"
             );
 

@@ -78,6 +78,88 @@ impl TokenError {
 }
 
 /// The session store failed (Redis down, for example). Answered with 503.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("session store unavailable: {0}")]
-pub struct StoreError(pub String);
+///
+/// It says what kind of failure it was and, in a message, what failed; never a key or a
+/// value. A store attaches the underlying error as [`std::error::Error::source`] only when
+/// that error cannot quote data (Redis and JSON errors can, so they are summed up instead).
+///
+/// ```
+/// use ping_oidc::store::{StoreError, StoreErrorKind};
+///
+/// let error = StoreError::new(StoreErrorKind::Unavailable, "mystore: connection refused");
+/// assert_eq!(error.kind(), StoreErrorKind::Unavailable);
+/// assert_eq!(error.to_string(), "session store unavailable: mystore: connection refused");
+/// ```
+#[derive(Debug, Clone)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: std::borrow::Cow<'static, str>,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+/// What kind of store failure a [`StoreError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store cannot be reached (connection refused or lost, its worker stopped).
+    Unavailable,
+    /// The store did not answer in time.
+    Timeout,
+    /// The store answered with an error of its own.
+    Backend,
+    /// A stored value could not be read or written (corrupt, or not sealed when it must be).
+    InvalidData,
+    /// The store's own settings are wrong (an invalid URL, unreadable certificates).
+    Config,
+}
+
+impl StoreError {
+    /// A failure of `kind`; `message` says what failed, without keys or values.
+    pub fn new(kind: StoreErrorKind, message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the underlying error, for [`std::error::Error::source`]. Only for errors
+    /// that cannot quote keys or values.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(std::sync::Arc::new(source));
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// What failed.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "session store unavailable: {}", self.message)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Equal when the kind and the message are (the source is not compared).
+impl PartialEq for StoreError {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.message == other.message
+    }
+}
+
+impl Eq for StoreError {}

@@ -130,13 +130,22 @@ impl ProviderHttp {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<ProviderResponse, ProviderError> {
-        let mut response = request.send().await.map_err(transport_error)?;
+        let response = request.send().await.map_err(transport_error)?;
         let status = response.status().as_u16();
         let max_age = response
             .headers()
             .get(reqwest::header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .and_then(cache_max_age);
+        let body = self.read_body(response).await?;
+        Ok(ProviderResponse {
+            status,
+            body,
+            max_age,
+        })
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, ProviderError> {
         if let Some(length) = response.content_length() {
             if length > self.max_bytes as u64 {
                 return Err(too_large(self.max_bytes));
@@ -149,12 +158,73 @@ impl ProviderHttp {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(ProviderResponse {
+        Ok(body)
+    }
+
+    /// A call of a redirect-less sign-in flow: any method, the flow's headers and cookies,
+    /// and the answer's `Set-Cookie`s and `Location` kept.
+    pub(crate) async fn flow_call(
+        &self,
+        call: FlowCall<'_>,
+    ) -> Result<FlowResponse, ProviderError> {
+        let mut request = match call.body {
+            Some(_) => self.client.post(call.url),
+            None if call.delete => self.client.delete(call.url),
+            None => self.client.get(call.url),
+        };
+        request = request.header("accept", "application/json");
+        for (name, value) in call.headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(cookie) = call.cookie {
+            request = request.header("cookie", cookie);
+        }
+        if let Some((content_type, body)) = call.body {
+            request = request.header("content-type", content_type).body(body);
+        }
+        let response = request.send().await.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let set_cookies = headers
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .take(MAX_SET_COOKIES)
+            .map(str::to_owned)
+            .collect();
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = self.read_body(response).await?;
+        Ok(FlowResponse {
             status,
             body,
-            max_age,
+            set_cookies,
+            location,
         })
     }
+}
+
+/// `Set-Cookie`s read from one flow answer at most.
+const MAX_SET_COOKIES: usize = 16;
+
+/// One request of a sign-in flow.
+pub(crate) struct FlowCall<'a> {
+    pub url: &'a str,
+    pub headers: &'a [(&'static str, &'a str)],
+    pub cookie: Option<&'a str>,
+    /// A POST with this media type and body; `None` is a GET (or a DELETE).
+    pub body: Option<(&'a str, Vec<u8>)>,
+    pub delete: bool,
+}
+
+/// A flow answer with the headers the flow needs.
+pub(crate) struct FlowResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub set_cookies: Vec<String>,
+    pub location: Option<String>,
 }
 
 fn too_large(max: usize) -> ProviderError {

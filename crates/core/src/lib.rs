@@ -17,8 +17,10 @@
 //! ```
 //!
 //! Hand `oidc` to the adapter's layer or middleware. The adapter answers `/auth/login`,
-//! `/auth/callback`, `/auth/logout`, `/auth/user`, `/auth/token` and
-//! `/auth/backchannel-logout`, and its extractors call [`PingOidc::authenticate`].
+//! `/auth/callback`, `/auth/logout`, `/auth/user`, `/auth/token`,
+//! `/auth/backchannel-logout` and, for redirect-less sign-in with PingOne or PingFederate,
+//! `/auth/flow` ([`guides::redirect_less_sign_in`]); its extractors call
+//! [`PingOidc::authenticate`].
 //!
 //! What happens on each path, and where to change it, is in `ARCHITECTURE.md`.
 //!
@@ -52,6 +54,8 @@ pub mod guides {
     pub mod user_data {}
     #[doc = include_str!("../docs/access-tokens.md")]
     pub mod access_tokens {}
+    #[doc = include_str!("../docs/redirect-less-sign-in.md")]
+    pub mod redirect_less_sign_in {}
 }
 #[cfg(feature = "test-util")]
 pub mod test_util;
@@ -63,6 +67,7 @@ mod crypto;
 mod discovery;
 mod engine;
 mod error;
+mod flow;
 mod http_client;
 mod id_token;
 mod jose;
@@ -81,7 +86,7 @@ mod transaction;
 
 pub use claims::Claims;
 pub use config::{
-    Config, ConfigBuilder, ConfigError, ProviderSource, SameSite, Secret, TokenAuthMethod,
+    Config, ConfigBuilder, ConfigError, FlowApi, ProviderSource, SameSite, Secret, TokenAuthMethod,
     DEFAULT_SCOPES,
 };
 pub use discovery::{DiscoveryError, ProviderMetadata};
@@ -89,6 +94,7 @@ pub use engine::{
     AccessToken, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind, StartError,
 };
 pub use error::{ProviderError, StoreError, TokenError};
+pub use flow::{DeviceKind, FlowDevice, FlowStep};
 pub use pingone::Region;
 pub use scope::RequiredScopes;
 pub use store::MemoryStore;

@@ -44,6 +44,11 @@ impl AuthResponse {
         Self::new(status, "application/json", body.to_string())
     }
 
+    /// No body (`204 No Content`).
+    pub fn empty(status: u16) -> Self {
+        Self::new(status, "", String::new())
+    }
+
     /// A JSON error `{"error": code, "error_description": description}`.
     pub fn json_error(status: u16, code: &str, description: &str) -> Self {
         Self::json(

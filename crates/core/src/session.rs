@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::StoreError;
+use crate::error::{StoreError, StoreErrorKind};
 
 use crate::claims::Claims;
 
@@ -37,6 +37,10 @@ pub struct SessionData {
     pub(crate) expires_at: i64,
     /// Idle timeout in seconds.
     pub(crate) idle_timeout: i64,
+    /// The provider's session cookies after a redirect-less sign-in (a `Cookie` header
+    /// value): the provider session lives on the server, so sign-out ends it from here.
+    #[serde(default)]
+    pub(crate) provider_cookies: Option<Box<str>>,
 }
 
 /// The stored form, by reference (the field names are `SessionData`'s).
@@ -54,6 +58,8 @@ struct Stored<'a> {
     created_at: i64,
     expires_at: i64,
     idle_timeout: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_cookies: Option<&'a str>,
 }
 
 impl SessionData {
@@ -73,13 +79,16 @@ impl SessionData {
             created_at: self.created_at,
             expires_at: self.expires_at,
             idle_timeout: self.idle_timeout,
+            provider_cookies: self.provider_cookies.as_deref(),
         })
-        .map_err(|_| StoreError("could not encode the session".into()))
+        .map_err(|_| StoreError::new(StoreErrorKind::InvalidData, "could not encode the session"))
     }
 
     /// Reads what [`SessionData::to_stored_json`] wrote.
     pub fn from_stored_json(json: &[u8]) -> Result<Self, StoreError> {
-        serde_json::from_slice(json).map_err(|_| StoreError("a stored session is not valid".into()))
+        serde_json::from_slice(json).map_err(|_| {
+            StoreError::new(StoreErrorKind::InvalidData, "a stored session is not valid")
+        })
     }
 
     /// The user's subject (`sub`).
@@ -142,6 +151,7 @@ impl fmt::Debug for SessionData {
             .field("scopes", &self.scopes)
             .field("access_expires_at", &self.access_expires_at)
             .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("has_provider_cookies", &self.provider_cookies.is_some())
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }

@@ -43,8 +43,9 @@ pub(crate) enum AuthzError {
 }
 
 /// Validates an authorization request (client, redirect URI, response type, scope, PKCE S256,
-/// prompt, max_age).
-pub(crate) fn validate(st: &State, p: &Params) -> Result<AuthRequest, AuthzError> {
+/// prompt, max_age). `flow`: a `response_mode=pi.flow` request, where `redirect_uri` is
+/// optional (the client's first registered one is used).
+pub(crate) fn validate(st: &State, p: &Params, flow: bool) -> Result<AuthRequest, AuthzError> {
     if let Some(k) = p.repeated() {
         return Err(AuthzError::Fatal(format!(
             "parameter {k:?} was sent more than once"
@@ -57,9 +58,16 @@ pub(crate) fn validate(st: &State, p: &Params) -> Result<AuthRequest, AuthzError
         .clients
         .get(client_id)
         .ok_or_else(|| AuthzError::Fatal(format!("unknown client_id {client_id:?}")))?;
-    let redirect_uri = p
-        .get("redirect_uri")
-        .ok_or_else(|| AuthzError::Fatal("redirect_uri is missing".into()))?;
+    let redirect_uri_sent = p.get("redirect_uri").is_some();
+    let redirect_uri = match p.get("redirect_uri") {
+        Some(u) => u,
+        None if flow => client
+            .redirect_uris
+            .first()
+            .map(String::as_str)
+            .ok_or_else(|| AuthzError::Fatal("the client has no redirect_uri".into()))?,
+        None => return Err(AuthzError::Fatal("redirect_uri is missing".into())),
+    };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
         return Err(AuthzError::Fatal(format!(
             "redirect_uri {redirect_uri:?} is not registered for client {client_id:?} (exact match required)"
@@ -96,10 +104,10 @@ pub(crate) fn validate(st: &State, p: &Params) -> Result<AuthRequest, AuthzError
         }
     }
     if let Some(mode) = p.get("response_mode") {
-        if mode != "query" {
+        if mode != "query" && !(flow && mode == "pi.flow") {
             return Err(err(
                 "invalid_request",
-                "only response_mode=query is supported",
+                "only response_mode=query (or pi.flow) is supported",
             ));
         }
     }
@@ -183,6 +191,7 @@ pub(crate) fn validate(st: &State, p: &Params) -> Result<AuthRequest, AuthzError
     Ok(AuthRequest {
         client_id: client_id.to_owned(),
         redirect_uri: redirect_uri.to_owned(),
+        redirect_uri_sent,
         scope,
         state,
         nonce: p.get("nonce").map(str::to_owned),
@@ -206,7 +215,7 @@ pub(crate) fn normalize_scope(scope: &str) -> String {
 }
 
 /// `base` with extra query parameters.
-fn with_params(base: &str, pairs: &[(&str, &str)]) -> Option<String> {
+pub(crate) fn with_params(base: &str, pairs: &[(&str, &str)]) -> Option<String> {
     let mut url = Url::parse(base).ok()?;
     {
         let mut q = url.query_pairs_mut();
@@ -217,7 +226,7 @@ fn with_params(base: &str, pairs: &[(&str, &str)]) -> Option<String> {
     Some(url.into())
 }
 
-fn iss_param(shared: &Shared, st: &State) -> String {
+pub(crate) fn iss_param(shared: &Shared, st: &State) -> String {
     if st.misbehavior == Misbehavior::AuthorizeWrongIss {
         WRONG_ISSUER.to_owned()
     } else {
@@ -256,6 +265,24 @@ fn complete(shared: &Shared, st: &mut State, req: &AuthRequest, sid: &str) -> Op
             "misbehaviour: the user denied the request",
         );
     }
+    let code = issue_code(shared, st, req, sid, &["pwd"])?;
+    let iss = iss_param(shared, st);
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = &req.state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", &iss));
+    with_params(&req.redirect_uri, &pairs)
+}
+
+/// Records a new authorization code for `req` in session `sid` (which gains the client).
+pub(crate) fn issue_code(
+    shared: &Shared,
+    st: &mut State,
+    req: &AuthRequest,
+    sid: &str,
+    amr: &[&str],
+) -> Option<String> {
     let session = st.sessions.get_mut(sid)?;
     session.clients.insert(req.client_id.clone());
     let (sub, auth_time) = (session.sub.clone(), session.auth_time);
@@ -267,28 +294,30 @@ fn complete(shared: &Shared, st: &mut State, req: &AuthRequest, sid: &str) -> Op
             sub,
             sid: sid.to_owned(),
             auth_time,
+            amr: amr.iter().map(|s| (*s).to_owned()).collect(),
             expires: SystemTime::now() + CODE_TTL,
             used: false,
             family: None,
         },
     );
-    let iss = iss_param(shared, st);
-    let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = &req.state {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", &iss));
-    with_params(&req.redirect_uri, &pairs)
+    Some(code)
 }
 
-/// Creates a new provider session for `sub` (returns its sid).
-fn new_session(shared: &Shared, st: &mut State, sub: &str) -> String {
+/// Creates a new provider session for `sub` (returns its sid). `flow_cookie`: the Flow API
+/// cookie (`ST` / `PF`) that identifies it at the end-session endpoint.
+pub(crate) fn new_session(
+    shared: &Shared,
+    st: &mut State,
+    sub: &str,
+    flow_cookie: Option<String>,
+) -> String {
     let sid = shared.random(18);
     st.sessions.insert(
         sid.clone(),
         Session {
             sid: sid.clone(),
             cookie: shared.random(32),
+            flow_cookie,
             sub: sub.to_owned(),
             auth_time: now_secs(),
             clients: Default::default(),
@@ -321,6 +350,8 @@ pub(crate) async fn authorize(
     };
     if is_post && params.get("request_ref").is_some() {
         login_submit(&shared, &headers, &params)
+    } else if params.get("response_mode") == Some("pi.flow") {
+        crate::flow::start(&shared, &params)
     } else {
         authorization_request(&shared, &headers, &params, is_post)
     }
@@ -334,7 +365,7 @@ fn authorization_request(
 ) -> Response {
     let mut st = shared.lock();
     st.prune();
-    let req = match validate(&st, params) {
+    let req = match validate(&st, params, false) {
         Ok(r) => r,
         Err(AuthzError::Fatal(msg)) => {
             return h::error_page(StatusCode::BAD_REQUEST, "invalid_request", &msg)
@@ -468,7 +499,7 @@ fn login_submit(shared: &Shared, headers: &HeaderMap, params: &Params) -> Respon
             }
             sid
         }
-        _ => new_session(shared, &mut st, &sub),
+        _ => new_session(shared, &mut st, &sub, None),
     };
     let cookie_value = st
         .sessions
@@ -537,7 +568,7 @@ pub(crate) fn sign_in(shared: &Shared, authorize_url: &str, username: &str) -> R
     let params = Params::parse(url.query().unwrap_or_default().as_bytes());
     let mut st = shared.lock();
     st.prune();
-    let built = match validate(&st, &params) {
+    let built = match validate(&st, &params, false) {
         Err(AuthzError::Fatal(msg)) => return Err(Error::InvalidAuthorizationRequest(msg)),
         Err(AuthzError::Redirect {
             redirect_uri,
@@ -568,7 +599,7 @@ pub(crate) fn sign_in(shared: &Shared, authorize_url: &str, username: &str) -> R
             let sid = if st.misbehavior == Misbehavior::AuthorizeAccessDenied {
                 String::new()
             } else {
-                new_session(shared, &mut st, &sub)
+                new_session(shared, &mut st, &sub, None)
             };
             complete(shared, &mut st, &req, &sid)
         }

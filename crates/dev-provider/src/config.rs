@@ -14,6 +14,14 @@ pub const DEFAULT_USERNAME: &str = "alice";
 /// development provider.
 pub const DEFAULT_PASSWORD: &str = "alice-password";
 
+/// The one-time passcode every MFA device accepts in the Flow API emulation
+/// (`response_mode=pi.flow`). Public on purpose: this is a development provider.
+///
+/// ```
+/// assert_eq!(ping_oidc_dev_provider::DEV_OTP, "123456");
+/// ```
+pub const DEV_OTP: &str = "123456";
+
 /// Which Ping product the URL layout imitates.
 ///
 /// ```
@@ -136,6 +144,8 @@ pub struct TestUser {
     pub(crate) password: String,
     pub(crate) sub: String,
     pub(crate) claims: Map<String, Value>,
+    pub(crate) devices: Vec<MfaDevice>,
+    pub(crate) must_change_password: bool,
 }
 
 impl TestUser {
@@ -149,6 +159,8 @@ impl TestUser {
             password: password.into(),
             sub,
             claims: Map::new(),
+            devices: Vec::new(),
+            must_change_password: false,
         }
     }
 
@@ -194,9 +206,93 @@ impl TestUser {
         self
     }
 
+    /// Adds an MFA device, used only by the Flow API emulation (`response_mode=pi.flow`); the
+    /// redirect sign-in page keeps checking the password only. With two or more devices the
+    /// flow asks which one to use; the default is the one marked with
+    /// [`MfaDevice::default_device`], else the first. Every device accepts [`DEV_OTP`]; a push
+    /// device waits for [`DevProvider::approve_push`](crate::DevProvider::approve_push).
+    ///
+    /// ```
+    /// use ping_oidc_dev_provider::{MfaDevice, TestUser};
+    /// let u = TestUser::new("mfa", "mfa-password")
+    ///     .device(MfaDevice::sms("+1 555 0100"))
+    ///     .device(MfaDevice::email("mfa@example.com").default_device());
+    /// assert_eq!(u.devices().len(), 2);
+    /// assert!(u.devices()[1].is_default());
+    /// ```
+    pub fn device(mut self, device: MfaDevice) -> Self {
+        let mut device = device;
+        let n = self.devices.len();
+        device.id = stable_subject(&format!("{}|device|{n}", self.username));
+        self.devices.push(device);
+        self
+    }
+
+    /// Makes the Flow API emulation ask for a new password after the password check
+    /// (`MUST_CHANGE_PASSWORD`). A successful change updates the user's password in the
+    /// running provider and clears the flag.
+    ///
+    /// ```
+    /// let u = ping_oidc_dev_provider::TestUser::new("old", "old-password").must_change_password();
+    /// assert!(u.password_change_required());
+    /// ```
+    pub fn must_change_password(mut self) -> Self {
+        self.must_change_password = true;
+        self
+    }
+
+    /// The MFA devices, in the order added.
+    pub fn devices(&self) -> &[MfaDevice] {
+        &self.devices
+    }
+
+    /// Whether the next flow sign-in must change the password.
+    pub fn password_change_required(&self) -> bool {
+        self.must_change_password
+    }
+
+    /// The users registered by the `ping-oidc-dev-provider` binary, covering every Flow API
+    /// path (all with `name`, `preferred_username`, `email` and `email_verified` claims):
+    ///
+    /// | username | password | devices / extra step |
+    /// |---|---|---|
+    /// | `alice` | `alice-password` | none ([`TestUser::default_user`]) |
+    /// | `otp-user` | `otp-password` | SMS `+1 555 0100` (default), email `otp-user@example.com` |
+    /// | `push-user` | `push-password` | one push device `Pixel 9` |
+    /// | `change-user` | `change-password` | must change the password first |
+    ///
+    /// ```
+    /// let users = ping_oidc_dev_provider::TestUser::flow_test_users();
+    /// let names: Vec<&str> = users.iter().map(|u| u.username()).collect();
+    /// assert_eq!(names, ["alice", "otp-user", "push-user", "change-user"]);
+    /// ```
+    pub fn flow_test_users() -> Vec<TestUser> {
+        let user = |name: &str, password: &str, display: &str| {
+            TestUser::new(name, password)
+                .claim("name", display)
+                .claim("preferred_username", name)
+                .claim("email", format!("{name}@example.com"))
+                .claim("email_verified", true)
+        };
+        vec![
+            TestUser::default_user(),
+            user("otp-user", "otp-password", "OTP User")
+                .device(MfaDevice::sms("+1 555 0100").default_device())
+                .device(MfaDevice::email("otp-user@example.com")),
+            user("push-user", "push-password", "Push User").device(MfaDevice::push("Pixel 9")),
+            user("change-user", "change-password", "Change User").must_change_password(),
+        ]
+    }
+
     /// The username typed on the sign-in page.
     pub fn username(&self) -> &str {
         &self.username
+    }
+
+    /// The password (public on purpose: this is a development provider). A Flow API password
+    /// change updates the running provider's copy, not this value.
+    pub fn password(&self) -> &str {
+        &self.password
     }
 
     /// The subject identifier (`sub`).
@@ -208,6 +304,135 @@ impl TestUser {
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
     }
+}
+
+/// What kind of MFA device an [`MfaDevice`] is.
+///
+/// ```
+/// use ping_oidc_dev_provider::{MfaDevice, MfaDeviceKind};
+/// assert_eq!(MfaDevice::push("Pixel 9").kind(), MfaDeviceKind::Push);
+/// assert_eq!(MfaDeviceKind::Push.as_str(), "MOBILE");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MfaDeviceKind {
+    /// A phone receiving the OTP by SMS (`"SMS"`).
+    Sms,
+    /// A mailbox receiving the OTP (`"EMAIL"`).
+    Email,
+    /// A mobile app approving a push notification (`"MOBILE"`).
+    Push,
+}
+
+impl MfaDeviceKind {
+    /// The device `type` in flow responses: `SMS`, `EMAIL` or `MOBILE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MfaDeviceKind::Sms => "SMS",
+            MfaDeviceKind::Email => "EMAIL",
+            MfaDeviceKind::Push => "MOBILE",
+        }
+    }
+}
+
+/// An MFA device of a [`TestUser`], used by the Flow API emulation. SMS and email devices
+/// accept the OTP [`DEV_OTP`]; push devices wait for
+/// [`DevProvider::approve_push`](crate::DevProvider::approve_push) (or the HTTP endpoint
+/// `POST /dev/push/approve`). Add it with [`TestUser::device`], which assigns its id.
+///
+/// ```
+/// use ping_oidc_dev_provider::{MfaDevice, MfaDeviceKind, TestUser};
+/// let sms = MfaDevice::sms("+1 555 0100");
+/// assert_eq!(sms.kind(), MfaDeviceKind::Sms);
+/// assert_eq!(sms.value(), "+1 555 0100");
+/// assert!(!sms.is_default());
+/// let user = TestUser::new("u", "pw").device(sms);
+/// assert!(!user.devices()[0].id().is_empty());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaDevice {
+    pub(crate) id: String,
+    pub(crate) kind: MfaDeviceKind,
+    pub(crate) value: String,
+    pub(crate) default: bool,
+}
+
+impl MfaDevice {
+    fn new(kind: MfaDeviceKind, value: String) -> Self {
+        MfaDevice {
+            id: String::new(),
+            kind,
+            value,
+            default: false,
+        }
+    }
+
+    /// An SMS device with this phone number (shown masked, e.g. `+1******0100`).
+    pub fn sms(phone: impl Into<String>) -> Self {
+        Self::new(MfaDeviceKind::Sms, phone.into())
+    }
+
+    /// An email device with this address (shown masked, e.g. `o*****@example.com`).
+    pub fn email(address: impl Into<String>) -> Self {
+        Self::new(MfaDeviceKind::Email, address.into())
+    }
+
+    /// A push (mobile app) device with this nickname.
+    pub fn push(nickname: impl Into<String>) -> Self {
+        Self::new(MfaDeviceKind::Push, nickname.into())
+    }
+
+    /// Marks this device as the user's default (otherwise the first device is the default).
+    ///
+    /// ```
+    /// assert!(ping_oidc_dev_provider::MfaDevice::push("Pixel 9").default_device().is_default());
+    /// ```
+    pub fn default_device(mut self) -> Self {
+        self.default = true;
+        self
+    }
+
+    /// The device id in flow responses (assigned by [`TestUser::device`], stable across runs;
+    /// empty before).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The kind of device.
+    pub fn kind(&self) -> MfaDeviceKind {
+        self.kind
+    }
+
+    /// The phone number, email address or nickname, unmasked.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// Whether [`default_device`](Self::default_device) marked it.
+    pub fn is_default(&self) -> bool {
+        self.default
+    }
+}
+
+/// How the PingOne-shaped Flow API delivers the authorization code once a flow is
+/// `COMPLETED` (builder option
+/// [`pingone_code_delivery`](crate::DevProviderBuilder::pingone_code_delivery)).
+/// PingFederate always puts it inline.
+///
+/// ```
+/// use ping_oidc_dev_provider::CodeDelivery;
+/// assert_eq!(CodeDelivery::default(), CodeDelivery::ResumeJson);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CodeDelivery {
+    /// No code in the flow; `GET <issuer>/resume?flowId=..` (with the `ST` cookie) answers
+    /// 200 JSON `{"id","status":"COMPLETED","authorizeResponse":{"code","state"}}`.
+    #[default]
+    ResumeJson,
+    /// The resume call answers `302 Location: <redirect_uri>?code=..&state=..&iss=..`.
+    ResumeRedirect,
+    /// `authorizeResponse` is in the `COMPLETED` flow body itself (resume works too).
+    Inline,
 }
 
 /// A UUID-shaped subject derived from the username with SHA-256 (stable across runs).

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
+use crate::config::PathShape;
 use crate::http::json_response;
 use crate::misbehave::{Misbehavior, WRONG_ISSUER};
 use crate::state::{Shared, Urls};
@@ -64,6 +65,12 @@ pub(crate) fn document(urls: &Urls, misbehavior: &Misbehavior) -> Value {
         "backchannel_logout_session_supported": true,
         "frontchannel_logout_supported": false,
     });
+    if let (PathShape::PingOne { .. }, Some(obj)) = (&urls.shape, doc.as_object_mut()) {
+        obj.insert(
+            "response_modes_supported".into(),
+            json!(["query", "pi.flow"]),
+        );
+    }
     if let (Some(ping), Some(obj)) = (&urls.ping_end_session, doc.as_object_mut()) {
         obj.insert("ping_end_session_endpoint".into(), ping.clone().into());
     }

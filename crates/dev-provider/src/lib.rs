@@ -74,6 +74,17 @@
 //!   session, revokes their grants without `offline_access`, POSTs back-channel logout tokens
 //!   (awaited, 5 s timeout each) and then redirects or shows a "signed out" page.
 //!
+//! ## Flow API (redirect-less sign-in)
+//!
+//! `response_mode=pi.flow` starts a flow instead of showing the sign-in page: PingOne's Flow
+//! API (`/<envId>/flows/<flowId>`, cookie `ST`, code via `<issuer>/resume?flowId=` or inline,
+//! see [`CodeDelivery`]) or PingFederate's Authentication API (`/pf-ws/authn/flows/<flowId>`,
+//! rotating cookie `PF`, code inline). Users can have MFA devices ([`MfaDevice`], OTP
+//! [`DEV_OTP`], push approved with [`DevProvider::approve_push`] or
+//! `POST /dev/push/approve`) or a pending password change; [`TestUser::flow_test_users`]
+//! covers every path. Flows expire after 15 idle minutes ([`DevProvider::expire_flows`]).
+//! The crate README lists statuses, actions and error bodies per shape.
+//!
 //! ## Negative tests
 //!
 //! [`DevProvider::set_misbehavior`] makes following responses wrong in one specific way, and
@@ -86,6 +97,7 @@ mod authorize;
 mod config;
 mod discovery;
 mod error;
+mod flow;
 mod http;
 mod keys;
 mod logout;
@@ -105,15 +117,17 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 pub use crate::config::{
-    AuthMethod, ClientRegistration, PathShape, SigningAlg, TestUser, DEFAULT_ENV_ID,
-    DEFAULT_PASSWORD, DEFAULT_USERNAME,
+    AuthMethod, ClientRegistration, CodeDelivery, MfaDevice, MfaDeviceKind, PathShape, SigningAlg,
+    TestUser, DEFAULT_ENV_ID, DEFAULT_PASSWORD, DEFAULT_USERNAME, DEV_OTP,
 };
 pub use crate::error::Error;
 pub use crate::misbehave::{
-    LogoutTokenKind, Misbehavior, OTHER_AUDIENCE, WRONG_ISSUER, WRONG_NONCE, WRONG_SUBJECT,
+    LogoutTokenKind, Misbehavior, FLOW_WRONG_STATE, OTHER_AUDIENCE, WRONG_ISSUER, WRONG_NONCE,
+    WRONG_SUBJECT,
 };
 pub use crate::state::Stats;
 
+use crate::flow::FlowConfig;
 use crate::keys::KeyStore;
 use crate::state::{Shared, State, Ttls, Urls};
 
@@ -149,6 +163,7 @@ pub struct DevProviderBuilder {
     id_ttl: Duration,
     refresh_ttl: Duration,
     signing_alg: SigningAlg,
+    flow: FlowConfig,
 }
 
 impl Default for DevProviderBuilder {
@@ -162,6 +177,7 @@ impl Default for DevProviderBuilder {
             id_ttl: Duration::from_secs(3600),
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             signing_alg: SigningAlg::RS256,
+            flow: FlowConfig::default(),
         }
     }
 }
@@ -268,6 +284,73 @@ impl DevProviderBuilder {
         self
     }
 
+    /// Flow API (`response_mode=pi.flow`): start with the identifier (PingOne
+    /// `SIGN_ON_REQUIRED` + `user.lookup`, then `PASSWORD_REQUIRED`; PingFederate
+    /// `IDENTIFIER_REQUIRED` + `submitIdentifier`, then `USERNAME_PASSWORD_REQUIRED`) instead of
+    /// asking for username and password together. Default `false`.
+    ///
+    /// ```
+    /// let b = ping_oidc_dev_provider::DevProvider::builder().identifier_first(true);
+    /// # let _ = b;
+    /// ```
+    pub fn identifier_first(mut self, on: bool) -> Self {
+        self.flow.identifier_first = on;
+        self
+    }
+
+    /// Flow API, PingOne shape: how a `COMPLETED` flow hands over the authorization code
+    /// (default [`CodeDelivery::ResumeJson`]). The PingFederate shape always puts it inline.
+    ///
+    /// ```
+    /// use ping_oidc_dev_provider::{CodeDelivery, DevProvider};
+    /// let b = DevProvider::builder().pingone_code_delivery(CodeDelivery::Inline);
+    /// # let _ = b;
+    /// ```
+    pub fn pingone_code_delivery(mut self, delivery: CodeDelivery) -> Self {
+        self.flow.code_delivery = delivery;
+        self
+    }
+
+    /// Flow API, PingFederate shape: whether flow `POST`s must carry an `X-XSRF-Header`
+    /// header (any value; Ping's widget sends `PingFederate`). Default `true`; a missing
+    /// header is answered 400 `INVALID_REQUEST`.
+    ///
+    /// ```
+    /// let b = ping_oidc_dev_provider::DevProvider::builder().require_xsrf_header(false);
+    /// # let _ = b;
+    /// ```
+    pub fn require_xsrf_header(mut self, on: bool) -> Self {
+        self.flow.require_xsrf = on;
+        self
+    }
+
+    /// Flow API, PingFederate shape: a right OTP leads to `OTP_VERIFIED` (seen on a real
+    /// deployment) instead of `MFA_COMPLETED`; both need `continueAuthentication`. Default
+    /// `false`.
+    ///
+    /// ```
+    /// let b = ping_oidc_dev_provider::DevProvider::builder().pingfederate_otp_verified(true);
+    /// # let _ = b;
+    /// ```
+    pub fn pingfederate_otp_verified(mut self, on: bool) -> Self {
+        self.flow.pf_otp_verified = on;
+        self
+    }
+
+    /// Flow API: approve every push automatically once it has waited this long (checked when
+    /// the client re-reads or polls the flow). Default `None`: only
+    /// [`DevProvider::approve_push`] or `POST /dev/push/approve` approve.
+    ///
+    /// ```
+    /// let b = ping_oidc_dev_provider::DevProvider::builder()
+    ///     .push_approval_delay(Some(std::time::Duration::from_secs(3)));
+    /// # let _ = b;
+    /// ```
+    pub fn push_approval_delay(mut self, delay: Option<Duration>) -> Self {
+        self.flow.push_delay = delay;
+        self
+    }
+
     /// Validates the configuration, binds the socket and starts serving on the current tokio
     /// runtime. Logs (tracing, WARN) that this provider is for development only.
     ///
@@ -342,6 +425,9 @@ impl DevProviderBuilder {
             },
             keys,
             signing_alg: self.signing_alg,
+            flows: HashMap::new(),
+            flow_order: std::collections::VecDeque::new(),
+            flow_config: self.flow,
         };
         let shared = Arc::new(Shared::new(urls, state));
         let app = server::router(shared.clone());
@@ -734,6 +820,34 @@ impl DevProvider {
             logout::end_sessions(&self.shared, &mut st, &sids)
         };
         logout::deliver_all(&self.shared, deliveries).await
+    }
+
+    /// Flow API: approves the waiting push confirmation(s) of `username` (the flow moves on
+    /// at the client's next read or `poll`). Returns false if none was waiting. The HTTP
+    /// equivalent is `POST <base>/dev/push/approve` with the form field `username` (204, or
+    /// 404 when none was waiting).
+    ///
+    /// ```no_run
+    /// # async fn demo(provider: ping_oidc_dev_provider::DevProvider) {
+    /// assert!(provider.approve_push("push-user"));
+    /// # }
+    /// ```
+    pub fn approve_push(&self, username: &str) -> bool {
+        flow::approve_push(&mut self.shared.lock(), username)
+    }
+
+    /// Flow API: forgets every flow, as if each had been idle for 15 minutes: every flow URL
+    /// and resume call then answers 404. Provider sessions already created stay.
+    ///
+    /// ```no_run
+    /// # async fn demo(provider: ping_oidc_dev_provider::DevProvider) {
+    /// provider.expire_flows();
+    /// # }
+    /// ```
+    pub fn expire_flows(&self) {
+        let mut st = self.shared.lock();
+        st.flows.clear();
+        st.flow_order.clear();
     }
 
     /// Counters since start or the last [`reset_stats`](Self::reset_stats).

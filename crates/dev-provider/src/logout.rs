@@ -347,6 +347,23 @@ fn plan(shared: &Shared, headers: &HeaderMap, params: &Params) -> Result<Plan, S
             sids.push(s.sid.clone());
         }
     }
+    let (flow_cookie_name, _) = crate::flow::session_cookie(shared);
+    if let Some(c) = h::cookie(headers, flow_cookie_name) {
+        let found = st
+            .sessions
+            .values()
+            .find(|s| {
+                s.flow_cookie
+                    .as_deref()
+                    .is_some_and(|f| h::constant_time_eq(f.as_bytes(), c.as_bytes()))
+            })
+            .map(|s| s.sid.clone());
+        if let Some(sid) = found {
+            if !sids.contains(&sid) {
+                sids.push(sid);
+            }
+        }
+    }
     if let Some(hint) = &hint {
         let sid = hint.get("sid").and_then(Value::as_str);
         let sub = hint.get("sub").and_then(Value::as_str);
@@ -398,6 +415,10 @@ pub(crate) async fn end_session(
         shared.urls.cookie_name()
     );
     if let Ok(v) = HeaderValue::from_str(&clear) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    let (_, clear_flow) = crate::flow::session_cookie(&shared);
+    if let Ok(v) = HeaderValue::from_str(&clear_flow) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp

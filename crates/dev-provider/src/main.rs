@@ -15,8 +15,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use ping_oidc_dev_provider::{
-    ClientRegistration, DevProvider, PathShape, SigningAlg, DEFAULT_ENV_ID, DEFAULT_PASSWORD,
-    DEFAULT_USERNAME,
+    ClientRegistration, DevProvider, MfaDeviceKind, PathShape, SigningAlg, TestUser,
+    DEFAULT_ENV_ID, DEV_OTP,
 };
 
 const CLIENT_ID: &str = "ping-oidc-example";
@@ -99,7 +99,12 @@ async fn main() -> ExitCode {
             .post_logout_redirect_uri(format!("{app}/"))
             .backchannel_logout_uri(format!("{app}/auth/backchannel-logout"));
 
-    let started = DevProvider::builder()
+    let users = TestUser::flow_test_users();
+    let mut builder = DevProvider::builder();
+    for u in &users {
+        builder = builder.user(u.clone());
+    }
+    let started = builder
         .path_shape(shape)
         .bind(SocketAddr::from((Ipv4Addr::LOCALHOST, o.port)))
         .signing_alg(alg)
@@ -124,7 +129,37 @@ async fn main() -> ExitCode {
     println!("  redirect_uri:  {app}/auth/callback");
     println!("  post-logout:   {app}/");
     println!("  back-channel:  {app}/auth/backchannel-logout");
-    println!("  test user:     {DEFAULT_USERNAME} / {DEFAULT_PASSWORD}");
+    println!("  test users (the sign-in page checks the password only; MFA and password");
+    println!("  change apply to response_mode=pi.flow; every OTP is {DEV_OTP}):");
+    for u in &users {
+        let mut extra: Vec<String> = u
+            .devices()
+            .iter()
+            .map(|d| {
+                let kind = match d.kind() {
+                    MfaDeviceKind::Sms => "SMS",
+                    MfaDeviceKind::Email => "email",
+                    MfaDeviceKind::Push => "push",
+                    _ => "device",
+                };
+                let default = if d.is_default() { " (default)" } else { "" };
+                format!("{kind} {}{default}", d.value())
+            })
+            .collect();
+        if u.password_change_required() {
+            extra.push("must change password".to_owned());
+        }
+        let extra = if extra.is_empty() {
+            "password only".to_owned()
+        } else {
+            extra.join(", ")
+        };
+        println!("    {} / {}: {extra}", u.username(), u.password());
+    }
+    println!(
+        "  approve a push: curl -d username=push-user {}/dev/push/approve",
+        provider.base_url()
+    );
     println!();
     println!("Press Ctrl-C to stop.");
     if let Err(err) = tokio::signal::ctrl_c().await {

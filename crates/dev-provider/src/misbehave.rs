@@ -12,6 +12,8 @@ pub const WRONG_ISSUER: &str = "https://wrong-issuer.invalid/as";
 pub const OTHER_AUDIENCE: &str = "some-other-client";
 /// Subject used by the "wrong subject" misbehaviours.
 pub const WRONG_SUBJECT: &str = "00000000-dead-4bad-8bad-000000000000";
+/// `state` used by [`Misbehavior::FlowWrongState`].
+pub const FLOW_WRONG_STATE: &str = "wrong-state";
 /// Nonce used by [`Misbehavior::IdTokenWrongNonce`].
 pub const WRONG_NONCE: &str = "not-the-nonce-you-sent";
 
@@ -97,6 +99,15 @@ pub enum Misbehavior {
     SlowTokenAnswers(Duration),
     /// Token responses carry a `padding` member of about 5 MiB.
     HugeTokenResponse,
+    /// Flow API: the `authorizeResponse` (inline, resume JSON or resume 302) carries
+    /// `state` = [`FLOW_WRONG_STATE`] (even when the request sent no `state`).
+    FlowWrongState,
+    /// Flow API: a new flow's first state has the status `QUANTUM_VERIFICATION_REQUIRED`
+    /// (unknown to any client) with only a `self` link; the flow never moves on.
+    FlowUnknownStatus,
+    /// Flow API: where a flow would become `COMPLETED` it becomes `RESUME` with a
+    /// `resumeUrl` and no code (both shapes), i.e. "a browser redirect is needed".
+    FlowResume,
 }
 
 /// Size of the `padding` member added by [`Misbehavior::HugeTokenResponse`].

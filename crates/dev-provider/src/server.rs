@@ -11,7 +11,7 @@ use axum::Router;
 
 use crate::misbehave::Misbehavior;
 use crate::state::Shared;
-use crate::{authorize, discovery, http, logout, token};
+use crate::{authorize, discovery, flow, http, logout, token};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let u = &shared.urls;
@@ -33,6 +33,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             u.path(&u.end_session),
             get(logout::end_session).post(logout::end_session),
         );
+    let flow_route = format!("{}/{{flow_id}}", u.path(&u.flows));
+    r = r
+        .route(
+            &flow_route,
+            get(flow::flow_endpoint).post(flow::flow_endpoint),
+        )
+        .route("/dev/push/approve", post(flow::approve_push_endpoint));
+    if let Some(resume) = &u.resume {
+        r = r.route(u.path(resume), get(flow::resume));
+    }
     if let Some(ping) = &u.ping_end_session {
         r = r.route(
             u.path(ping),

@@ -1,6 +1,6 @@
 //! In-memory provider state (one `Mutex`, never held across `.await`), URLs, statistics.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::config::{ClientRegistration, PathShape, SigningAlg, TestUser};
+use crate::flow::{Flow, FlowConfig};
 use crate::keys::{b64, KeyStore};
 use crate::misbehave::Misbehavior;
 
@@ -46,6 +47,10 @@ pub struct Stats {
     pub backchannel_failures: u64,
     /// Calls to the introspection endpoint.
     pub introspections: u64,
+    /// Authorization requests with `response_mode=pi.flow` (each starts a flow when valid).
+    pub flow_starts: u64,
+    /// Non-GET calls to a flow URL (actions), successful or not.
+    pub flow_actions: u64,
 }
 
 /// Absolute URLs and router paths of every endpoint.
@@ -64,6 +69,10 @@ pub(crate) struct Urls {
     pub(crate) introspect: String,
     pub(crate) end_session: String,
     pub(crate) ping_end_session: Option<String>,
+    /// Flow API: flow URLs are `<flows>/<flowId>`.
+    pub(crate) flows: String,
+    /// Flow API resume endpoint (PingOne shape only).
+    pub(crate) resume: Option<String>,
 }
 
 impl Urls {
@@ -85,6 +94,8 @@ impl Urls {
                     introspect: e("introspect"),
                     end_session: e("signoff"),
                     ping_end_session: None,
+                    flows: format!("{base_url}/{env_id}/flows"),
+                    resume: Some(e("resume")),
                     issuer,
                     shape: shape.clone(),
                     base_url,
@@ -102,6 +113,8 @@ impl Urls {
                 introspect: p("/as/introspect.oauth2"),
                 end_session: p("/idp/init_logout.openid"),
                 ping_end_session: Some(p("/idp/startSLO.ping")),
+                flows: p("/pf-ws/authn/flows"),
+                resume: None,
                 shape: shape.clone(),
                 base_url,
             },
@@ -124,6 +137,9 @@ impl Urls {
 pub(crate) struct AuthRequest {
     pub(crate) client_id: String,
     pub(crate) redirect_uri: String,
+    /// False when a `pi.flow` request omitted `redirect_uri` (the client's first one is used;
+    /// the token request may then omit it too).
+    pub(crate) redirect_uri_sent: bool,
     pub(crate) scope: String,
     pub(crate) state: Option<String>,
     pub(crate) nonce: Option<String>,
@@ -145,6 +161,8 @@ pub(crate) struct Pending {
 pub(crate) struct Session {
     pub(crate) sid: String,
     pub(crate) cookie: String,
+    /// Flow API sessions: the `ST` (PingOne) or latest `PF` (PingFederate) cookie value.
+    pub(crate) flow_cookie: Option<String>,
     pub(crate) sub: String,
     pub(crate) auth_time: u64,
     pub(crate) clients: BTreeSet<String>,
@@ -155,6 +173,8 @@ pub(crate) struct CodeRecord {
     pub(crate) sub: String,
     pub(crate) sid: String,
     pub(crate) auth_time: u64,
+    /// The ID token's `amr`.
+    pub(crate) amr: Vec<String>,
     pub(crate) expires: SystemTime,
     pub(crate) used: bool,
     /// Tokens issued from this code (set on the first exchange).
@@ -187,6 +207,7 @@ pub(crate) struct RefreshRecord {
     pub(crate) sid: String,
     pub(crate) scope: String,
     pub(crate) auth_time: u64,
+    pub(crate) amr: Vec<String>,
     pub(crate) iat: u64,
     pub(crate) exp: u64,
     pub(crate) expires: SystemTime,
@@ -217,6 +238,10 @@ pub(crate) struct State {
     pub(crate) ttl: Ttls,
     pub(crate) keys: KeyStore,
     pub(crate) signing_alg: SigningAlg,
+    /// Flow API flows by id, and their ids in creation order (for the size bound).
+    pub(crate) flows: HashMap<String, Flow>,
+    pub(crate) flow_order: VecDeque<String>,
+    pub(crate) flow_config: FlowConfig,
 }
 
 impl State {

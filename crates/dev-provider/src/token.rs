@@ -83,6 +83,7 @@ struct Grant<'a> {
     scope: &'a str,
     refresh_scope: &'a str,
     auth_time: u64,
+    amr: &'a [String],
     nonce: Option<&'a str>,
     family: u64,
     refresh: bool,
@@ -137,6 +138,7 @@ fn issue(shared: &Shared, st: &mut State, g: &Grant<'_>) -> Result<Value, OAuthE
             sid: g.sid.to_owned(),
             scope: g.refresh_scope.to_owned(),
             auth_time: g.auth_time,
+            amr: g.amr.to_vec(),
             iat: now,
             exp: now + ttl_secs(refresh_ttl),
             expires: SystemTime::now() + refresh_ttl,
@@ -160,7 +162,7 @@ fn issue(shared: &Shared, st: &mut State, g: &Grant<'_>) -> Result<Value, OAuthE
         ("auth_time", g.auth_time.into()),
         ("sid", g.sid.into()),
         ("at_hash", at_hash(&access_token).into()),
-        ("amr", json!(["pwd"])),
+        ("amr", json!(g.amr)),
     ] {
         claims.insert(k.into(), v);
     }
@@ -296,7 +298,12 @@ fn code_grant(
     if SystemTime::now() >= rec.expires {
         return Err(OAuthError::invalid_grant("authorization code expired"));
     }
-    if params.get("redirect_uri") != Some(rec.request.redirect_uri.as_str()) {
+    let redirect_ok = match params.get("redirect_uri") {
+        Some(u) => u == rec.request.redirect_uri,
+        // a pi.flow request without redirect_uri: the token request may omit it too
+        None => !rec.request.redirect_uri_sent,
+    };
+    if !redirect_ok {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
         ));
@@ -309,12 +316,13 @@ fn code_grant(
             "code_verifier does not match the code_challenge",
         ));
     }
-    let (sub, sid, scope, nonce, auth_time) = (
+    let (sub, sid, scope, nonce, auth_time, amr) = (
         rec.sub.clone(),
         rec.sid.clone(),
         rec.request.scope.clone(),
         rec.request.nonce.clone(),
         rec.auth_time,
+        rec.amr.clone(),
     );
     let family = st.new_family(&sid, &scope);
     if let Some(rec) = st.codes.get_mut(code) {
@@ -330,6 +338,7 @@ fn code_grant(
             scope: &scope,
             refresh_scope: &scope,
             auth_time,
+            amr: &amr,
             nonce: nonce.as_deref(),
             family,
             refresh: false,
@@ -391,7 +400,12 @@ fn refresh_grant(
             requested
         }
     };
-    let (sub, sid, auth_time) = (rec.sub.clone(), rec.sid.clone(), rec.auth_time);
+    let (sub, sid, auth_time, amr) = (
+        rec.sub.clone(),
+        rec.sid.clone(),
+        rec.auth_time,
+        rec.amr.clone(),
+    );
     if let Some(rec) = st.refresh_tokens.get_mut(token) {
         rec.used = true;
     }
@@ -405,6 +419,7 @@ fn refresh_grant(
             scope: &scope,
             refresh_scope: &original,
             auth_time,
+            amr: &amr,
             nonce: None,
             family,
             refresh: true,

@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use ping_oidc::adapter::escape_html as escape;
 use ping_oidc::store::RedisStore;
 use ping_oidc::{Authenticated, Config, PingOidc};
-use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_PASSWORD, DEFAULT_USERNAME};
+use ping_oidc_dev_provider::{
+    ClientRegistration, DevProvider, PathShape, TestUser, DEFAULT_PASSWORD, DEFAULT_USERNAME,
+    DEV_OTP,
+};
 use serde_json::{json, Value};
 
 pub mod readme_run;
@@ -62,7 +65,11 @@ pub async fn start_from_env() -> Result<Example, String> {
     } else {
         let app_url = std::env::var("APP_URL").unwrap_or_else(|_| "http://127.0.0.1:3000".into());
         let app_url = app_url.trim_end_matches('/').to_string();
-        let provider = start_dev_provider(&app_url).await?;
+        // `OIDC_FLOW_API=pingfederate` tries PingFederate's Authentication API: the embedded
+        // provider then takes PingFederate's shape.
+        let flow_api = std::env::var("OIDC_FLOW_API").unwrap_or_default();
+        let pingfederate = flow_api.trim().eq_ignore_ascii_case("pingfederate");
+        let provider = start_dev_provider(&app_url, pingfederate).await?;
         let builder = Config::builder_from_lookup(|name| match name {
             "OIDC_ISSUER" => Some(provider.issuer()),
             "OIDC_CLIENT_ID" => Some(DEV_CLIENT_ID.into()),
@@ -108,6 +115,15 @@ pub async fn start_from_env() -> Result<Example, String> {
             "  Open {}/ and sign in as `{DEFAULT_USERNAME}` with password `{DEFAULT_PASSWORD}`.",
             oidc.config().app_url().as_str().trim_end_matches('/')
         );
+        if oidc.config().flow_api() != ping_oidc::FlowApi::Off {
+            println!(
+                "  Redirect-less sign-in is on (POST /auth/flow). MFA test users: `otp-user` / `otp-password`"
+            );
+            println!(
+                "  (SMS or email, code {DEV_OTP}), `push-user` / `push-password` (push, approved after 5 s),"
+            );
+            println!("  `change-user` / `change-password` (must change its password).");
+        }
         println!();
     }
     Ok(Example { oidc, dev_provider })
@@ -129,7 +145,7 @@ pub const DEV_CLIENT_ID: &str = "ping-oidc-example";
 /// Its secret (a development value, printed nowhere but here).
 pub const DEV_CLIENT_SECRET: &str = "dev-secret";
 
-async fn start_dev_provider(app_url: &str) -> Result<DevProvider, String> {
+async fn start_dev_provider(app_url: &str, pingfederate: bool) -> Result<DevProvider, String> {
     let client = ClientRegistration::confidential(
         DEV_CLIENT_ID,
         DEV_CLIENT_SECRET,
@@ -137,8 +153,16 @@ async fn start_dev_provider(app_url: &str) -> Result<DevProvider, String> {
     )
     .post_logout_redirect_uri(format!("{app_url}/"))
     .backchannel_logout_uri(format!("{app_url}/auth/backchannel-logout"));
-    DevProvider::builder()
+    let mut builder = DevProvider::builder()
         .client(client)
+        .push_approval_delay(Some(std::time::Duration::from_secs(5)));
+    if pingfederate {
+        builder = builder.path_shape(PathShape::PingFederate);
+    }
+    for user in TestUser::flow_test_users() {
+        builder = builder.user(user);
+    }
+    builder
         .start()
         .await
         .map_err(|e| format!("development provider: {e}"))

@@ -36,6 +36,7 @@ pub struct ConfigBuilder {
     end_session_endpoint: Option<String>,
     trusted_audiences: Vec<String>,
     fetch_userinfo: Option<bool>,
+    flow_api: Option<FlowApi>,
 }
 
 impl ConfigBuilder {
@@ -224,6 +225,14 @@ impl ConfigBuilder {
     /// Whether to call userinfo after sign-in when the provider has it (default true).
     pub fn fetch_userinfo(mut self, fetch: bool) -> Self {
         self.fetch_userinfo = Some(fetch);
+        self
+    }
+
+    /// Which redirect-less sign-in API the provider has (`OIDC_FLOW_API`): the routes under
+    /// `/auth/flow` drive it. Default: [`FlowApi::PingOne`] with a PingOne preset, else
+    /// [`FlowApi::Off`].
+    pub fn flow_api(mut self, api: FlowApi) -> Self {
+        self.flow_api = Some(api);
         self
     }
 
@@ -485,7 +494,15 @@ impl ConfigBuilder {
             None => None,
         };
 
+        let flow_api = self.flow_api.unwrap_or(match provider {
+            ProviderSource::PingOne { .. } | ProviderSource::PingOneCustomDomain(_) => {
+                FlowApi::PingOne
+            }
+            _ => FlowApi::Off,
+        });
+
         Ok(Config {
+            flow_api,
             provider,
             issuer,
             client_id,

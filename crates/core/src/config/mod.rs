@@ -81,6 +81,31 @@ impl TokenAuthMethod {
     }
 }
 
+/// The provider's redirect-less sign-in API (`response_mode=pi.flow`), which the routes under
+/// `/auth/flow` drive from the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlowApi {
+    /// No redirect-less sign-in: `/auth/flow` answers 404.
+    Off,
+    /// PingOne's Flow API (`/{envId}/flows/{flowId}`).
+    PingOne,
+    /// PingFederate's Authentication API (`/pf-ws/authn/flows/{flowId}`).
+    PingFederate,
+}
+
+impl FlowApi {
+    /// Parses `off`, `pingone` or `pingfederate` (the values of `OIDC_FLOW_API`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "off" => Some(Self::Off),
+            "pingone" => Some(Self::PingOne),
+            "pingfederate" => Some(Self::PingFederate),
+            _ => None,
+        }
+    }
+}
+
 /// The `SameSite` attribute of the session cookie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -186,6 +211,7 @@ pub struct Config {
     pub(crate) end_session_endpoint: Option<String>,
     pub(crate) trusted_audiences: Vec<String>,
     pub(crate) fetch_userinfo: bool,
+    pub(crate) flow_api: FlowApi,
 }
 
 impl Config {
@@ -278,6 +304,15 @@ impl Config {
         if let Some(key) = lookup("SESSION_KEY") {
             builder = builder.session_key(key);
         }
+        if let Some(name) = lookup("OIDC_FLOW_API") {
+            let api = FlowApi::parse(&name).ok_or_else(|| {
+                setting_error(
+                    "flow_api",
+                    format!("OIDC_FLOW_API `{name}` is not one of pingone, pingfederate, off"),
+                )
+            })?;
+            builder = builder.flow_api(api);
+        }
         Ok(builder)
     }
 
@@ -319,6 +354,11 @@ impl Config {
     /// The scopes asked for at sign-in (`openid` first).
     pub fn scopes(&self) -> &[String] {
         &self.scopes
+    }
+
+    /// The redirect-less sign-in API in use.
+    pub fn flow_api(&self) -> FlowApi {
+        self.flow_api
     }
 
     /// True when `SESSION_KEY` was not given and a random one is in use; sessions and

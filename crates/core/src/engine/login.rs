@@ -60,14 +60,14 @@ pub(crate) fn parse_callback_query(query: &str) -> bool {
 }
 
 /// A refused callback: the status, what the user reads, and what the log says.
-struct CallbackFailure {
-    status: u16,
-    message: String,
-    reason: String,
+pub(super) struct CallbackFailure {
+    pub(super) status: u16,
+    pub(super) message: String,
+    pub(super) reason: String,
 }
 
 impl CallbackFailure {
-    fn new(status: u16, message: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(super) fn new(status: u16, message: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
@@ -75,7 +75,7 @@ impl CallbackFailure {
         }
     }
 
-    fn provider(error: ProviderError, what: &str) -> Self {
+    pub(super) fn provider(error: ProviderError, what: &str) -> Self {
         match error {
             ProviderError::Unreachable(_) => Self::new(
                 503,
@@ -310,18 +310,6 @@ impl PingOidc {
                 "transaction expired",
             ));
         }
-        // Single use. Only a read here: the marker is written after the provider exchanged
-        // the code, so requests that fail before (no code, a wrong code) write nothing and a
-        // flood of them cannot fill the store or lock anyone out.
-        let marker = format!("tx:{state}");
-        if inner
-            .store
-            .is_consumed(&marker)
-            .await
-            .map_err(CallbackFailure::store)?
-        {
-            return Err(replayed());
-        }
         // RFC 9207: the `iss` parameter, when sent or promised, must be our issuer.
         match &params.iss {
             Some(iss) if iss != &config.issuer => {
@@ -362,9 +350,62 @@ impl PingOidc {
         let code = params.code.filter(|c| !c.is_empty()).ok_or_else(|| {
             CallbackFailure::new(400, "The sign-in response has no code.", "missing code")
         })?;
+        let attempt = Attempt {
+            state: &state,
+            nonce: &tx.nonce,
+            verifier: &tx.verifier,
+            extra_scopes: &tx.extra_scopes,
+            provider_cookies: None,
+        };
+        let signed_in = self.redeem_code(request, &code, attempt).await?;
+        if !signed_in.not_granted.is_empty() {
+            // Redirecting back would ask again forever; say what is missing instead.
+            let message = format!(
+                "You are signed in, but the provider did not grant the access this page needs ({}).",
+                signed_in.not_granted
+            );
+            return Ok(AuthResponse::page(
+                403,
+                "More access needed",
+                &message,
+                Some(("/", "Home")),
+            )
+            .with_cookies([signed_in.session_cookie]));
+        }
+        Ok(AuthResponse::redirect(303, &tx.return_to).with_cookies([signed_in.session_cookie]))
+    }
+
+    /// OIDC Core 3.1.3: exchanges a code and verifies its ID token, then creates the session.
+    /// Both ways of signing in end here (the redirect callback, the redirect-less flow), so
+    /// every check runs for both. On any failure nothing is created.
+    pub(super) async fn redeem_code<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        code: &str,
+        attempt: Attempt<'_>,
+    ) -> Result<SignedIn, CallbackFailure> {
+        let inner = &self.inner;
+        let config = &inner.config;
+        let provider = self
+            .provider()
+            .map_err(|e| CallbackFailure::provider(e, "provider"))?;
+        let now = self.now();
+        let state = attempt.state;
+        // Single use. Only a read here: the marker is written after the provider exchanged
+        // the code, so requests that fail before (no code, a wrong code) write nothing and a
+        // flood of them cannot fill the store or lock anyone out.
+        let marker = format!("tx:{state}");
+        if inner
+            .store
+            .is_consumed(&marker)
+            .await
+            .map_err(CallbackFailure::store)?
+        {
+            return Err(replayed());
+        }
 
         let tokens = provider
-            .exchange_code(config, &code, &tx.verifier)
+            .exchange_code(config, code, attempt.verifier)
             .await
             .map_err(|e| CallbackFailure::provider(e, "code exchange"))?;
         let first_use = inner
@@ -383,7 +424,13 @@ impl PingOidc {
             )
         })?;
         let verified = self
-            .verify_id_token(&id_token, &tokens.access_token, Some(&tx.nonce), None, now)
+            .verify_id_token(
+                &id_token,
+                &tokens.access_token,
+                Some(attempt.nonce),
+                None,
+                now,
+            )
             .await
             .map_err(CallbackFailure::token)?;
         let subject = verified.subject().to_string();
@@ -408,7 +455,7 @@ impl PingOidc {
         }
 
         let mut requested = config.scopes.clone();
-        requested.extend(tx.extra_scopes.iter().cloned());
+        requested.extend(attempt.extra_scopes.iter().cloned());
         let mut data = SessionData {
             subject: subject.into(),
             sid: sid.map(Into::into),
@@ -422,6 +469,7 @@ impl PingOidc {
             created_at: now,
             expires_at: now.saturating_add(duration_secs(config.absolute_lifetime)),
             idle_timeout: duration_secs(config.idle_timeout),
+            provider_cookies: attempt.provider_cookies.map(Into::into),
         };
         apply_tokens(&mut data, tokens, config.refresh_leeway, now);
 
@@ -432,7 +480,7 @@ impl PingOidc {
         let session_id = random_token(32).ok_or_else(|| {
             CallbackFailure::new(503, "Sign-in could not finish. Try again.", "no randomness")
         })?;
-        let extra: Vec<&str> = tx.extra_scopes.iter().map(String::as_str).collect();
+        let extra: Vec<&str> = attempt.extra_scopes.iter().map(String::as_str).collect();
         let not_granted = crate::scope::missing(&data.scopes, &extra).join(" ");
         inner
             .store
@@ -440,19 +488,31 @@ impl PingOidc {
             .await
             .map_err(CallbackFailure::store)?;
         tracing::info!("signed in");
-        let session_cookie = cookies::session_cookie(config, &session_id);
         if !not_granted.is_empty() {
-            // Redirecting back would ask again forever; say what is missing instead.
             tracing::info!(scopes = %not_granted, "the provider did not grant the extra scopes");
-            let message = format!("You are signed in, but the provider did not grant the access this page needs ({not_granted}).");
-            return Ok(AuthResponse::page(
-                403,
-                "More access needed",
-                &message,
-                Some(("/", "Home")),
-            )
-            .with_cookies([session_cookie]));
         }
-        Ok(AuthResponse::redirect(303, &tx.return_to).with_cookies([session_cookie]))
+        Ok(SignedIn {
+            session_cookie: cookies::session_cookie(config, &session_id),
+            not_granted,
+        })
     }
+}
+
+/// What a sign-in attempt carries from its start to its end: the transaction cookie of a
+/// redirect sign-in, the flow record of a redirect-less one.
+pub(super) struct Attempt<'a> {
+    pub state: &'a str,
+    pub nonce: &'a str,
+    pub verifier: &'a str,
+    pub extra_scopes: &'a [String],
+    /// The provider's session cookies after a redirect-less sign-in (sign-out needs them).
+    pub provider_cookies: Option<String>,
+}
+
+/// A new session.
+pub(super) struct SignedIn {
+    /// Its `Set-Cookie`.
+    pub session_cookie: String,
+    /// Extra scopes asked for and not granted, space-separated.
+    pub not_granted: String,
 }

@@ -47,7 +47,18 @@ impl PingOidc {
             match self.load_session(id, self.now()).await {
                 Ok(Some(session)) => {
                     self.revoke_tokens(&session.data).await;
-                    id_token_hint = Some(session.data.id_token.clone());
+                    match (
+                        &session.data.provider_cookies,
+                        self.end_session_url(&session.data.id_token),
+                    ) {
+                        // A redirect-less sign-in: the provider session is in the server's
+                        // cookies, not the browser's, so it is ended from here.
+                        (Some(provider_cookies), Some(url)) => {
+                            self.end_provider_session_from_server(provider_cookies, &url)
+                                .await
+                        }
+                        _ => id_token_hint = Some(session.data.id_token.clone()),
+                    }
                 }
                 Ok(None) => {}
                 Err(error) => {

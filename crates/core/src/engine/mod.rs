@@ -20,6 +20,7 @@ use crate::response::AuthResponse;
 use crate::store::{LoadedSession, MemoryStore, SessionStore};
 
 mod bff;
+mod flow;
 mod guard;
 mod login;
 mod logout;
@@ -67,13 +68,15 @@ pub enum AuthRoute {
     Token,
     /// `POST /auth/backchannel-logout`
     BackchannelLogout,
+    /// `POST /auth/flow` and `GET|POST|DELETE /auth/flow/{flow_id}`: redirect-less sign-in.
+    Flow,
 }
 
 impl AuthRoute {
     /// Whether the handler needs the request body (read it, capped at
     /// [`AuthRoute::MAX_BODY_BYTES`], before calling [`PingOidc::handle`]).
     pub fn needs_body(self) -> bool {
-        matches!(self, Self::BackchannelLogout)
+        matches!(self, Self::BackchannelLogout | Self::Flow)
     }
 
     /// Largest body an auth route reads.
@@ -121,9 +124,16 @@ pub enum StartError {
     /// The provider's JWKS could not be read.
     #[error("could not fetch the provider's signing keys: {0}")]
     Keys(crate::error::TokenError),
-    /// Something local failed: the HTTP client, randomness, or no runtime to retry in.
+    /// The HTTP client for the provider could not be built (TLS roots, for example).
     #[error("{0}")]
-    Setup(String),
+    HttpClient(String),
+    /// The system's random number generator failed.
+    #[error("the system's random number generator failed")]
+    NoRandomness,
+    /// The provider could not be reached and there is no Tokio runtime to retry in: start
+    /// the engine inside one (`#[tokio::main]`, `#[actix_web::main]`).
+    #[error("the provider cannot be reached ({0}) and there is no Tokio runtime to retry in")]
+    ProviderUnreachable(String),
 }
 
 /// The engine: configuration, provider metadata and keys, and the session store. Cheap to
@@ -200,15 +210,14 @@ impl PingOidcBuilder {
             config.http_timeout,
             config.max_response_bytes,
         )
-        .map_err(StartError::Setup)?;
+        .map_err(StartError::HttpClient)?;
         let (provider, first_refresh) = provider_watch::first_fetch(&http, &config).await?;
         if config.session_key_was_generated {
             tracing::warn!(
                 "SESSION_KEY is not set: a random key is in use, so sessions end at restart and instances cannot share them"
             );
         }
-        let instance_id = crate::crypto::random_token(12)
-            .ok_or_else(|| StartError::Setup("no randomness".into()))?;
+        let instance_id = crate::crypto::random_token(12).ok_or(StartError::NoRandomness)?;
         let touch_interval = (config.idle_timeout.as_secs() as i64 / 10).clamp(1, 60);
         if provider.is_ready() {
             tracing::info!(issuer = %config.issuer, client_id = %config.client_id, "ping-oidc ready");
@@ -295,6 +304,8 @@ impl PingOidc {
             "/user" => AuthRoute::User,
             "/token" => AuthRoute::Token,
             "/backchannel-logout" => AuthRoute::BackchannelLogout,
+            "/flow" => AuthRoute::Flow,
+            flow if flow.starts_with("/flow/") => AuthRoute::Flow,
             _ => return None,
         })
     }
@@ -309,6 +320,8 @@ impl PingOidc {
         let method = request.method();
         let allowed = match route {
             AuthRoute::Logout | AuthRoute::BackchannelLogout => "POST",
+            // Several methods, checked by the flow routes themselves.
+            AuthRoute::Flow => method,
             _ => "GET",
         };
         // HEAD is a GET without a body, except at the callback: it would run a whole sign-in.
@@ -323,6 +336,7 @@ impl PingOidc {
                 AuthRoute::User => self.user_info(request).await,
                 AuthRoute::Token => self.token(request).await,
                 AuthRoute::BackchannelLogout => self.backchannel_logout(request, body).await,
+                AuthRoute::Flow => self.flow(request, body).await,
             }
         };
         // Auth URLs carry codes and states: never let them leak through a Referer.
@@ -390,7 +404,7 @@ fn fetched_by_this_site<R: RequestInfo + ?Sized>(request: &R) -> Option<bool> {
     Some(site.eq_ignore_ascii_case("same-origin") || site.eq_ignore_ascii_case("none"))
 }
 
-fn method_not_allowed(route: AuthRoute, allowed: &'static str, kind: RequestKind) -> AuthResponse {
+fn method_not_allowed(route: AuthRoute, allowed: &str, kind: RequestKind) -> AuthResponse {
     let message = match route {
         AuthRoute::Logout => "Sign out with the sign-out button (a POST from this site).",
         _ => "This address does not accept that method.",

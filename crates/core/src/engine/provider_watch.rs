@@ -115,9 +115,9 @@ pub(super) async fn first_fetch(
             tracing::warn!(%reason, "the provider cannot be reached; starting anyway and retrying in the background (auth routes and guarded requests answer 503 until then)");
             Ok((ProviderSlot::new(None), None))
         }
-        Err(FetchFailure::Retry(reason)) => Err(StartError::Setup(format!(
-            "the provider cannot be reached ({reason}) and there is no Tokio runtime to retry in"
-        ))),
+        Err(FetchFailure::Retry(reason)) => {
+            Err(StartError::ProviderUnreachable(reason.to_string()))
+        }
     }
 }
 

@@ -97,7 +97,7 @@ impl PingOidc {
     }
 
     /// Drops the session's gate once neither a request nor a refresh task holds it.
-    fn forget_gate_if_unused(&self, id: &str) {
+    pub(super) fn forget_gate_if_unused(&self, id: &str) {
         let mut gates = lock(&self.inner.refresh_gates);
         if gates
             .get(id)

@@ -43,6 +43,10 @@ const MAX_ONCE_MARKERS: usize = 100_000;
 /// Below this many markers, expired ones are left until the next insert passes it.
 const SWEEP_ONCE_ABOVE: usize = 10_000;
 
+/// Records (`put_record`) held at most. Past it, the record that expires first (the one idle
+/// longest) makes room, so a flood of new records evicts old idle ones but refuses nobody.
+const MAX_RECORDS: usize = 10_000;
+
 struct OnceMarkers {
     until: HashMap<String, Instant>,
     next_sweep: Instant,
@@ -111,6 +115,7 @@ pub struct MemoryStore {
     by_sid: Index,
     by_subject: Index,
     once: Mutex<OnceMarkers>,
+    records: Mutex<HashMap<String, (String, Instant)>>,
     leases: Mutex<HashMap<String, (String, Instant)>>,
 }
 
@@ -135,6 +140,7 @@ impl MemoryStore {
                 until: HashMap::new(),
                 next_sweep: Instant::now(),
             }),
+            records: Mutex::default(),
             leases: Mutex::default(),
         }
     }
@@ -377,6 +383,49 @@ impl SessionStore for MemoryStore {
             .get(key)
             .is_some_and(|until| *until > now);
         Box::pin(std::future::ready(Ok(seen)))
+    }
+
+    fn put_record<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let now = Instant::now();
+        let mut records = lock(&self.records);
+        if records.len() >= MAX_RECORDS && !records.contains_key(key) {
+            records.retain(|_, (_, until)| *until > now);
+            if records.len() >= MAX_RECORDS {
+                let first = records
+                    .iter()
+                    .min_by_key(|(_, (_, until))| *until)
+                    .map(|(key, _)| key.clone());
+                if let Some(first) = first {
+                    records.remove(&first);
+                }
+            }
+        }
+        records.insert(key.to_string(), (value.to_string(), now + ttl));
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn get_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
+        let now = Instant::now();
+        let mut records = lock(&self.records);
+        let value = match records.get(key) {
+            Some((value, until)) if *until > now => Some(value.clone()),
+            Some(_) => {
+                records.remove(key);
+                None
+            }
+            None => None,
+        };
+        Box::pin(std::future::ready(Ok(value)))
+    }
+
+    fn delete_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        lock(&self.records).remove(key);
+        Box::pin(std::future::ready(Ok(())))
     }
 
     fn acquire_lease<'a>(

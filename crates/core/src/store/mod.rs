@@ -20,12 +20,16 @@
 //!   make one instance refresh a session at a time. Both are written only by callers that
 //!   already passed a check (a code exchange, a verified token, a signed-in session), but keep
 //!   them bounded anyway.
+//! - **Records.** [`put_record`](SessionStore::put_record) keeps short-lived sealed values
+//!   (redirect-less sign-ins in progress) with a TTL. Unauthenticated clients cause these
+//!   writes: bound them, dropping the one that expires first rather than refusing.
 //! - **At rest.** Sessions hold tokens: write [`SessionData::to_stored_json`] sealed with the
 //!   [`SealingKey`] the engine hands over in [`use_sealing_key`](SessionStore::use_sealing_key),
 //!   with the session id as context.
 //!
-//! Then run the shared store suite (`ping-oidc-tests`' `store_suite!` macro, used for the
-//! memory store and Redis) against it.
+//! Then run the shared store suite against it, as the memory store and Redis do: with the
+//! feature `test-util`, `ping_oidc::store_suite!(make_store);` in your tests generates one
+//! `#[tokio::test]` per case of [`crate::test_util::store_suite`].
 //!
 //! Writes are compare-and-set on a version: an instance never overwrites another instance's
 //! newer tokens. Sliding the idle expiry ([`SessionStore::touch`]) never rewrites the tokens.
@@ -35,7 +39,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use crate::error::StoreError;
+pub use crate::error::{StoreError, StoreErrorKind};
 pub use crate::session::SessionData;
 
 mod memory;
@@ -101,8 +105,8 @@ pub enum SaveOutcome {
     Conflict,
 }
 
-/// Where sessions live. Implement it for another backend; run the shared store suite in
-/// `ping-oidc-tests` against it.
+/// Where sessions live. Implement it for another backend; run the shared store suite
+/// (`ping_oidc::store_suite!`, feature `test-util`) against it.
 ///
 /// Every method takes the session id the engine made (random, 43 base64url characters).
 /// Expired sessions (absolute or idle) must not be returned by `load`.
@@ -144,6 +148,17 @@ pub trait SessionStore: Send + Sync + 'static {
     /// nothing: the callback asks it before the code exchange, so that a refused request
     /// writes nothing.
     fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool>;
+    /// Keeps `value` under `key` for `ttl`, replacing what was there: short-lived state such
+    /// as a redirect-less sign-in in progress. The engine seals values before they get here
+    /// and keeps each under 8 KiB. Unauthenticated clients cause these writes, so a store must
+    /// bound them (the memory store holds at most 10,000 and drops the one that expires first;
+    /// Redis keys expire with their TTL).
+    fn put_record<'a>(&'a self, key: &'a str, value: &'a str, ttl: Duration)
+        -> StoreFuture<'a, ()>;
+    /// The record under `key`, unless missing or expired.
+    fn get_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>>;
+    /// Removes the record under `key`.
+    fn delete_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()>;
     /// Takes the lease `key` for `owner` when free or already `owner`'s, for `ttl`.
     fn acquire_lease<'a>(
         &'a self,
@@ -193,6 +208,20 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
     }
     fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
         (**self).is_consumed(key)
+    }
+    fn put_record<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        (**self).put_record(key, value, ttl)
+    }
+    fn get_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
+        (**self).get_record(key)
+    }
+    fn delete_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        (**self).delete_record(key)
     }
     fn acquire_lease<'a>(
         &'a self,

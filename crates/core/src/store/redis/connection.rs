@@ -14,7 +14,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::{RedisStore, Shared};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreErrorKind};
 use crate::sync::lock;
 
 /// A caller runtime's own connection, for loads (see "Runtimes" on [`RedisStore`]).
@@ -138,7 +138,13 @@ pub(super) fn start_io_thread() -> Result<(Handle, oneshot::Sender<()>), StoreEr
         .enable_io()
         .enable_time()
         .build()
-        .map_err(|_| StoreError("redis: could not start the I/O runtime".into()))?;
+        .map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                "redis: could not start the I/O runtime",
+            )
+            .with_source(e)
+        })?;
     let handle = runtime.handle().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     std::thread::Builder::new()
@@ -147,7 +153,13 @@ pub(super) fn start_io_thread() -> Result<(Handle, oneshot::Sender<()>), StoreEr
             // Drives the connection's tasks until the last store clone is dropped.
             let _ = runtime.block_on(stopped);
         })
-        .map_err(|_| StoreError("redis: could not start the I/O thread".into()))?;
+        .map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                "redis: could not start the I/O thread",
+            )
+            .with_source(e)
+        })?;
     Ok((handle, stop))
 }
 
@@ -177,7 +189,10 @@ impl RedisStore {
         let task = self.inner.io.spawn(work(Arc::clone(&self.inner.shared)));
         match task.await {
             Ok(result) => result,
-            Err(_) => Err(StoreError("redis: the I/O thread stopped".into())),
+            Err(_) => Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "redis: the I/O thread stopped",
+            )),
         }
     }
 }
@@ -288,7 +303,7 @@ impl Shared {
             }
             Err(_) => {
                 self.replace_connection(generation);
-                Err(StoreError("redis: timed out".into()))
+                Err(StoreError::new(StoreErrorKind::Timeout, "redis: timed out"))
             }
         }
     }
@@ -326,17 +341,18 @@ pub(super) fn may_retry(error: &RedisError, retry: Retry) -> bool {
 
 /// A short message: the error's category, never its details (which may echo arguments).
 pub(super) fn store_error(error: &RedisError) -> StoreError {
-    let what = if error.is_timeout() {
-        "timed out"
+    let (kind, what) = if error.is_timeout() {
+        (StoreErrorKind::Timeout, "timed out")
     } else if error.is_connection_refusal() {
-        "connection refused"
+        (StoreErrorKind::Unavailable, "connection refused")
     } else if error.is_connection_dropped() || error.kind() == ErrorKind::Io {
-        "connection lost"
+        (StoreErrorKind::Unavailable, "connection lost")
     } else {
-        match error.category() {
+        let what = match error.category() {
             "" => error.code().unwrap_or("command failed"),
             category => category,
-        }
+        };
+        (StoreErrorKind::Backend, what)
     };
-    StoreError(format!("redis: {what}"))
+    StoreError::new(kind, format!("redis: {what}"))
 }

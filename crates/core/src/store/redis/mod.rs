@@ -24,7 +24,7 @@ use ::redis::Client;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::{LoadedSession, SaveOutcome, SessionStore, StoreError, StoreFuture};
+use super::{LoadedSession, SaveOutcome, SessionStore, StoreError, StoreErrorKind, StoreFuture};
 use crate::session::SessionData;
 
 const DEFAULT_PREFIX: &str = "ping_oidc:";
@@ -107,6 +107,7 @@ const DEFAULT_LOCAL_CACHE: usize = 1024;
 /// | `<prefix>sub:<subject>` | set | ids of the subject's sessions | at least the longest of its sessions' |
 /// | `<prefix>once:<key>` | string | `1` | the `consume_once` TTL |
 /// | `<prefix>lease:<key>` | string | the owner | the lease TTL |
+/// | `<prefix>rec:<key>` | string | a sealed record (a sign-in flow in progress) | the record's TTL |
 ///
 /// Every write that reads first (compare-and-set, touch, delete, leases) is one Lua script,
 /// so it is atomic. Index sets may keep ids of sessions that expired; they are dropped when
@@ -229,8 +230,18 @@ impl RedisStoreBuilder {
         let connection = match connecting.await {
             Ok(Ok(Ok(connection))) => connection,
             Ok(Ok(Err(error))) => return Err(store_error(&error)),
-            Ok(Err(_)) => return Err(StoreError("redis: connecting timed out".into())),
-            Err(_) => return Err(StoreError("redis: the I/O thread stopped".into())),
+            Ok(Err(_)) => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Timeout,
+                    "redis: connecting timed out",
+                ))
+            }
+            Err(_) => {
+                return Err(StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    "redis: the I/O thread stopped",
+                ))
+            }
         };
         Ok(self.finish(client, config, connection, io, stop))
     }
@@ -256,11 +267,15 @@ impl RedisStoreBuilder {
                     client_tls: None,
                     root_cert: Some(pem.clone()),
                 };
-                Client::build_with_tls(self.url.as_str(), certificates)
-                    .map_err(|_| StoreError("redis: invalid URL or TLS root certificates".into()))?
+                Client::build_with_tls(self.url.as_str(), certificates).map_err(|_| {
+                    StoreError::new(
+                        StoreErrorKind::Config,
+                        "redis: invalid URL or TLS root certificates",
+                    )
+                })?
             }
             _ => Client::open(self.url.as_str())
-                .map_err(|_| StoreError("redis: invalid URL".into()))?,
+                .map_err(|_| StoreError::new(StoreErrorKind::Config, "redis: invalid URL"))?,
         };
         // Fail fast while Redis is down: one quick retry per reconnect; the command timeout
         // bounds everything anyway.
@@ -348,7 +363,7 @@ impl SessionStore for RedisStore {
                     Ok(Err(_)) => shared.near_failed(runtime),
                     Err(_) => {
                         shared.near_failed(runtime);
-                        return Err(StoreError("redis: timed out".into()));
+                        return Err(StoreError::new(StoreErrorKind::Timeout, "redis: timed out"));
                     }
                 }
             }
@@ -403,6 +418,26 @@ impl SessionStore for RedisStore {
         Box::pin(self.on_io(move |s| async move { s.is_consumed(&key).await }))
     }
 
+    fn put_record<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, ()> {
+        let (key, value) = (key.to_owned(), value.to_owned());
+        Box::pin(self.on_io(move |s| async move { s.put_record(&key, &value, ttl).await }))
+    }
+
+    fn get_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
+        let key = key.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.get_record(&key).await }))
+    }
+
+    fn delete_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        let key = key.to_owned();
+        Box::pin(self.on_io(move |s| async move { s.delete_record(&key).await }))
+    }
+
     fn acquire_lease<'a>(
         &'a self,
         key: &'a str,
@@ -434,7 +469,7 @@ mod tests {
             "bad",
             "session abc123 token xyz".to_string(),
         ));
-        let message = store_error(&error).0;
+        let message = store_error(&error).message().to_string();
         assert!(message.starts_with("redis: "), "{message}");
         assert!(
             !message.contains("abc123") && !message.contains("xyz"),
@@ -442,11 +477,11 @@ mod tests {
         );
 
         let refused = RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
-        assert_eq!(store_error(&refused).0, "redis: connection refused");
+        assert_eq!(store_error(&refused).message(), "redis: connection refused");
         assert!(may_retry(&refused, Retry::IfNotSent));
 
         let dropped = RedisError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
-        assert_eq!(store_error(&dropped).0, "redis: connection lost");
+        assert_eq!(store_error(&dropped).message(), "redis: connection lost");
         assert!(may_retry(&dropped, Retry::Idempotent));
         assert!(!may_retry(&dropped, Retry::IfNotSent));
     }
@@ -461,7 +496,7 @@ mod tests {
     #[tokio::test]
     async fn invalid_url_is_a_store_error_without_the_url() {
         let error = RedisStore::connect("nope://user:hunter2@host").await.err();
-        let message = error.map(|e| e.0).unwrap_or_default();
+        let message = error.map(|e| e.message().to_string()).unwrap_or_default();
         assert_eq!(message, "redis: invalid URL");
     }
 

@@ -10,7 +10,7 @@ use ::redis::Cmd;
 use super::connection::{Request, Retry, Via};
 use super::Shared;
 use crate::session::SessionData;
-use crate::store::{LoadedSession, SaveOutcome, StoreError};
+use crate::store::{LoadedSession, SaveOutcome, StoreError, StoreErrorKind};
 use crate::time::now_unix;
 
 impl Shared {
@@ -186,6 +186,40 @@ impl Shared {
         Ok(count > 0)
     }
 
+    pub(super) async fn put_record(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let mut command = Cmd::new();
+        command
+            .arg("SET")
+            .arg(self.key("rec:", key))
+            .arg(value)
+            .arg("PX")
+            .arg(millis(ttl));
+        let _: Option<String> = self
+            .run(Request::Command(command), Retry::Idempotent)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn get_record(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut command = Cmd::new();
+        command.arg("GET").arg(self.key("rec:", key));
+        self.run(Request::Command(command), Retry::Idempotent).await
+    }
+
+    pub(super) async fn delete_record(&self, key: &str) -> Result<(), StoreError> {
+        let mut command = Cmd::new();
+        command.arg("DEL").arg(self.key("rec:", key));
+        let _: u64 = self
+            .run(Request::Command(command), Retry::Idempotent)
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn acquire_lease(
         &self,
         key: &str,
@@ -234,10 +268,13 @@ impl Shared {
             Some(key) => key
                 .seal(id.as_bytes(), &json)
                 .map(|sealed| format!("{SEALED_PREFIX}{sealed}"))
-                .ok_or_else(|| StoreError("could not seal the session".into())),
+                .ok_or_else(|| {
+                    StoreError::new(StoreErrorKind::InvalidData, "could not seal the session")
+                }),
             // Only a store used without an engine (the store suite) has no key.
-            None => String::from_utf8(json)
-                .map_err(|_| StoreError("could not encode the session".into())),
+            None => String::from_utf8(json).map_err(|_| {
+                StoreError::new(StoreErrorKind::InvalidData, "could not encode the session")
+            }),
         }
     }
 

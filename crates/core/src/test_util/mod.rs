@@ -1,5 +1,6 @@
 //! For tests (feature `test-util`): a clock they move forward instead of sleeping until an
-//! access token, a session or a sign-in attempt expires.
+//! access token, a session or a sign-in attempt expires, and the [`store_suite`] every
+//! `SessionStore` must pass.
 //!
 //! ```
 //! # async fn demo(config: ping_oidc::Config) -> Result<(), ping_oidc::StartError> {
@@ -15,6 +16,8 @@
 //! The clock is the engine's: access-token refresh, session idle and absolute lifetimes (in
 //! the memory store), sign-in attempt expiry and token claim checks. Timeouts, leases and
 //! Redis key TTLs keep real time.
+
+pub mod store_suite;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
