@@ -534,11 +534,14 @@ pub async fn flows_are_bound_and_guarded(adapter: Adapter, shape: Shape) {
         started.set_cookies
     );
 
+    // Another browser, with no binding cookie and then with one of its own.
     let other = Browser::new();
     let thief = FlowClient {
         browser: &other,
         app: &rp.app,
     };
+    assert_eq!(thief.read(&flow_id).await.status, 404);
+    assert_eq!(thief.start(json!({})).await.status, 200);
     assert_eq!(thief.read(&flow_id).await.status, 404);
     let stolen = thief
         .act(
@@ -589,6 +592,17 @@ pub async fn flows_are_bound_and_guarded(adapter: Adapter, shape: Shape) {
         .start(json!({"return_to": "https://evil.example/"}))
         .await;
     assert_eq!(open_redirect.status, 400);
+    // A browser picks no sign-on policy the app did not allow.
+    let weaker = flow.start(json!({"acr_values": "Single_Factor"})).await;
+    assert_eq!(weaker.status, 400, "{}", weaker.body);
+    // HEAD would call the provider and could finish a sign-in.
+    let head = browser
+        .client
+        .head(rp.app.url(&format!("/auth/flow/{flow_id}")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(head.status(), 405);
 
     // Cancel: 204, then the flow is gone.
     assert_eq!(flow.cancel(&flow_id).await.status, 204);

@@ -127,34 +127,37 @@ mod memory {
     }
 
     /// Records past the bound (10,000): the one expiring first makes room, nobody is refused.
+    /// A flood of short-lived records (unanswered flows) never evicts a longer-lived one
+    /// (a flow a user is answering).
     #[tokio::test]
     async fn records_are_bounded() {
         let store = MemoryStore::default();
-        let ttl = Duration::from_secs(900);
-        store
-            .put_record("flow:idle-longest", "x", Duration::from_secs(60))
-            .await
-            .expect("room");
-        for i in 1..10_000 {
-            store
-                .put_record(&format!("flow:{i}"), "x", ttl)
-                .await
-                .expect("room");
+        let put = |key: String, secs: u64| {
+            let store = &store;
+            async move {
+                store
+                    .put_record(&key, "x", Duration::from_secs(secs))
+                    .await
+                    .expect("room")
+            }
+        };
+        put("flow:answered".into(), 900).await;
+        put("flow:oldest-unanswered".into(), 300).await;
+        // 10,000 records in all, the bound; the next one makes room.
+        for i in 1..9_999 {
+            put(format!("flow:{i}"), 301).await;
         }
-        store
-            .put_record("flow:one-more", "x", ttl)
-            .await
-            .expect("room is made");
-        assert_eq!(
-            store.get_record("flow:idle-longest").await.expect("read"),
-            None,
-            "evicted first"
+        put("flow:one-more".into(), 301).await;
+        let kept = |key: &'static str| {
+            let store = &store;
+            async move { store.get_record(key).await.expect("read").is_some() }
+        };
+        assert!(
+            !kept("flow:oldest-unanswered").await,
+            "the first to expire went"
         );
-        for key in ["flow:1", "flow:9999", "flow:one-more"] {
-            assert!(
-                store.get_record(key).await.expect("read").is_some(),
-                "{key} kept"
-            );
+        for key in ["flow:answered", "flow:1", "flow:9998", "flow:one-more"] {
+            assert!(kept(key).await, "{key} kept");
         }
     }
 }
@@ -203,6 +206,43 @@ mod redis {
     }
 
     ping_oidc::store_suite!(fresh, #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]);
+
+    /// Records past `max_records`: the one expiring first goes (key and index entry), the
+    /// rest stay, and a put is never refused.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]
+    async fn records_are_bounded() {
+        let prefix = prefix();
+        let store = RedisStore::builder(&url())
+            .key_prefix(prefix.clone())
+            .max_records(3)
+            .connect()
+            .await
+            .expect("Redis");
+        let put = |key: &'static str, secs: u64| {
+            let store = &store;
+            async move {
+                store
+                    .put_record(key, "x", Duration::from_secs(secs))
+                    .await
+                    .expect("put")
+            }
+        };
+        put("answered", 900).await;
+        put("first", 300).await;
+        put("second", 301).await;
+        put("third", 302).await;
+        assert_eq!(store.get_record("first").await.expect("get"), None);
+        for key in ["answered", "second", "third"] {
+            assert!(store.get_record(key).await.expect("get").is_some(), "{key}");
+        }
+        let mut con = raw().await;
+        let indexed: u64 = query(&mut con, &["ZCARD", &format!("{prefix}recs")]).await;
+        assert_eq!(indexed, 3);
+        store.delete_record("second").await.expect("delete");
+        let indexed: u64 = query(&mut con, &["ZCARD", &format!("{prefix}recs")]).await;
+        assert_eq!(indexed, 2, "a delete leaves no index entry");
+    }
 
     /// `rediss://`: TLS through rustls, trusting a private CA. A few suite cases run over it;
     /// a client that does not trust the CA cannot connect.

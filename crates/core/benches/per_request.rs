@@ -3,6 +3,8 @@
 //!
 //! `cargo bench -p ping-oidc --features bench --bench per_request`
 //!
+//! Also the server's own work in one redirect-less sign-in step (`flow_step/*`).
+//!
 //! See `BENCHMARKS.md` for the numbers and what they mean.
 
 use std::future::Future;
@@ -175,7 +177,43 @@ fn per_request(c: &mut Criterion) {
     });
     group.finish();
     let _ = bench::id_token(user.session());
+
+    // A redirect-less sign-in step's own work, once the provider answered (the call itself
+    // is the provider's time): read, normalise, seal the record, open it again.
+    let mut group = c.benchmark_group("flow_step");
+    for (name, pingfederate, answer) in [
+        ("pingfederate_device_selection", true, PF_DEVICE_SELECTION),
+        ("pingone_otp", false, P1_OTP_REQUIRED),
+    ] {
+        let size = bench::flow_step(oidc, pingfederate, answer.as_bytes()).expect("a step");
+        eprintln!("flow_step/{name}: sealed record {size} bytes");
+        group.bench_function(name, |b| {
+            b.iter(|| bench::flow_step(oidc, pingfederate, black_box(answer.as_bytes())))
+        });
+    }
+    group.finish();
 }
+
+/// PingFederate's PingOne MFA adapter asking for a device (the shape of its documentation).
+const PF_DEVICE_SELECTION: &str = r#"{"id":"PyH5gdQ4oCC6SHHIlwD9Xw","pluginTypeId":"Q8rBjp8cWp8P3n3jvfMN6w","status":"DEVICE_SELECTION_REQUIRED",
+"devices":[{"id":"e0bb64b7-7694-54bf-a800-490e6b5c69ca","type":"SMS","target":"+1******0100","default":true},
+{"id":"da069d9d-4e3d-5a28-9f9c-88953cf32087","type":"EMAIL","target":"o*****@example.com","default":false},
+{"id":"7a1c2e44-0d5e-4b0f-9c7e-2f1b8a9d3e55","type":"MOBILE","target":"Pixel 9","default":false}],
+"_links":{"self":{"href":"https://pf.example.com/pf-ws/authn/flows/PyH5gdQ4oCC6SHHIlwD9Xw"},
+"selectDevice":{"href":"https://pf.example.com/pf-ws/authn/flows/PyH5gdQ4oCC6SHHIlwD9Xw"},
+"cancelAuthentication":{"href":"https://pf.example.com/pf-ws/authn/flows/PyH5gdQ4oCC6SHHIlwD9Xw"}}}"#;
+
+/// PingOne asking for the code sent to the chosen device.
+const P1_OTP_REQUIRED: &str = r#"{"id":"03f1e2c4-6d5a-4b7e-8f90-1a2b3c4d5e6f","status":"OTP_REQUIRED",
+"createdAt":"2026-12-02T01:00:00.000Z","expiresAt":"2026-12-02T01:15:00.000Z",
+"environment":{"id":"00000000-0000-4000-8000-000000000001"},
+"resumeUrl":"https://auth.pingone.com/00000000-0000-4000-8000-000000000001/as/resume?flowId=03f1e2c4-6d5a-4b7e-8f90-1a2b3c4d5e6f",
+"_links":{"self":{"href":"https://auth.pingone.com/00000000-0000-4000-8000-000000000001/flows/03f1e2c4-6d5a-4b7e-8f90-1a2b3c4d5e6f"},
+"otp.check":{"href":"https://auth.pingone.com/00000000-0000-4000-8000-000000000001/flows/03f1e2c4-6d5a-4b7e-8f90-1a2b3c4d5e6f"},
+"device.select":{"href":"https://auth.pingone.com/00000000-0000-4000-8000-000000000001/flows/03f1e2c4-6d5a-4b7e-8f90-1a2b3c4d5e6f"}},
+"_embedded":{"devices":[{"id":"e0bb64b7-7694-54bf-a800-490e6b5c69ca","type":"SMS","phone":"+1******0100"},
+{"id":"da069d9d-4e3d-5a28-9f9c-88953cf32087","type":"EMAIL","email":"o*****@example.com"}],
+"selectedDevice":{"id":"e0bb64b7-7694-54bf-a800-490e6b5c69ca","type":"SMS","phone":"+1******0100"}}}"#;
 
 criterion_group!(benches, per_request);
 criterion_main!(benches);

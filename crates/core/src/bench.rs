@@ -132,3 +132,10 @@ fn set_cookie_pairs(response: &crate::adapter::AuthResponse) -> impl Iterator<It
         .filter(|(name, _)| *name == "set-cookie")
         .map(|(_, value)| value.split(';').next().unwrap_or_default().trim())
 }
+
+/// A redirect-less sign-in step's own work once the provider answered `answer` (a flow state
+/// as JSON): read and normalised, the flow record updated and sealed as it is saved, then
+/// opened as the next request loads it. Returns the sealed record's size in bytes.
+pub fn flow_step(oidc: &PingOidc, pingfederate: bool, answer: &[u8]) -> Option<usize> {
+    crate::engine::flow_step_work(oidc, pingfederate, answer)
+}

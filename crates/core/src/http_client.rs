@@ -161,7 +161,7 @@ impl ProviderHttp {
         Ok(body)
     }
 
-    /// A call of a redirect-less sign-in flow: any method, the flow's headers and cookies,
+    /// A call of a redirect-less sign-in flow: a GET or a POST, the flow's headers and cookies,
     /// and the answer's `Set-Cookie`s and `Location` kept.
     pub(crate) async fn flow_call(
         &self,
@@ -169,7 +169,6 @@ impl ProviderHttp {
     ) -> Result<FlowResponse, ProviderError> {
         let mut request = match call.body {
             Some(_) => self.client.post(call.url),
-            None if call.delete => self.client.delete(call.url),
             None => self.client.get(call.url),
         };
         request = request.header("accept", "application/json");
@@ -214,9 +213,8 @@ pub(crate) struct FlowCall<'a> {
     pub url: &'a str,
     pub headers: &'a [(&'static str, &'a str)],
     pub cookie: Option<&'a str>,
-    /// A POST with this media type and body; `None` is a GET (or a DELETE).
+    /// A POST with this media type and body; `None` is a GET.
     pub body: Option<(&'a str, Vec<u8>)>,
-    pub delete: bool,
 }
 
 /// A flow answer with the headers the flow needs.

@@ -3,6 +3,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Unix milliseconds, the system's (Redis's record index).
+#[cfg(feature = "redis")]
+pub(crate) fn now_unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 pub(crate) fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

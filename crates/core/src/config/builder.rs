@@ -37,6 +37,7 @@ pub struct ConfigBuilder {
     trusted_audiences: Vec<String>,
     fetch_userinfo: Option<bool>,
     flow_api: Option<FlowApi>,
+    allowed_acr_values: Vec<String>,
 }
 
 impl ConfigBuilder {
@@ -233,6 +234,18 @@ impl ConfigBuilder {
     /// [`FlowApi::Off`].
     pub fn flow_api(mut self, api: FlowApi) -> Self {
         self.flow_api = Some(api);
+        self
+    }
+
+    /// The `acr_values` a browser may ask for when it starts a redirect-less sign-in
+    /// (`POST /auth/flow`), such as PingOne sign-on policy names. Default: none, so that a
+    /// browser cannot pick a weaker policy than the app's own.
+    pub fn allowed_acr_values<I, S>(mut self, values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_acr_values = values.into_iter().map(Into::into).collect();
         self
     }
 
@@ -503,6 +516,7 @@ impl ConfigBuilder {
 
         Ok(Config {
             flow_api,
+            allowed_acr_values: self.allowed_acr_values,
             provider,
             issuer,
             client_id,

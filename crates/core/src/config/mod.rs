@@ -212,6 +212,7 @@ pub struct Config {
     pub(crate) trusted_audiences: Vec<String>,
     pub(crate) fetch_userinfo: bool,
     pub(crate) flow_api: FlowApi,
+    pub(crate) allowed_acr_values: Vec<String>,
 }
 
 impl Config {

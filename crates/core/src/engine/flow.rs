@@ -18,7 +18,7 @@ use crate::crypto::{constant_time_eq, pkce_challenge, random_token};
 use crate::error::ProviderError;
 use crate::flow::interpret::{self, AuthorizeResponse, Interpreted, Next};
 use crate::flow::jar::Jar;
-use crate::flow::record::{self, Api, FlowRecord, IDLE_SECS};
+use crate::flow::record::{self, Api, FlowRecord};
 use crate::flow::{ActionRefusal, FlowAction, FlowStep};
 use crate::http_client::{FlowCall, FlowResponse};
 use crate::response::AuthResponse;
@@ -28,6 +28,9 @@ use crate::sync::lock;
 const MAX_AUTOMATIC_STEPS: usize = 6;
 /// The binding cookie outlives any one flow; each start renews it.
 const BINDING_MAX_AGE_SECS: u64 = 3600;
+/// How long a request waits, at most, for another instance's request of the same flow.
+const FLOW_LEASE_TRIES: usize = 40;
+const FLOW_LEASE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 /// Longest `login_hint` or `acr_values` passed through.
 const MAX_HINT_BYTES: usize = 256;
 
@@ -117,8 +120,9 @@ impl PingOidc {
                 if !record::is_well_formed_token(flow_id, 22) {
                     return flow_not_found();
                 }
+                // No HEAD: reading a flow calls the provider and may finish a sign-in.
                 match method {
-                    "GET" | "HEAD" => self.continue_flow(api, request, flow_id, None).await,
+                    "GET" => self.continue_flow(api, request, flow_id, None).await,
                     "POST" => {
                         let action = match serde_json::from_slice::<FlowAction>(body) {
                             Ok(action) if action.is_bounded() => action,
@@ -180,6 +184,21 @@ impl PingOidc {
             .prompt
             .as_deref()
             .is_none_or(|p| matches!(p, "login" | "consent" | "select_account" | "none"));
+        // The browser picks no sign-on policy the app did not allow: `acr_values` selects
+        // PingOne's sign-on policy and PingFederate's authentication policy, and a weaker one
+        // assigned to the app would skip its MFA.
+        if let Some(acr) = &start.acr_values {
+            let allowed = acr
+                .split(' ')
+                .all(|value| config.allowed_acr_values.iter().any(|a| a == value));
+            if !allowed {
+                return AuthResponse::json_error(
+                    400,
+                    "invalid_request",
+                    "acr_values asks for a sign-on policy this app does not allow (ConfigBuilder::allowed_acr_values).",
+                );
+            }
+        }
         if too_long(&start.login_hint) || too_long(&start.acr_values) || !prompt_ok {
             return AuthResponse::json_error(
                 400,
@@ -257,8 +276,9 @@ impl PingOidc {
             username: start.login_hint,
             jar: Jar::default(),
             last_active: self.now(),
+            acted: false,
         };
-        let outcome = match self.call(&mut record, url.as_str(), None, false).await {
+        let outcome = match self.call(&mut record, url.as_str(), None).await {
             Ok(answer) => match read_state(api, &answer) {
                 Ok(state) => self.advance(&mut record, state).await,
                 Err(outcome) => outcome,
@@ -290,20 +310,67 @@ impl PingOidc {
         flow_id: &str,
         action: Option<FlowAction>,
     ) -> AuthResponse {
-        let gate_key = record::store_key(flow_id);
+        self.in_turn(
+            flow_id,
+            self.continue_flow_in_turn(api, request, flow_id, action),
+        )
+        .await
+    }
+
+    /// Runs `work` as the only request of this flow: one at a time in this process (a
+    /// gate), and across instances (a lease in the store). PingFederate's cookie rotates on
+    /// every answer, so two calls at once would leave one with a stale cookie, and a cancel
+    /// racing a step could bring the flow back.
+    async fn in_turn(
+        &self,
+        flow_id: &str,
+        work: impl std::future::Future<Output = AuthResponse>,
+    ) -> AuthResponse {
+        let key = record::store_key(flow_id);
         let gate = Arc::clone(
             lock(&self.inner.refresh_gates)
-                .entry(gate_key.as_str().into())
+                .entry(key.as_str().into())
                 .or_default(),
         );
         let turn = gate.lock().await;
-        let response = self
-            .continue_flow_in_turn(api, request, flow_id, action)
-            .await;
+        let response = match self.take_flow_lease(&key).await {
+            Ok(true) => {
+                let response = work.await;
+                let owner = self.inner.instance_id.as_str();
+                if let Err(error) = self.inner.store.release_lease(&key, owner).await {
+                    tracing::info!(%error, "could not release a flow's lease (it expires by itself)");
+                }
+                response
+            }
+            Ok(false) => AuthResponse::json_error(
+                409,
+                "flow_busy",
+                "Another request of this sign-in is still running. Try again.",
+            )
+            .with_header("retry-after", "1"),
+            Err(error) => {
+                tracing::warn!(%error, "flow store unavailable");
+                store_unavailable()
+            }
+        };
         drop(turn);
         drop(gate);
-        self.forget_gate_if_unused(&gate_key);
+        self.forget_gate_if_unused(&key);
         response
+    }
+
+    /// The flow's lease, waiting a little while another instance holds it.
+    async fn take_flow_lease(&self, key: &str) -> Result<bool, crate::StoreError> {
+        let owner = self.inner.instance_id.as_str();
+        // Longer than one request's provider calls can take.
+        let ttl = self.inner.config.http_timeout.saturating_mul(4);
+        for _ in 0..FLOW_LEASE_TRIES {
+            if self.inner.store.acquire_lease(key, owner, ttl).await? {
+                return Ok(true);
+            }
+            tokio::time::sleep(FLOW_LEASE_WAIT).await;
+        }
+        Ok(false)
     }
 
     async fn continue_flow_in_turn<R: RequestInfo + ?Sized>(
@@ -321,7 +388,7 @@ impl PingOidc {
         record.last_active = self.now();
         let Some(action) = action else {
             let href = record.self_href.clone();
-            let outcome = match self.call(&mut record, &href, None, false).await {
+            let outcome = match self.call(&mut record, &href, None).await {
                 Ok(answer) => match read_state(api, &answer) {
                     Ok(state) => self.advance(&mut record, state).await,
                     Err(outcome) => outcome,
@@ -339,6 +406,8 @@ impl PingOidc {
                 &record.step,
             );
         }
+        // A flow that has had an answer keeps the provider's 15 idle minutes.
+        record.acted = true;
         if let FlowAction::Credentials { username, .. } | FlowAction::Identifier { username } =
             &action
         {
@@ -349,7 +418,7 @@ impl PingOidc {
         else {
             // PingOne's push has no poll action: reading the flow is the poll.
             let href = record.self_href.clone();
-            let outcome = match self.call(&mut record, &href, None, false).await {
+            let outcome = match self.call(&mut record, &href, None).await {
                 Ok(answer) => match read_state(api, &answer) {
                     Ok(state) => self.advance(&mut record, state).await,
                     Err(outcome) => outcome,
@@ -367,10 +436,7 @@ impl PingOidc {
                 &record.step,
             );
         };
-        let answer = match self
-            .call(&mut record, &href, Some((link, body)), false)
-            .await
-        {
+        let answer = match self.call(&mut record, &href, Some((link, body))).await {
             Ok(answer) => answer,
             Err(error) => {
                 let outcome = Outcome::from_provider_error(error);
@@ -401,20 +467,23 @@ impl PingOidc {
         request: &R,
         flow_id: &str,
     ) -> AuthResponse {
-        let mut record = match self.load_flow(request, flow_id).await {
-            Ok(Some(record)) if record.api == api => record,
-            Ok(_) => return flow_not_found(),
-            Err(response) => return response,
-        };
-        if let Some(href) = record.link("cancelAuthentication").map(str::to_owned) {
-            let body = Some(("cancelAuthentication", json!({})));
-            if let Err(error) = self.call(&mut record, &href, body, false).await {
-                tracing::info!(%error, "could not cancel the flow at the provider");
+        self.in_turn(flow_id, async {
+            let mut record = match self.load_flow(request, flow_id).await {
+                Ok(Some(record)) if record.api == api => record,
+                Ok(_) => return flow_not_found(),
+                Err(response) => return response,
+            };
+            if let Some(href) = record.link("cancelAuthentication").map(str::to_owned) {
+                let body = Some(("cancelAuthentication", json!({})));
+                if let Err(error) = self.call(&mut record, &href, body).await {
+                    tracing::info!(%error, "could not cancel the flow at the provider");
+                }
             }
-        }
-        self.forget_flow(flow_id).await;
-        tracing::info!("redirect-less sign-in cancelled");
-        AuthResponse::empty(204)
+            self.forget_flow(flow_id).await;
+            tracing::info!("redirect-less sign-in cancelled");
+            AuthResponse::empty(204)
+        })
+        .await
     }
 
     /// One call to the provider with the flow's cookies; the answer's cookies go back in the
@@ -425,7 +494,6 @@ impl PingOidc {
         record: &mut FlowRecord,
         url: &str,
         action: Option<(&str, Value)>,
-        delete: bool,
     ) -> Result<FlowResponse, ProviderError> {
         let provider = self.provider()?;
         if !same_origin(url, &provider.metadata.authorization_endpoint) {
@@ -454,7 +522,6 @@ impl PingOidc {
                 headers,
                 cookie: cookie.as_deref(),
                 body,
-                delete,
             })
             .await?;
         record
@@ -468,13 +535,7 @@ impl PingOidc {
     async fn advance(&self, record: &mut FlowRecord, mut state: Interpreted) -> Outcome {
         let api = record.api;
         for _ in 0..MAX_AUTOMATIC_STEPS {
-            if let Some(href) = state.self_href.take() {
-                record.self_href = href;
-            }
-            if state.resume_url.is_some() {
-                record.resume_url = state.resume_url.take();
-            }
-            record.links = std::mem::take(&mut state.links);
+            record.follow(&mut state);
             tracing::debug!(status = %state.status, "flow state");
             match state.next {
                 Next::Step(step) => {
@@ -499,10 +560,7 @@ impl PingOidc {
                             reason: format!("no `{action}` link"),
                         };
                     };
-                    let answer = match self
-                        .call(record, &href, Some((action, json!({}))), false)
-                        .await
-                    {
+                    let answer = match self.call(record, &href, Some((action, json!({})))).await {
                         Ok(answer) => answer,
                         Err(error) => return Outcome::from_provider_error(error),
                     };
@@ -518,11 +576,11 @@ impl PingOidc {
                             reason: "COMPLETED without a resume URL".into(),
                         };
                     };
-                    let answer = match self.call(record, &url, None, false).await {
+                    let answer = match self.call(record, &url, None).await {
                         Ok(answer) => answer,
                         Err(error) => return Outcome::from_provider_error(error),
                     };
-                    return self.read_resume(api, &answer);
+                    return self.read_resume(&answer);
                 }
             }
         }
@@ -534,7 +592,7 @@ impl PingOidc {
 
     /// PingOne's resume answer: `authorizeResponse` JSON, or a redirect to our redirect URI
     /// carrying the code (`flow-api-reference.md` §1f).
-    fn read_resume(&self, api: Api, answer: &FlowResponse) -> Outcome {
+    fn read_resume(&self, answer: &FlowResponse) -> Outcome {
         match answer.status {
             200 => {
                 let body: Value = match serde_json::from_slice(&answer.body) {
@@ -547,13 +605,7 @@ impl PingOidc {
                     }
                 };
                 match body.get("authorizeResponse").filter(|v| v.is_object()) {
-                    Some(_) => match interpret::interpret(api, &body).next {
-                        Next::Code(code) => Outcome::Code(code),
-                        _ => Outcome::Broken {
-                            status: 502,
-                            reason: "the resume answer has no code".into(),
-                        },
-                    },
+                    Some(response) => Outcome::Code(AuthorizeResponse::from_json(response)),
                     None => Outcome::Broken {
                         status: 502,
                         reason: "the resume answer has no authorizeResponse".into(),
@@ -636,6 +688,19 @@ impl PingOidc {
                     },
                 )
             }
+            Outcome::Broken { status, reason } if record.self_href.is_empty() => {
+                // The flow never started: there is no flow to show or retry.
+                tracing::warn!(status, %reason, "redirect-less sign-in could not start");
+                if status == 503 {
+                    unavailable()
+                } else {
+                    AuthResponse::json_error(
+                        502,
+                        "provider_error",
+                        "The identity provider answered something unexpected. Try again.",
+                    )
+                }
+            }
             Outcome::Broken { status, reason } => {
                 tracing::warn!(status, %reason, "redirect-less sign-in: provider answer refused");
                 let message = if status == 503 {
@@ -643,8 +708,8 @@ impl PingOidc {
                 } else {
                     "The identity provider answered something unexpected. Start again."
                 };
-                // A 503 keeps a started flow (the provider may answer the retry); a 502 ends it.
-                if status == 503 && !record.self_href.is_empty() {
+                // A 503 keeps the flow (the provider may answer the retry); a 502 ends it.
+                if status == 503 {
                     if let Err(response) = self.save_flow(flow_id, &record).await {
                         return response;
                     }
@@ -690,13 +755,24 @@ impl PingOidc {
                 },
             )
         };
+        // The checks of the callback's authorization response, in its order. Not RFC 9207's
+        // `iss`: the server read this answer from the provider itself over TLS, so there is
+        // no browser redirect to mix up (and neither product puts `iss` in it); one that is
+        // there must be ours.
         if let Some(error) = &response.error {
             let code = crate::provider::sanitize_code(error);
-            return failure(
-                403,
-                &format!("The identity provider could not sign you in ({code})."),
-                "the provider answered an error",
-            );
+            let (status, message) = if code == "access_denied" {
+                (
+                    403,
+                    "Sign-in was cancelled or access was denied.".to_string(),
+                )
+            } else {
+                (
+                    400,
+                    format!("The identity provider could not sign you in ({code})."),
+                )
+            };
+            return failure(status, &message, "the provider answered an error");
         }
         let state_matches = response
             .state
@@ -778,32 +854,45 @@ impl PingOidc {
                 return Err(store_unavailable());
             }
         };
-        let record = config
-            .session_key
-            .open(key.as_bytes(), &sealed)
-            .and_then(|json| serde_json::from_slice::<FlowRecord>(&json).ok());
+        let record = self.open_record(&key, &sealed);
         Ok(record.filter(|r| r.is_bound_to(binding) && !r.is_idle(self.now())))
+    }
+
+    /// A record as stored: JSON sealed with the session key, bound to its store key.
+    fn seal_record(&self, key: &str, record: &FlowRecord) -> Result<String, SealFailure> {
+        let json = record.to_json().ok_or(SealFailure::TooLarge)?;
+        self.inner
+            .config
+            .session_key
+            .seal(key.as_bytes(), &json)
+            .ok_or(SealFailure::NoRandomness)
+    }
+
+    fn open_record(&self, key: &str, sealed: &str) -> Option<FlowRecord> {
+        let json = self.inner.config.session_key.open(key.as_bytes(), sealed)?;
+        serde_json::from_slice(&json).ok()
     }
 
     async fn save_flow(&self, flow_id: &str, record: &FlowRecord) -> Result<(), AuthResponse> {
         let key = record::store_key(flow_id);
-        let Some(json) = record.to_json() else {
-            tracing::warn!("the provider's flow state is larger than 4 KiB; the flow ends");
-            self.forget_flow(flow_id).await;
-            return Err(step_error(
-                502,
-                "provider_error",
-                "The identity provider's answer is too large. Start again.",
-                flow_id,
-                &FlowStep::Failed {
-                    message: "The sign-in could not continue. Start again.".into(),
-                },
-            ));
+        let sealed = match self.seal_record(&key, record) {
+            Ok(sealed) => sealed,
+            Err(SealFailure::NoRandomness) => return Err(unavailable()),
+            Err(SealFailure::TooLarge) => {
+                tracing::warn!("the provider's flow state is larger than 4 KiB; the flow ends");
+                self.forget_flow(flow_id).await;
+                return Err(step_error(
+                    502,
+                    "provider_error",
+                    "The identity provider's answer is too large. Start again.",
+                    flow_id,
+                    &FlowStep::Failed {
+                        message: "The sign-in could not continue. Start again.".into(),
+                    },
+                ));
+            }
         };
-        let Some(sealed) = self.inner.config.session_key.seal(key.as_bytes(), &json) else {
-            return Err(unavailable());
-        };
-        let ttl = std::time::Duration::from_secs(IDLE_SECS as u64);
+        let ttl = std::time::Duration::from_secs(record.idle_limit() as u64);
         self.inner
             .store
             .put_record(&key, &sealed, ttl)
@@ -847,7 +936,6 @@ impl PingOidc {
                 headers,
                 cookie: Some(provider_cookies),
                 body: None,
-                delete: false,
             })
             .await;
         match result {
@@ -858,6 +946,58 @@ impl PingOidc {
             Err(error) => tracing::warn!(%error, "could not end the provider session"),
         }
     }
+}
+
+enum SealFailure {
+    TooLarge,
+    NoRandomness,
+}
+
+/// A flow step's own work once the provider has answered, for the benchmark (feature
+/// `bench`): the answer read and normalised, the record updated and sealed as it is saved,
+/// then opened and checked as the next request loads it. Returns the sealed size.
+#[cfg(any(test, feature = "bench"))]
+pub(crate) fn step_work(oidc: &PingOidc, pingfederate: bool, answer: &[u8]) -> Option<usize> {
+    let api = if pingfederate {
+        Api::PingFederate
+    } else {
+        Api::PingOne
+    };
+    let binding = "b".repeat(43);
+    let mut record = FlowRecord {
+        api,
+        binding: record::binding_hash(&binding),
+        state: "s".repeat(43),
+        nonce: "n".repeat(43),
+        verifier: "v".repeat(43),
+        return_to: "/profile".into(),
+        self_href: String::new(),
+        links: Vec::new(),
+        resume_url: None,
+        step: FlowStep::Identifier,
+        username: Some("otp-user".into()),
+        jar: Jar::default(),
+        last_active: 0,
+        acted: true,
+    };
+    let answer = FlowResponse {
+        status: 200,
+        body: answer.to_vec(),
+        set_cookies: vec![format!("PF={}; Path=/; HttpOnly", "c".repeat(40))],
+        location: None,
+    };
+    record
+        .jar
+        .update(answer.set_cookies.iter().map(String::as_str));
+    let mut state = read_state(api, &answer).ok()?;
+    record.follow(&mut state);
+    if let Next::Step(step) = state.next {
+        record.step = step;
+    }
+    let key = record::store_key("AAAAAAAAAAAAAAAAAAAAAA");
+    let sealed = oidc.seal_record(&key, &record).ok()?;
+    let back = oidc.open_record(&key, &sealed)?;
+    back.is_bound_to(&binding).then_some(sealed.len())
 }
 
 /// A 200/201 answer read as a flow state; anything else as the outcome it means.

@@ -29,6 +29,8 @@ mod refresh;
 mod refusal;
 mod user;
 
+#[cfg(any(test, feature = "bench"))]
+pub(crate) use flow::step_work as flow_step_work;
 pub use guard::{Immediate, Pending};
 #[cfg(feature = "fuzzing")]
 pub(crate) use login::parse_callback_query;

@@ -41,7 +41,7 @@ pub(crate) enum Next {
 }
 
 /// `authorizeResponse`, or the query of a redirect carrying it.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Default, PartialEq, Eq)]
 pub(crate) struct AuthorizeResponse {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -49,8 +49,19 @@ pub(crate) struct AuthorizeResponse {
     pub error: Option<String>,
 }
 
+/// The code and state never print.
+impl std::fmt::Debug for AuthorizeResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizeResponse")
+            .field("has_code", &self.code.is_some())
+            .field("has_state", &self.state.is_some())
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
 impl AuthorizeResponse {
-    fn from_json(value: &Value) -> Self {
+    pub(crate) fn from_json(value: &Value) -> Self {
         let text = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_owned);
         Self {
             code: text("code"),
@@ -101,7 +112,8 @@ pub(crate) fn interpret(api: Api, body: &Value) -> Interpreted {
     let next = match (api, status.as_str()) {
         (_, "COMPLETED") => match authorize {
             Some(response) => Next::Code(AuthorizeResponse::from_json(response)),
-            None if api == Api::PingOne && resume_url.is_some() => Next::Resume,
+            // The resume URL may have come with an earlier state: the record keeps it.
+            None if api == Api::PingOne => Next::Resume,
             None => Next::Fail("The sign-in finished without a result. Start again.".into()),
         },
         // A redirect-less flow cannot send the browser on (PingFederate: a non-API adapter

@@ -37,7 +37,9 @@ impl Jar {
             let removed = value.is_empty()
                 || parts.any(|attribute| {
                     let attribute = attribute.trim().to_ascii_lowercase();
-                    attribute == "max-age=0" || attribute.starts_with("max-age=-")
+                    attribute == "max-age=0"
+                        || attribute.starts_with("max-age=-")
+                        || (attribute.starts_with("expires=") && attribute.contains("1970"))
                 });
             self.0.retain(|(kept, _)| kept != name);
             if !removed && self.0.len() < MAX_COOKIES {

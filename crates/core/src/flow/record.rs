@@ -1,5 +1,6 @@
 //! A flow in progress as the store keeps it: sealed JSON under `flow:<flow id>`, at most
-//! [`MAX_RECORD_BYTES`], expiring [`IDLE_SECS`] after its last request like the provider's.
+//! [`MAX_RECORD_BYTES`], expiring [`IDLE_SECS`] after its last request like the provider's
+//! ([`UNANSWERED_SECS`] until the user answers a first step).
 //!
 //! The record holds the PKCE verifier, nonce and state of the authorization request, the
 //! provider's cookies and links, and a hash of the browser's binding cookie: only the
@@ -14,6 +15,9 @@ use crate::crypto::{b64url_encode, constant_time_eq};
 
 /// PingOne and PingFederate end a flow after 15 minutes without a request.
 pub(crate) const IDLE_SECS: i64 = 15 * 60;
+/// A flow nobody has answered yet lives 5 minutes: a flood of starts then expires before
+/// the flows of users who are signing in, which stores drop last (they expire later).
+pub(crate) const UNANSWERED_SECS: i64 = 5 * 60;
 /// Flow state stays this small (the bound; a real flow is about 1.5 KiB).
 pub(crate) const MAX_RECORD_BYTES: usize = 4 * 1024;
 
@@ -36,6 +40,9 @@ pub(crate) struct FlowRecord {
     pub username: Option<String>,
     pub jar: Jar,
     pub last_active: i64,
+    /// Whether the user has answered a step yet (see [`UNANSWERED_SECS`]).
+    #[serde(default)]
+    pub acted: bool,
 }
 
 /// [`FlowApi`] without `Off`, as stored.
@@ -56,6 +63,18 @@ impl Api {
 }
 
 impl FlowRecord {
+    /// Takes a new provider state's links (the old state's actions no longer apply), its
+    /// self link and resume URL when it has them.
+    pub(crate) fn follow(&mut self, state: &mut super::interpret::Interpreted) {
+        if let Some(href) = state.self_href.take() {
+            self.self_href = href;
+        }
+        if state.resume_url.is_some() {
+            self.resume_url = state.resume_url.take();
+        }
+        self.links = std::mem::take(&mut state.links);
+    }
+
     pub(crate) fn link(&self, name: &str) -> Option<&str> {
         self.links
             .iter()
@@ -67,8 +86,17 @@ impl FlowRecord {
         constant_time_eq(&self.binding, &binding_hash(binding_cookie))
     }
 
+    /// How long the record lives without a request.
+    pub(crate) fn idle_limit(&self) -> i64 {
+        if self.acted {
+            IDLE_SECS
+        } else {
+            UNANSWERED_SECS
+        }
+    }
+
     pub(crate) fn is_idle(&self, now: i64) -> bool {
-        now.saturating_sub(self.last_active) >= IDLE_SECS
+        now.saturating_sub(self.last_active) >= self.idle_limit()
     }
 
     /// The JSON to seal, unless over [`MAX_RECORD_BYTES`].

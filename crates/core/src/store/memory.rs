@@ -47,6 +47,49 @@ const SWEEP_ONCE_ABOVE: usize = 10_000;
 /// longest) makes room, so a flood of new records evicts old idle ones but refuses nobody.
 const MAX_RECORDS: usize = 10_000;
 
+/// Records by key, and by when they expire: eviction and the sweep of expired records take
+/// the front of the ordered set (no scan of every record).
+#[derive(Default)]
+struct Records {
+    values: HashMap<String, (String, Instant)>,
+    by_expiry: std::collections::BTreeSet<(Instant, String)>,
+}
+
+impl Records {
+    fn put(&mut self, key: &str, value: &str, until: Instant) {
+        self.remove(key);
+        let now = Instant::now();
+        while let Some((first, _)) = self.by_expiry.first() {
+            if *first > now && self.values.len() < MAX_RECORDS {
+                break;
+            }
+            if let Some((_, gone)) = self.by_expiry.pop_first() {
+                self.values.remove(&gone);
+            }
+        }
+        self.values
+            .insert(key.to_string(), (value.to_string(), until));
+        self.by_expiry.insert((until, key.to_string()));
+    }
+
+    fn get(&mut self, key: &str, now: Instant) -> Option<String> {
+        match self.values.get(key) {
+            Some((value, until)) if *until > now => Some(value.clone()),
+            Some(_) => {
+                self.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some((_, until)) = self.values.remove(key) {
+            self.by_expiry.remove(&(until, key.to_string()));
+        }
+    }
+}
+
 struct OnceMarkers {
     until: HashMap<String, Instant>,
     next_sweep: Instant,
@@ -115,7 +158,7 @@ pub struct MemoryStore {
     by_sid: Index,
     by_subject: Index,
     once: Mutex<OnceMarkers>,
-    records: Mutex<HashMap<String, (String, Instant)>>,
+    records: Mutex<Records>,
     leases: Mutex<HashMap<String, (String, Instant)>>,
 }
 
@@ -391,35 +434,12 @@ impl SessionStore for MemoryStore {
         value: &'a str,
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
-        let now = Instant::now();
-        let mut records = lock(&self.records);
-        if records.len() >= MAX_RECORDS && !records.contains_key(key) {
-            records.retain(|_, (_, until)| *until > now);
-            if records.len() >= MAX_RECORDS {
-                let first = records
-                    .iter()
-                    .min_by_key(|(_, (_, until))| *until)
-                    .map(|(key, _)| key.clone());
-                if let Some(first) = first {
-                    records.remove(&first);
-                }
-            }
-        }
-        records.insert(key.to_string(), (value.to_string(), now + ttl));
+        lock(&self.records).put(key, value, Instant::now() + ttl);
         Box::pin(std::future::ready(Ok(())))
     }
 
     fn get_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
-        let now = Instant::now();
-        let mut records = lock(&self.records);
-        let value = match records.get(key) {
-            Some((value, until)) if *until > now => Some(value.clone()),
-            Some(_) => {
-                records.remove(key);
-                None
-            }
-            None => None,
-        };
+        let value = lock(&self.records).get(key, Instant::now());
         Box::pin(std::future::ready(Ok(value)))
     }
 

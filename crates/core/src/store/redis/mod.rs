@@ -108,6 +108,7 @@ const DEFAULT_LOCAL_CACHE: usize = 1024;
 /// | `<prefix>once:<key>` | string | `1` | the `consume_once` TTL |
 /// | `<prefix>lease:<key>` | string | the owner | the lease TTL |
 /// | `<prefix>rec:<key>` | string | a sealed record (a sign-in flow in progress) | the record's TTL |
+/// | `<prefix>recs` | sorted set | record keys by expiry (ms): at most `max_records` are kept, the first to expire goes | the longest record's TTL |
 ///
 /// Every write that reads first (compare-and-set, touch, delete, leases) is one Lua script,
 /// so it is atomic. Index sets may keep ids of sessions that expired; they are dropped when
@@ -144,7 +145,11 @@ struct Shared {
     sealing: std::sync::OnceLock<super::SealingKey>,
     /// Whether unsealed (older) session values load.
     accept_plaintext: bool,
+    max_records: u64,
 }
+
+/// Records kept at most by default, across instances.
+const DEFAULT_MAX_RECORDS: u64 = 20_000;
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -165,6 +170,7 @@ pub struct RedisStoreBuilder {
     local_cache: usize,
     tls_root_certificates: Option<Vec<u8>>,
     accept_plaintext_sessions: bool,
+    max_records: u64,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -204,6 +210,13 @@ impl RedisStoreBuilder {
     /// can *write* to Redis can plant a plaintext session, as before sealing existed.
     pub fn accept_plaintext_sessions(mut self, accept: bool) -> Self {
         self.accept_plaintext_sessions = accept;
+        self
+    }
+
+    /// Records (redirect-less sign-ins in progress) kept at most, across every instance
+    /// (default 20,000, each at most about 6 KiB). Past it, the one expiring first goes.
+    pub fn max_records(mut self, records: u64) -> Self {
+        self.max_records = records.max(1);
         self
     }
 
@@ -307,6 +320,7 @@ impl RedisStoreBuilder {
             near: Mutex::new(Vec::new()),
             sealing: std::sync::OnceLock::new(),
             accept_plaintext: self.accept_plaintext_sessions,
+            max_records: self.max_records,
         };
         RedisStore {
             inner: Arc::new(Inner {
@@ -334,6 +348,7 @@ impl RedisStore {
             local_cache: DEFAULT_LOCAL_CACHE,
             tls_root_certificates: None,
             accept_plaintext_sessions: true,
+            max_records: DEFAULT_MAX_RECORDS,
         }
     }
 

@@ -21,6 +21,10 @@ const LUA_DELETE_INDEXED: &str = include_str!("lua/delete_indexed.lua");
 const LUA_ACQUIRE: &str = include_str!("lua/acquire_lease.lua");
 /// KEYS: lease. ARGV: owner.
 const LUA_RELEASE: &str = include_str!("lua/release_lease.lua");
+/// KEYS: record, index. ARGV: value, ttl_ms, now_ms, expires_ms, max.
+const LUA_PUT_RECORD: &str = include_str!("lua/put_record.lua");
+/// KEYS: record, index.
+const LUA_DELETE_RECORD: &str = include_str!("lua/delete_record.lua");
 
 pub(super) struct Scripts {
     pub(super) create: Script,
@@ -30,6 +34,8 @@ pub(super) struct Scripts {
     pub(super) delete_indexed: Script,
     pub(super) acquire: Script,
     pub(super) release: Script,
+    pub(super) put_record: Script,
+    pub(super) delete_record: Script,
 }
 
 impl Scripts {
@@ -43,6 +49,8 @@ impl Scripts {
             delete_indexed: with_common(LUA_DELETE_INDEXED),
             acquire: Script::new(LUA_ACQUIRE),
             release: Script::new(LUA_RELEASE),
+            put_record: Script::new(LUA_PUT_RECORD),
+            delete_record: Script::new(LUA_DELETE_RECORD),
         }
     }
 }

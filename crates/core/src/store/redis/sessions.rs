@@ -192,15 +192,18 @@ impl Shared {
         value: &str,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let mut command = Cmd::new();
-        command
-            .arg("SET")
-            .arg(self.key("rec:", key))
+        let now_ms = crate::time::now_unix_millis();
+        let mut invocation = self.scripts.put_record.prepare_invoke();
+        invocation
+            .key(self.key("rec:", key))
+            .key(self.key("recs", ""))
             .arg(value)
-            .arg("PX")
-            .arg(millis(ttl));
-        let _: Option<String> = self
-            .run(Request::Command(command), Retry::Idempotent)
+            .arg(millis(ttl))
+            .arg(now_ms)
+            .arg(now_ms.saturating_add(i64::try_from(millis(ttl)).unwrap_or(i64::MAX)))
+            .arg(self.max_records);
+        let _: i64 = self
+            .run(Request::Script(invocation), Retry::Idempotent)
             .await?;
         Ok(())
     }
@@ -212,10 +215,12 @@ impl Shared {
     }
 
     pub(super) async fn delete_record(&self, key: &str) -> Result<(), StoreError> {
-        let mut command = Cmd::new();
-        command.arg("DEL").arg(self.key("rec:", key));
-        let _: u64 = self
-            .run(Request::Command(command), Retry::Idempotent)
+        let mut invocation = self.scripts.delete_record.prepare_invoke();
+        invocation
+            .key(self.key("rec:", key))
+            .key(self.key("recs", ""));
+        let _: i64 = self
+            .run(Request::Script(invocation), Retry::Idempotent)
             .await?;
         Ok(())
     }
