@@ -668,6 +668,27 @@ pub async fn sign_out_ends_provider_session(adapter: Adapter, shape: Shape) {
     assert_eq!(signed_in_subject(&browser, &rp.app).await, None);
 }
 
+/// Back-channel logout ends a session made by a redirect-less sign-in, like any other.
+pub async fn backchannel_logout_ends_flow_session(adapter: Adapter, shape: Shape) {
+    let rp = FlowRp::start(adapter, shape).await;
+    let browser = Browser::new();
+    let flow = FlowClient {
+        browser: &browser,
+        app: &rp.app,
+    };
+    let (_, answer) = flow.sign_in_with_password("alice", "alice-password").await;
+    completed(&answer);
+    let delivered = rp
+        .provider
+        .backchannel_logout(ping_oidc_dev_provider::LogoutTarget::Sub(subject_of(
+            "alice",
+        )))
+        .await;
+    assert_eq!(delivered, 1, "the logout token reached the app");
+    assert_eq!(signed_in_subject(&browser, &rp.app).await, None);
+    assert!(rp.store.is_empty());
+}
+
 /// PingOne delivers the code three ways: resume answering JSON (the default), resume
 /// redirecting to the redirect URI, and inline on `COMPLETED`.
 pub async fn pingone_code_deliveries(adapter: Adapter) {

@@ -57,6 +57,11 @@ macro_rules! flow_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn backchannel_logout_ends_flow_session() {
+                flow::backchannel_logout_ends_flow_session(ADAPTER, SHAPE).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn start_flood_blocks_nobody() {
                 flow::start_flood_blocks_nobody(ADAPTER, SHAPE).await;
             }

@@ -51,6 +51,26 @@ pub fn provider_documents(data: &[u8]) {
     let _ = crate::provider::parse_token_response(400, data);
 }
 
+/// A provider's flow states, refusals and `Set-Cookie`s (redirect-less sign-in), for both
+/// products: an unknown shape becomes a step, never a panic.
+pub fn flow_answers(data: &[u8]) {
+    use crate::flow::interpret;
+    use crate::flow::record::Api;
+    if let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) {
+        for api in [Api::PingOne, Api::PingFederate] {
+            let _ = interpret::interpret(api, &body);
+            let otp = crate::flow::FlowAction::Otp { otp: "1".into() };
+            let _ = interpret::refusal(api, &otp, &body);
+        }
+        let _ = serde_json::from_value::<crate::flow::FlowAction>(body);
+    }
+    let text = String::from_utf8_lossy(data);
+    let _ = interpret::AuthorizeResponse::from_query(&text);
+    let mut jar = crate::flow::jar::Jar::default();
+    jar.update(text.lines());
+    let _ = jar.header();
+}
+
 /// Compact JWS tokens and ID-token / logout-token claim sets.
 pub fn tokens(data: &[u8]) {
     let text = String::from_utf8_lossy(data);

@@ -723,12 +723,7 @@ impl PingOidc {
                         message: message.into(),
                     }
                 };
-                let response = step_error(status, "provider_error", message, flow_id, &step);
-                if status == 503 {
-                    response.with_header("retry-after", "5")
-                } else {
-                    response
-                }
+                step_error(status, "provider_error", message, flow_id, &step)
             }
         }
     }
@@ -760,19 +755,8 @@ impl PingOidc {
         // no browser redirect to mix up (and neither product puts `iss` in it); one that is
         // there must be ours.
         if let Some(error) = &response.error {
-            let code = crate::provider::sanitize_code(error);
-            let (status, message) = if code == "access_denied" {
-                (
-                    403,
-                    "Sign-in was cancelled or access was denied.".to_string(),
-                )
-            } else {
-                (
-                    400,
-                    format!("The identity provider could not sign you in ({code})."),
-                )
-            };
-            return failure(status, &message, "the provider answered an error");
+            let refused = CallbackFailure::provider_refused(error);
+            return failure(refused.status, &refused.message, &refused.reason);
         }
         let state_matches = response
             .state
@@ -822,14 +806,7 @@ impl PingOidc {
                 status,
                 message,
                 reason,
-            }) => {
-                let response = failure(status, &message, &reason);
-                if status == 503 {
-                    response.with_header("retry-after", "5")
-                } else {
-                    response
-                }
-            }
+            }) => failure(status, &message, &reason),
         }
     }
 
@@ -1052,6 +1029,7 @@ fn same_origin(url: &str, base: &str) -> bool {
     }
 }
 
+/// An error answer that says the step (unchanged, or `failed`); a 503 says when to retry.
 fn step_error(
     status: u16,
     error: &str,
@@ -1059,10 +1037,15 @@ fn step_error(
     flow_id: &str,
     step: &FlowStep,
 ) -> AuthResponse {
-    AuthResponse::json(
+    let response = AuthResponse::json(
         status,
         json!({"error": error, "error_description": description, "flow_id": flow_id, "step": step}),
-    )
+    );
+    if status == 503 {
+        response.with_header("retry-after", "5")
+    } else {
+        response
+    }
 }
 
 fn flow_not_found() -> AuthResponse {

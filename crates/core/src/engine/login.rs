@@ -75,6 +75,24 @@ impl CallbackFailure {
         }
     }
 
+    /// An authorization response carrying `error` (RFC 6749 §4.1.2.1): `access_denied` is
+    /// the user's or the policy's no (403), anything else a refused request (400).
+    pub(super) fn provider_refused(error: &str) -> Self {
+        let code = sanitize_code(error);
+        let (status, message) = if code == "access_denied" {
+            (
+                403,
+                "Sign-in was cancelled or access was denied.".to_string(),
+            )
+        } else {
+            (
+                400,
+                format!("The identity provider could not sign you in ({code})."),
+            )
+        };
+        Self::new(status, message, format!("provider returned error {code}"))
+    }
+
     pub(super) fn provider(error: ProviderError, what: &str) -> Self {
         match error {
             ProviderError::Unreachable(_) => Self::new(
@@ -329,23 +347,7 @@ impl PingOidc {
             _ => {}
         }
         if let Some(error) = &params.error {
-            let code = sanitize_code(error);
-            let (status, message) = if code == "access_denied" {
-                (
-                    403,
-                    "Sign-in was cancelled or access was denied.".to_string(),
-                )
-            } else {
-                (
-                    400,
-                    format!("The identity provider could not sign you in ({code})."),
-                )
-            };
-            return Err(CallbackFailure::new(
-                status,
-                message,
-                format!("provider returned error {code}"),
-            ));
+            return Err(CallbackFailure::provider_refused(error));
         }
         let code = params.code.filter(|c| !c.is_empty()).ok_or_else(|| {
             CallbackFailure::new(400, "The sign-in response has no code.", "missing code")
