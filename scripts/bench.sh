@@ -349,7 +349,7 @@ function median(list,   n, a, i, j, t) {
           if (cat[b] > 0 && cat[g] > 0) clist = clist " " cat[b] / cat[g]
         }
         if (list == "") continue
-        m = median(list); want = (k[2] == "memory") ? 0.90 : 0.50
+        m = median(list); want = (k[2] == "memory") ? 0.90 : 0.60
         printf "- %s, %s store: guarded/unguarded throughput %.3f (target >= %.2f): %s (CPU-time ratio %.3f)\n", k[1], k[2], m, want, (m >= want) ? "MET" : "NOT MET", (clist == "") ? 0 : median(clist)
       }
     }' "$RAW" | sort

@@ -443,7 +443,7 @@ impl PingOidc {
                 return self.answer(request, flow_id, record, outcome, None).await;
             }
         };
-        if answer.status == 400 {
+        if answer.status == 400 && !names_a_missing_flow(&answer) {
             let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
             let refusal = interpret::refusal(api, &action, &body);
             tracing::info!(error = refusal.error, "flow action refused by the provider");
@@ -979,6 +979,9 @@ pub(crate) fn step_work(oidc: &PingOidc, pingfederate: bool, answer: &[u8]) -> O
 
 /// A 200/201 answer read as a flow state; anything else as the outcome it means.
 fn read_state(api: Api, answer: &FlowResponse) -> Result<Interpreted, Outcome> {
+    if names_a_missing_flow(answer) {
+        return Err(Outcome::Expired);
+    }
     match answer.status {
         200 | 201 => match serde_json::from_slice::<Value>(&answer.body) {
             Ok(body) if body.is_object() => Ok(interpret::interpret(api, &body)),
@@ -1004,6 +1007,22 @@ fn read_state(api: Api, answer: &FlowResponse) -> Result<Interpreted, Outcome> {
             reason: format!("the flow call answered {status}"),
         }),
     }
+}
+
+/// A 404, or an error naming an unknown flow whatever its status: PingOne's `NOT_FOUND`,
+/// PingFederate's `RESOURCE_NOT_FOUND` (both end a flow after 15 idle minutes).
+fn names_a_missing_flow(answer: &FlowResponse) -> bool {
+    if answer.status == 404 {
+        return true;
+    }
+    if answer.status < 400 {
+        return false;
+    }
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    matches!(
+        body.get("code").and_then(Value::as_str),
+        Some("NOT_FOUND" | "RESOURCE_NOT_FOUND")
+    )
 }
 
 /// The binding cookie's name: `__Host-` over https, like the transaction cookies.
