@@ -10,7 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::Either;
 use ping_oidc::adapter::{AuthResponse, Immediate, Pending, RequestAuth};
-use ping_oidc::{AccessToken, Authenticated, PingOidc, Rejection, RejectionKind, RequiredScopes};
+use ping_oidc::{AccessToken, Authenticated, Rejection, RejectionKind, RequiredScopes};
 
 use crate::convert::{to_http_response, RequestView};
 
@@ -99,7 +99,7 @@ fn remember(request: &HttpRequest, user: &Authenticated) {
 /// on it for the future that will).
 enum FirstLook<A> {
     Answered(A),
-    MustWait(PingOidc, Pending),
+    MustWait(Pending),
 }
 
 /// The request's engine slot, asked to answer without waiting.
@@ -113,7 +113,7 @@ fn first_look<A>(
         .ok_or(AuthRejection::MissingLayer)?;
     Ok(match now(slot) {
         Immediate::Answered(answer) => FirstLook::Answered(answer),
-        Immediate::MustWait(pending) => FirstLook::MustWait(slot.engine().clone(), pending),
+        Immediate::MustWait(pending) => FirstLook::MustWait(pending),
     })
 }
 
@@ -130,11 +130,11 @@ fn require_user<T: 'static>(
         Ok(FirstLook::Answered(answer)) => {
             answered(answer.map(wrap).map_err(AuthRejection::Refused))
         }
-        Ok(FirstLook::MustWait(oidc, pending)) => {
+        Ok(FirstLook::MustWait(pending)) => {
             let request = request.clone();
             waiting(async move {
                 let view = RequestView::of(&request);
-                let answer = oidc.authenticate_pending(&view, pending, scopes).await;
+                let answer = pending.authenticate(&view, scopes).await;
                 found(&request, answer).map(wrap)
             })
         }
@@ -199,11 +199,11 @@ impl FromRequest for OptionalUser {
             Ok(FirstLook::Answered(answer)) => {
                 answered(answer.map(OptionalUser).map_err(AuthRejection::Refused))
             }
-            Ok(FirstLook::MustWait(oidc, pending)) => {
+            Ok(FirstLook::MustWait(pending)) => {
                 let request = request.clone();
                 waiting(async move {
                     let view = RequestView::of(&request);
-                    let answer = oidc.optional_user_pending(&view, pending).await;
+                    let answer = pending.optional_user(&view).await;
                     found_optional(&request, answer)
                 })
             }

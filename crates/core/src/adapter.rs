@@ -7,8 +7,9 @@
 //! 2. for a path under the route prefix ([`crate::PingOidc::match_route`]), calls
 //!    [`crate::PingOidc::handle`] and copies the [`AuthResponse`] into its response;
 //! 3. puts one [`RequestAuth`] in every other request, and has its extractors call
-//!    [`RequestAuth::authenticate_now`], awaiting the [`Pending`] step only when the answer
-//!    is [`Immediate::MustWait`].
+//!    [`RequestAuth::authenticate_now`] (or [`RequestAuth::optional_user_now`]), awaiting
+//!    [`Pending::authenticate`] (or [`Pending::optional_user`]) only when the answer is
+//!    [`Immediate::MustWait`].
 
 pub use crate::engine::{AuthRoute, Immediate, Pending, RequestAuth, RequestInfo, RequestKind};
 pub use crate::response::{escape as escape_html, AuthResponse};

@@ -10,7 +10,7 @@ use crate::PingOidc;
 
 /// Step 1: the `Cookie` headers to a session id (cookie parsing and the HMAC check).
 pub fn session_id<'r, R: RequestInfo + ?Sized>(oidc: &PingOidc, request: &'r R) -> Option<&'r str> {
-    oidc.session_id_from(request)
+    oidc.session_id_from(request).map(|id| id.as_str())
 }
 
 /// Steps 1 and 2: the `Cookie` headers to the stored session.

@@ -3,6 +3,8 @@
 //! Core writes these by hand instead of depending on the `cookie` crate, so that neither
 //! adapter's users get a second `cookie` major version (actix-web pins its own).
 
+use std::sync::Arc;
+
 use crate::config::{Config, SameSite};
 use crate::crypto::constant_time_eq;
 use crate::slot_table::SlotTable;
@@ -116,13 +118,83 @@ pub(crate) fn session_cookie_removal(config: &Config) -> String {
     removal(&config.cookie_name, "/", config.cookie_secure)
 }
 
+/// A session id from a session cookie whose HMAC held. Only the cookie check in this module
+/// makes one (its field is private here), and the engine reads sessions only with one
+/// (`PingOidc::load_session`): "no store call before the HMAC check" holds by type, not in
+/// prose. `Debug` does not print the id (a bearer secret).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VerifiedSessionId<'a>(&'a str);
+
+impl<'a> VerifiedSessionId<'a> {
+    pub(crate) fn as_str(self) -> &'a str {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for VerifiedSessionId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifiedSessionId(..)")
+    }
+}
+
+/// Longest session id held inline by [`SessionId`]; the session cookie check refuses longer
+/// ids (see [`verify_session_cookie`]).
+const INLINE_ID: usize = 64;
+
+/// A session id, held inline so that a guarded request allocates nothing for it (ids the
+/// engine makes are 43 characters).
+#[derive(Clone)]
+pub(crate) enum SessionId {
+    Inline { len: u8, bytes: [u8; INLINE_ID] },
+    Shared(Arc<str>),
+}
+
+impl SessionId {
+    /// The owned form of a verified id (a refresh task or an extractor's user keeps it).
+    pub(crate) fn new(verified: VerifiedSessionId<'_>) -> Self {
+        let id = verified.0;
+        match id.len() {
+            len @ 0..=INLINE_ID => {
+                let mut bytes = [0u8; INLINE_ID];
+                bytes[..len].copy_from_slice(id.as_bytes());
+                Self::Inline {
+                    len: len as u8,
+                    bytes,
+                }
+            }
+            _ => Self::Shared(Arc::from(id)),
+        }
+    }
+
+    /// The proof again, for the calls that take one: only a verified id is ever held here.
+    pub(crate) fn verified(&self) -> VerifiedSessionId<'_> {
+        VerifiedSessionId(self.as_str())
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Copied from a `&str` at a char boundary (the whole string): always UTF-8.
+            Self::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Self::Shared(id) => id,
+        }
+    }
+}
+
 /// The session id in a signed session cookie value, when the signature holds.
-pub(crate) fn verify_session_cookie<'a>(config: &Config, value: &'a str) -> Option<&'a str> {
+pub(crate) fn verify_session_cookie<'a>(
+    config: &Config,
+    value: &'a str,
+) -> Option<VerifiedSessionId<'a>> {
     let (id, tag) = split_at_byte(value, b'.')?;
-    if id.is_empty() || id.len() > 64 || tag.len() > 64 {
+    if id.is_empty() || id.len() > INLINE_ID || tag.len() > 64 {
         return None;
     }
-    config.session_key.verify(id.as_bytes(), tag).then_some(id)
+    config
+        .session_key
+        .verify(id.as_bytes(), tag)
+        .then_some(VerifiedSessionId(id))
 }
 
 /// Slots in [`VerifiedCookies`]: one remembered cookie value each.
@@ -152,7 +224,11 @@ impl VerifiedCookies {
 
     /// The session id in a signed session cookie value, when the signature holds: what
     /// [`verify_session_cookie`] answers, without the HMAC for a value seen before.
-    pub(crate) fn verify<'a>(&self, config: &Config, value: &'a str) -> Option<&'a str> {
+    pub(crate) fn verify<'a>(
+        &self,
+        config: &Config,
+        value: &'a str,
+    ) -> Option<VerifiedSessionId<'a>> {
         let (id, tag) = split_at_byte(value, b'.')?;
         let slot_key = tag.get(..8).unwrap_or(tag);
         let known = self.values.read(slot_key).is_some_and(|slot| {
@@ -160,7 +236,8 @@ impl VerifiedCookies {
                 .is_some_and(|known| constant_time_eq(known, value))
         });
         if known {
-            return Some(id);
+            // Remembered only after `verify_session_cookie` accepted this exact value.
+            return Some(VerifiedSessionId(id));
         }
         let id = verify_session_cookie(config, value)?;
         if let Some(mut slot) = self.values.write(slot_key) {
@@ -233,8 +310,14 @@ mod tests {
             .map(|(_, v)| v.to_string())
             .expect("a cookie value");
         // First sight (HMAC), then remembered: the same answer.
-        assert_eq!(verified.verify(&config, &value), Some(id));
-        assert_eq!(verified.verify(&config, &value), Some(id));
+        assert_eq!(
+            verified.verify(&config, &value).map(|v| v.as_str()),
+            Some(id)
+        );
+        assert_eq!(
+            verified.verify(&config, &value).map(|v| v.as_str()),
+            Some(id)
+        );
         // A changed tag, a changed id, or a value from another key never verifies, whether
         // or not its slot holds a good value.
         let (_, tag) = value.split_once('.').expect("id.tag");
@@ -252,7 +335,10 @@ mod tests {
             assert_eq!(verified.verify(&config, &forged), None, "{forged}");
             assert_eq!(verify_session_cookie(&config, &forged), None, "{forged}");
         }
-        assert_eq!(verified.verify(&config, &value), Some(id));
+        assert_eq!(
+            verified.verify(&config, &value).map(|v| v.as_str()),
+            Some(id)
+        );
         let other = Config::builder()
             .issuer("https://idp.example/as")
             .client_id("app")

@@ -88,17 +88,12 @@ fn require_user<'a, T: 'a>(
     };
     match slot.authenticate_now(&PartsView(parts), scopes) {
         Immediate::Answered(answer) => answered(answer.map(wrap).map_err(AuthRejection::Refused)),
-        Immediate::MustWait(pending) => {
-            let engine = slot.engine().clone();
-            Either::Right(Box::pin(async move {
-                let answer = engine
-                    .authenticate_pending(&PartsView(parts), pending, scopes)
-                    .await;
-                let user = answer.map_err(AuthRejection::Refused)?;
-                remember(parts, &user);
-                Ok(wrap(user))
-            }))
-        }
+        Immediate::MustWait(pending) => Either::Right(Box::pin(async move {
+            let answer = pending.authenticate(&PartsView(parts), scopes).await;
+            let user = answer.map_err(AuthRejection::Refused)?;
+            remember(parts, &user);
+            Ok(wrap(user))
+        })),
     }
 }
 
@@ -165,19 +160,14 @@ impl<S: Send + Sync> FromRequestParts<S> for OptionalUser {
             Immediate::Answered(answer) => {
                 answered(answer.map(Self).map_err(AuthRejection::Refused))
             }
-            Immediate::MustWait(pending) => {
-                let engine = slot.engine().clone();
-                Either::Right(Box::pin(async move {
-                    let answer = engine
-                        .optional_user_pending(&PartsView(parts), pending)
-                        .await;
-                    let user = answer.map_err(AuthRejection::Refused)?;
-                    if let Some(user) = &user {
-                        remember(parts, user);
-                    }
-                    Ok(Self(user))
-                }))
-            }
+            Immediate::MustWait(pending) => Either::Right(Box::pin(async move {
+                let answer = pending.optional_user(&PartsView(parts)).await;
+                let user = answer.map_err(AuthRejection::Refused)?;
+                if let Some(user) = &user {
+                    remember(parts, user);
+                }
+                Ok(Self(user))
+            })),
         }
     }
 }

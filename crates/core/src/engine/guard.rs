@@ -2,49 +2,9 @@
 //! refresh (`refresh.rs`) when due and the scopes. What needs no waiting is answered at once
 //! ([`Immediate`]); the rest carries on from a [`Pending`].
 
-use std::sync::Arc;
-
 use super::{Authenticated, PingOidc, Rejection, RejectionKind, RequestInfo, RequestKind};
-use crate::cookies;
+use crate::cookies::{self, SessionId, VerifiedSessionId};
 use crate::store::LoadedSession;
-
-/// Longest session id held inline by [`SessionId`]; the session cookie check refuses longer
-/// ids (see `cookies::verify_session_cookie`).
-const INLINE_ID: usize = 64;
-
-/// A session id, held inline so that a guarded request allocates nothing for it (ids the
-/// engine makes are 43 characters).
-#[derive(Clone)]
-pub(crate) enum SessionId {
-    Inline { len: u8, bytes: [u8; INLINE_ID] },
-    Shared(Arc<str>),
-}
-
-impl SessionId {
-    pub(crate) fn new(id: &str) -> Self {
-        match id.len() {
-            len @ 0..=INLINE_ID => {
-                let mut bytes = [0u8; INLINE_ID];
-                bytes[..len].copy_from_slice(id.as_bytes());
-                Self::Inline {
-                    len: len as u8,
-                    bytes,
-                }
-            }
-            _ => Self::Shared(Arc::from(id)),
-        }
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            // Copied from a `&str` at a char boundary (the whole string): always UTF-8.
-            Self::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
-            }
-            Self::Shared(id) => id,
-        }
-    }
-}
 
 /// What a guarded request's first, non-waiting step found.
 enum Now {
@@ -54,15 +14,16 @@ enum Now {
     MustWait(Pending),
 }
 
-/// The answer of [`PingOidc::authenticate_now`] and [`PingOidc::optional_user_now`]: given at
-/// once, or the step that must wait.
+/// The answer of [`RequestAuth::authenticate_now`](super::RequestAuth::authenticate_now) and
+/// [`RequestAuth::optional_user_now`](super::RequestAuth::optional_user_now): given at once,
+/// or the step that must wait.
 #[derive(Debug)]
 #[must_use]
 pub enum Immediate<T> {
     /// The answer, with no waiting.
     Answered(T),
-    /// Await [`PingOidc::authenticate_pending`] (or [`PingOidc::optional_user_pending`]) with
-    /// this: it carries on from here without checking the cookie again.
+    /// Await [`Pending::authenticate`] (or [`Pending::optional_user`]): it carries on from
+    /// here without checking the cookie again.
     MustWait(Pending),
 }
 
@@ -79,7 +40,33 @@ impl<T> Immediate<T> {
 /// A guarded request whose session must be read from a remote store, touched or refreshed:
 /// the verified session id, for the step that waits.
 pub struct Pending {
+    engine: PingOidc,
     session_id: SessionId,
+}
+
+impl Pending {
+    /// The rest of [`RequestAuth::authenticate_now`](super::RequestAuth::authenticate_now)
+    /// for the same request, when it had to wait.
+    pub async fn authenticate<R: RequestInfo + ?Sized>(
+        self,
+        request: &R,
+        required_scopes: &[&str],
+    ) -> Result<Authenticated, Rejection> {
+        let engine = self.engine.clone();
+        engine
+            .authenticate_pending(request, self, required_scopes)
+            .await
+    }
+
+    /// The rest of [`RequestAuth::optional_user_now`](super::RequestAuth::optional_user_now)
+    /// for the same request, when it had to wait.
+    pub async fn optional_user<R: RequestInfo + ?Sized>(
+        self,
+        request: &R,
+    ) -> Result<Option<Authenticated>, Rejection> {
+        let engine = self.engine.clone();
+        engine.optional_user_pending(request, self).await
+    }
 }
 
 impl std::fmt::Debug for Pending {
@@ -90,8 +77,9 @@ impl std::fmt::Debug for Pending {
 }
 
 impl Now {
-    fn must_wait(session_id: &str) -> Self {
+    fn must_wait(engine: &PingOidc, session_id: VerifiedSessionId<'_>) -> Self {
         Self::MustWait(Pending {
+            engine: engine.clone(),
             session_id: SessionId::new(session_id),
         })
     }
@@ -126,10 +114,10 @@ impl PingOidc {
 
     /// [`authenticate`](Self::authenticate)'s answer when it needs no waiting: the session
     /// is held in memory, its access token is fresh and its use need not be recorded yet.
-    /// Otherwise (a remote store, a refresh or a touch is due) the step to await with
-    /// [`authenticate_pending`](Self::authenticate_pending). Adapters call this first so
-    /// that most guarded requests run no future.
-    pub fn authenticate_now<R: RequestInfo + ?Sized>(
+    /// Otherwise (a remote store, a refresh or a touch is due) the [`Pending`] step. Adapters
+    /// reach it through [`RequestAuth`](super::RequestAuth), so that most guarded requests
+    /// run no future.
+    pub(crate) fn authenticate_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
         required_scopes: &[&str],
@@ -144,7 +132,7 @@ impl PingOidc {
 
     /// The rest of [`authenticate`](Self::authenticate) after
     /// [`authenticate_now`](Self::authenticate_now) had to wait, for the same request.
-    pub async fn authenticate_pending<R: RequestInfo + ?Sized>(
+    pub(crate) async fn authenticate_pending<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
         pending: Pending,
@@ -184,9 +172,8 @@ impl PingOidc {
     }
 
     /// [`optional_user`](Self::optional_user)'s answer when it needs no waiting, else the
-    /// step to await with [`optional_user_pending`](Self::optional_user_pending) (see
-    /// [`authenticate_now`](Self::authenticate_now)).
-    pub fn optional_user_now<R: RequestInfo + ?Sized>(
+    /// [`Pending`] step (see [`authenticate_now`](Self::authenticate_now)).
+    pub(crate) fn optional_user_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
     ) -> Immediate<Result<Option<Authenticated>, Rejection>> {
@@ -199,7 +186,7 @@ impl PingOidc {
 
     /// The rest of [`optional_user`](Self::optional_user) after
     /// [`optional_user_now`](Self::optional_user_now) had to wait, for the same request.
-    pub async fn optional_user_pending<R: RequestInfo + ?Sized>(
+    pub(crate) async fn optional_user_pending<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
         pending: Pending,
@@ -211,7 +198,7 @@ impl PingOidc {
     pub(crate) fn session_id_from<'r, R: RequestInfo + ?Sized>(
         &self,
         request: &'r R,
-    ) -> Option<&'r str> {
+    ) -> Option<VerifiedSessionId<'r>> {
         let config = &self.inner.config;
         let value = cookies::find(request.cookie_headers(), &config.cookie_name)?;
         self.inner.verified_cookies.verify(config, value)
@@ -231,14 +218,14 @@ impl PingOidc {
         }
         // One clock read serves the store's expiry check and the guard's own.
         let now = self.now();
-        let loaded = match self.inner.store.load_now(id, now) {
-            None => return Ok(Now::must_wait(id)),
+        let loaded = match self.inner.store.load_now(id.as_str(), now) {
+            None => return Ok(Now::must_wait(self, id)),
             Some(Ok(Some(loaded))) => loaded,
             Some(Ok(None)) => return Ok(Now::Decided(None)),
             Some(Err(error)) => return Err(self.store_down(request, error)),
         };
         if self.touch_due(&loaded, now) || loaded.data.needs_refresh(now) {
-            return Ok(Now::must_wait(id));
+            return Ok(Now::must_wait(self, id));
         }
         Ok(Now::Decided(Some(self.user(id, loaded))))
     }
@@ -250,7 +237,7 @@ impl PingOidc {
         request: &R,
         pending: Pending,
     ) -> Result<Option<Authenticated>, Rejection> {
-        let id = pending.session_id.as_str();
+        let id = pending.session_id.verified();
         let now = self.now();
         let loaded = match self.load_session(id, now).await {
             Ok(Some(loaded)) => loaded,
@@ -258,7 +245,7 @@ impl PingOidc {
             Err(error) => return Err(self.store_down(request, error)),
         };
         if self.touch_due(&loaded, now) {
-            if let Err(error) = self.inner.store.touch(id, now).await {
+            if let Err(error) = self.inner.store.touch(id.as_str(), now).await {
                 tracing::warn!(%error, "could not record session use");
             }
         }
@@ -278,7 +265,7 @@ impl PingOidc {
         now - loaded.last_seen >= self.inner.touch_interval
     }
 
-    fn user(&self, id: &str, session: LoadedSession) -> Authenticated {
+    fn user(&self, id: VerifiedSessionId<'_>, session: LoadedSession) -> Authenticated {
         Authenticated {
             engine: self.clone(),
             session_id: SessionId::new(id),

@@ -150,7 +150,12 @@ impl PingOidc {
     /// computer), its tokens are revoked in the background. The same user's old tokens are
     /// left to expire: providers that reuse one grant per user and client (oidc-provider
     /// does) would revoke the new tokens with them (RFC 7009 §2.1).
-    async fn replace_session(&self, old_id: &str, new_subject: &str, now: i64) {
+    async fn replace_session(
+        &self,
+        old_id: crate::cookies::VerifiedSessionId<'_>,
+        new_subject: &str,
+        now: i64,
+    ) {
         let old = match self.load_session(old_id, now).await {
             Ok(old) => old,
             Err(error) => {
@@ -158,7 +163,7 @@ impl PingOidc {
                 None
             }
         };
-        if let Err(error) = self.inner.store.delete(old_id).await {
+        if let Err(error) = self.inner.store.delete(old_id.as_str()).await {
             tracing::warn!(%error, "could not delete the replaced session");
         }
         let Some(old) = old.filter(|old| old.data.subject() != new_subject) else {

@@ -65,7 +65,7 @@ impl PingOidc {
                     tracing::warn!(%error, "session store unavailable at sign-out; the cookie is cleared anyway")
                 }
             }
-            if let Err(error) = inner.store.delete(id).await {
+            if let Err(error) = inner.store.delete(id.as_str()).await {
                 tracing::warn!(%error, "could not delete the session at sign-out");
             }
         }

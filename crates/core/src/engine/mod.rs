@@ -2,8 +2,9 @@
 //!
 //! An adapter does three things: for a request under the route prefix it calls
 //! [`PingOidc::match_route`] and [`PingOidc::handle`]; for an extractor it calls
-//! [`PingOidc::authenticate`] or [`PingOidc::optional_user`]; and it copies the
-//! [`AuthResponse`] it gets back into its framework's response. All protocol, session and
+//! [`RequestAuth::authenticate_now`] or [`RequestAuth::optional_user_now`] (awaiting the
+//! [`Pending`] step only when told to); and it copies the [`AuthResponse`] it gets back into
+//! its framework's response. All protocol, session and
 //! security decisions are made here.
 
 use std::collections::HashMap;
@@ -350,9 +351,10 @@ impl PingOidc {
     /// the caller's clock reading, which it also uses for its own checks.
     pub(crate) async fn load_session(
         &self,
-        id: &str,
+        id: crate::cookies::VerifiedSessionId<'_>,
         now: i64,
     ) -> Result<Option<LoadedSession>, crate::StoreError> {
+        let id = id.as_str();
         let store = &self.inner.store;
         match store.load_now(id, now) {
             Some(answer) => answer,
@@ -455,9 +457,9 @@ impl RequestAuth {
         self.user.as_ref().filter(|user| user.has_scopes(scopes))
     }
 
-    /// The user with `scopes` when no waiting is needed: the one an earlier extractor found,
-    /// or [`PingOidc::authenticate_now`]'s answer. Else await
-    /// [`PingOidc::authenticate_pending`].
+    /// The user with `scopes` when no waiting is needed (the one an earlier extractor found,
+    /// or a session held in memory with a fresh token); else the [`Pending`] step, to await
+    /// with [`Pending::authenticate`]. The one entry point of both adapters' extractors.
     pub fn authenticate_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
@@ -469,9 +471,9 @@ impl RequestAuth {
         self.engine.authenticate_now(request, scopes)
     }
 
-    /// The user or `None` when no waiting is needed: the one an earlier extractor found, or
-    /// [`PingOidc::optional_user_now`]'s answer. Else await
-    /// [`PingOidc::optional_user_pending`].
+    /// The user or `None` when no waiting is needed; else the [`Pending`] step, to await with
+    /// [`Pending::optional_user`]. The optional form of
+    /// [`authenticate_now`](Self::authenticate_now), derived from the same steps.
     pub fn optional_user_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,

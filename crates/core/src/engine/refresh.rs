@@ -2,6 +2,7 @@
 //! (a gate per session) and across instances (a lease in the store); run as a task of its own
 //! so that a dropped request cannot lose a rotated refresh token; saved compare-and-set.
 
+use crate::cookies::{SessionId, VerifiedSessionId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,12 +37,12 @@ impl PingOidc {
     /// this process (a per-session async lock) and across instances (a lease in the store).
     pub(crate) async fn refresh_session(
         &self,
-        id: &str,
+        id: VerifiedSessionId<'_>,
         kind: RequestKind,
     ) -> Result<LoadedSession, Rejection> {
         let gate = Arc::clone(
             lock(&self.inner.refresh_gates)
-                .entry(id.into())
+                .entry(id.as_str().into())
                 .or_default(),
         );
         let result = match Arc::clone(&gate).try_lock_owned() {
@@ -64,7 +65,7 @@ impl PingOidc {
             }
         };
         drop(gate);
-        self.forget_gate_if_unused(id);
+        self.forget_gate_if_unused(id.as_str());
         result.map_err(|failure| self.refresh_rejection(kind, failure))
     }
 
@@ -75,7 +76,7 @@ impl PingOidc {
     async fn refresh_detached(
         &self,
         turn: tokio::sync::OwnedMutexGuard<()>,
-        id: &str,
+        id: VerifiedSessionId<'_>,
     ) -> Result<LoadedSession, RefreshFailure> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             let result = self.refresh_unless_failed_recently(id).await;
@@ -83,11 +84,11 @@ impl PingOidc {
             return result;
         };
         let engine = self.clone();
-        let id: Box<str> = id.into();
+        let id = SessionId::new(id);
         let task = runtime.spawn(async move {
-            let result = engine.refresh_unless_failed_recently(&id).await;
+            let result = engine.refresh_unless_failed_recently(id.verified()).await;
             drop(turn);
-            engine.forget_gate_if_unused(&id);
+            engine.forget_gate_if_unused(id.as_str());
             result
         });
         task.await.unwrap_or_else(|error| {
@@ -111,10 +112,10 @@ impl PingOidc {
     /// burst of requests makes one provider call, not one each.
     async fn refresh_unless_failed_recently(
         &self,
-        id: &str,
+        id: VerifiedSessionId<'_>,
     ) -> Result<LoadedSession, RefreshFailure> {
         let failures = &self.inner.refresh_failures;
-        let failed_at = lock(failures).get(id).copied();
+        let failed_at = lock(failures).get(id.as_str()).copied();
         if failed_at.is_some_and(|at| at.elapsed() < REFRESH_FAILURE_MEMORY) {
             return Err(RefreshFailure::ProviderUnavailable);
         }
@@ -127,14 +128,17 @@ impl PingOidc {
                     failures.clear();
                 }
             }
-            failures.insert(id.into(), Instant::now());
+            failures.insert(id.as_str().into(), Instant::now());
         } else if failed_at.is_some() {
-            failures.remove(id);
+            failures.remove(id.as_str());
         }
         result
     }
 
-    async fn refresh_under_gate(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
+    async fn refresh_under_gate(
+        &self,
+        id: VerifiedSessionId<'_>,
+    ) -> Result<LoadedSession, RefreshFailure> {
         let inner = &self.inner;
         let store = &inner.store;
         // Another request (or instance) may have refreshed while this one waited.
@@ -142,7 +146,7 @@ impl PingOidc {
         if !current.data.needs_refresh(self.now()) {
             return Ok(current);
         }
-        let lease_key = format!("refresh:{id}");
+        let lease_key = format!("refresh:{}", id.as_str());
         let lease_ttl = inner.config.refresh_lease;
         let owner = inner.instance_id.as_str();
         let give_up_at = Instant::now() + lease_ttl + inner.config.http_timeout;
@@ -172,7 +176,7 @@ impl PingOidc {
     #[tracing::instrument(name = "ping_oidc.refresh", skip_all)]
     async fn refresh_with_lease(
         &self,
-        id: &str,
+        id: VerifiedSessionId<'_>,
         lease_key: &str,
         owner: &str,
     ) -> Result<LoadedSession, RefreshFailure> {
@@ -187,7 +191,7 @@ impl PingOidc {
             tracing::info!(
                 "access token expired and there is no refresh token; ending the session"
             );
-            let _ = store.delete(id).await;
+            let _ = store.delete(id.as_str()).await;
             return Err(RefreshFailure::Ended);
         };
         let lease_ttl = inner.config.refresh_lease;
@@ -234,7 +238,7 @@ impl PingOidc {
                     };
                 }
                 tracing::info!(error = %error, "the provider refused the refresh; ending the session");
-                let _ = store.delete(id).await;
+                let _ = store.delete(id.as_str()).await;
                 return Err(RefreshFailure::Ended);
             }
             // `invalid_client`, `unauthorized_client`, `invalid_scope`, …: the configuration
@@ -252,12 +256,15 @@ impl PingOidc {
             Ok(data) => data,
             Err(error) => {
                 tracing::warn!(reason = %error, "refreshed ID token rejected; ending the session");
-                let _ = store.delete(id).await;
+                let _ = store.delete(id.as_str()).await;
                 return Err(RefreshFailure::Ended);
             }
         };
         let data = Arc::new(data);
-        match self.save_rotated(id, &data, current.version).await? {
+        match self
+            .save_rotated(id.as_str(), &data, current.version)
+            .await?
+        {
             SaveOutcome::Saved { version } => {
                 tracing::debug!("tokens refreshed");
                 Ok(LoadedSession {
@@ -275,7 +282,10 @@ impl PingOidc {
                 }
                 // The other write left the refresh token this call just spent: the rotated
                 // one must be stored, or it would be lost and the spent one sent again.
-                match self.save_rotated(id, &data, latest.version).await? {
+                match self
+                    .save_rotated(id.as_str(), &data, latest.version)
+                    .await?
+                {
                     SaveOutcome::Saved { version } => Ok(LoadedSession {
                         data,
                         version,
@@ -316,7 +326,7 @@ impl PingOidc {
     }
 
     /// The stored session for a refresh: gone means ended, a store failure means unavailable.
-    async fn reload(&self, id: &str) -> Result<LoadedSession, RefreshFailure> {
+    async fn reload(&self, id: VerifiedSessionId<'_>) -> Result<LoadedSession, RefreshFailure> {
         self.load_session(id, self.now())
             .await
             .map_err(store_down)?

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::guard::SessionId;
 use super::{PingOidc, Rejection, RequestKind};
+use crate::cookies::SessionId;
 use crate::session::SessionData;
 use crate::store::LoadedSession;
 
@@ -70,7 +70,7 @@ impl Authenticated {
         }
         let loaded = self
             .engine
-            .refresh_session(self.session_id.as_str(), RequestKind::Api)
+            .refresh_session(self.session_id.verified(), RequestKind::Api)
             .await?;
         Ok(AccessToken::from_session(&loaded.data))
     }
