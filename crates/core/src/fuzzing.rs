@@ -27,10 +27,10 @@ pub fn cookies(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (header, state) = text.split_once('\n').unwrap_or((&text, ""));
     if let Some(value) = crate::cookies::find([header], &config.cookie_name) {
-        let plain = crate::cookies::verify_session_cookie(&config, value);
+        let plain = crate::session_cookie::verify_session_cookie(&config, value);
         // The remembered-cookie table must answer exactly as the HMAC does, first and
         // second time.
-        let remembered = crate::cookies::VerifiedCookies::new();
+        let remembered = crate::session_cookie::VerifiedCookies::new();
         assert_eq!(remembered.verify(&config, value), plain);
         assert_eq!(remembered.verify(&config, value), plain);
     }

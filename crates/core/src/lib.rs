@@ -79,6 +79,7 @@ mod response;
 mod return_to;
 mod scope;
 mod session;
+mod session_cookie;
 mod slot_table;
 mod sync;
 mod time;

@@ -3,7 +3,8 @@
 //! ([`Immediate`]); the rest carries on from a [`Pending`].
 
 use super::{Authenticated, PingOidc, Rejection, RejectionKind, RequestInfo, RequestKind};
-use crate::cookies::{self, SessionId, VerifiedSessionId};
+use crate::cookies;
+use crate::session_cookie::{SessionId, VerifiedSessionId};
 use crate::store::LoadedSession;
 
 /// What a guarded request's first, non-waiting step found.

@@ -7,12 +7,12 @@ use serde_json::{Map, Value};
 
 use super::refresh::apply_tokens;
 use super::{duration_secs, PingOidc, RequestInfo};
-use crate::cookies;
 use crate::crypto::{pkce_challenge, random_token};
 use crate::error::{ProviderError, TokenError};
 use crate::provider::sanitize_code;
 use crate::response::AuthResponse;
 use crate::session::SessionData;
+use crate::session_cookie;
 use crate::transaction::{self, LoginTransaction, LIFETIME_SECS};
 
 /// Prompts a login link may ask for.
@@ -152,7 +152,7 @@ impl PingOidc {
     /// does) would revoke the new tokens with them (RFC 7009 §2.1).
     async fn replace_session(
         &self,
-        old_id: crate::cookies::VerifiedSessionId<'_>,
+        old_id: crate::session_cookie::VerifiedSessionId<'_>,
         new_subject: &str,
         now: i64,
     ) {
@@ -499,7 +499,7 @@ impl PingOidc {
             tracing::info!(scopes = %not_granted, "the provider did not grant the extra scopes");
         }
         Ok(SignedIn {
-            session_cookie: cookies::session_cookie(config, &session_id),
+            session_cookie: session_cookie::session_cookie(config, &session_id),
             not_granted,
         })
     }

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use super::{duration_secs, PingOidc, RequestInfo, RequestKind};
-use crate::cookies;
 use crate::logout_token;
 use crate::response::AuthResponse;
+use crate::session_cookie;
 
 impl PingOidc {
     /// Whether a state-changing request comes from this site: `Sec-Fetch-Site` same-origin
@@ -82,7 +82,7 @@ impl PingOidc {
                 AuthResponse::json(200, serde_json::json!({ "logout_url": target }))
             }
         };
-        response.with_cookies([cookies::session_cookie_removal(config)])
+        response.with_cookies([session_cookie::session_cookie_removal(config)])
     }
 
     /// Revokes the refresh and access tokens (RFC 7009). Failures are logged, never fatal.

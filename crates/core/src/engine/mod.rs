@@ -158,7 +158,7 @@ struct Inner {
     /// for [`guard::REFRESH_FAILURE_MEMORY`] instead of each calling the provider again.
     refresh_failures: Mutex<HashMap<Box<str>, std::time::Instant>>,
     /// Session cookies whose signature held (see `cookies::VerifiedCookies`).
-    verified_cookies: crate::cookies::VerifiedCookies,
+    verified_cookies: crate::session_cookie::VerifiedCookies,
     instance_id: String,
     touch_interval: i64,
 }
@@ -236,7 +236,7 @@ impl PingOidcBuilder {
             store,
             refresh_gates: Mutex::default(),
             refresh_failures: Mutex::default(),
-            verified_cookies: crate::cookies::VerifiedCookies::new(),
+            verified_cookies: crate::session_cookie::VerifiedCookies::new(),
             instance_id,
             touch_interval,
             config,
@@ -351,7 +351,7 @@ impl PingOidc {
     /// the caller's clock reading, which it also uses for its own checks.
     pub(crate) async fn load_session(
         &self,
-        id: crate::cookies::VerifiedSessionId<'_>,
+        id: crate::session_cookie::VerifiedSessionId<'_>,
         now: i64,
     ) -> Result<Option<LoadedSession>, crate::StoreError> {
         let id = id.as_str();

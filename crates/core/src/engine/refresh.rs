@@ -2,7 +2,7 @@
 //! (a gate per session) and across instances (a lease in the store); run as a task of its own
 //! so that a dropped request cannot lose a rotated refresh token; saved compare-and-set.
 
-use crate::cookies::{SessionId, VerifiedSessionId};
+use crate::session_cookie::{SessionId, VerifiedSessionId};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

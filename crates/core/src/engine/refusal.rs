@@ -5,8 +5,8 @@ use serde_json::json;
 
 use super::refresh::RefreshFailure;
 use super::{encode, PingOidc, RequestInfo, RequestKind};
-use crate::cookies;
 use crate::response::AuthResponse;
+use crate::session_cookie;
 
 /// Why a guarded request was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +114,8 @@ impl PingOidc {
             ),
         };
         if clear_cookie {
-            response = response.with_cookies([cookies::session_cookie_removal(&self.inner.config)]);
+            response =
+                response.with_cookies([session_cookie::session_cookie_removal(&self.inner.config)]);
         }
         let kind = if ended {
             RejectionKind::SessionEnded

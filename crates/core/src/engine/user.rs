@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{PingOidc, Rejection, RequestKind};
-use crate::cookies::SessionId;
 use crate::session::SessionData;
+use crate::session_cookie::SessionId;
 use crate::store::LoadedSession;
 
 /// A signed-in user, as extractors hand it to handlers.

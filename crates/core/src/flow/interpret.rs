@@ -5,6 +5,8 @@
 //! device list, which field holds the attempts left): every place either product is known
 //! to use is read. An unknown status never fails a flow: it becomes
 //! [`FlowStep::Unsupported`].
+//!
+//! Over 500 lines because a third of it is the unit tests of both products' shapes.
 
 use serde_json::{json, Map, Value};
 
