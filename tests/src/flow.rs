@@ -399,6 +399,35 @@ pub async fn wrong_password_then_right(adapter: Adapter, shape: Shape) {
     completed(&answer);
 }
 
+/// The last wrong password the provider allows ends the flow: the answer says so at once
+/// (`failed`), instead of a credentials step that can never succeed.
+pub async fn locked_out_after_the_last_attempt(adapter: Adapter, shape: Shape) {
+    let rp = FlowRp::start(adapter, shape).await;
+    let browser = Browser::new();
+    let flow = FlowClient {
+        browser: &browser,
+        app: &rp.app,
+    };
+    let (flow_id, mut answer) = flow.sign_in_with_password("alice", "wrong").await;
+    for _ in 0..10 {
+        if answer.body["attempts_remaining"] == 0 {
+            break;
+        }
+        assert_eq!(answer.kind(), "credentials", "{}", answer.body);
+        answer = flow
+            .act(
+                &flow_id,
+                json!({"action": "credentials", "username": "alice", "password": "wrong"}),
+            )
+            .await;
+    }
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    assert_eq!(answer.body["error"], "invalid_credentials");
+    assert_eq!(answer.kind(), "failed", "{}", answer.body);
+    assert_eq!(flow.read(&flow_id).await.status, 404, "the flow is gone");
+    assert!(rp.store.is_empty());
+}
+
 /// A wrong code answers 400 `invalid_otp` with the step unchanged; the right one signs in.
 pub async fn wrong_otp_then_right(adapter: Adapter, shape: Shape) {
     let rp = FlowRp::start(adapter, shape).await;

@@ -22,6 +22,11 @@ macro_rules! flow_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn locked_out_after_the_last_attempt() {
+                flow::locked_out_after_the_last_attempt(ADAPTER, SHAPE).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn wrong_otp_then_right() {
                 flow::wrong_otp_then_right(ADAPTER, SHAPE).await;
             }

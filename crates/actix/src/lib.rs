@@ -81,6 +81,6 @@ pub use ping_oidc::{self, required_scopes, PingOidc, RequiredScopes};
 #[cfg(feature = "redis")]
 pub use ping_oidc::store::RedisStore;
 pub use ping_oidc::{
-    AccessToken, Authenticated, Claims, Config, ConfigBuilder, ConfigError, MemoryStore,
-    PingOidcBuilder, Rejection, StartError, StoreError,
+    AccessToken, Authenticated, Claims, Config, ConfigBuilder, ConfigError, DeviceKind, FlowApi,
+    FlowDevice, FlowStep, MemoryStore, PingOidcBuilder, Rejection, StartError, StoreError,
 };

@@ -35,14 +35,14 @@ pub enum FlowStep {
     },
     /// Enter the one-time code sent to (or shown by) a device.
     Otp {
-        /// The device the code comes from, when the provider says.
-        #[serde(default)]
+        /// The device the code comes from, when the provider says (absent otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         device: Option<FlowDevice>,
     },
     /// Approve the push notification on a device; poll until it is approved.
     PushWait {
-        /// The device the notification went to, when the provider says.
-        #[serde(default)]
+        /// The device the notification went to, when the provider says (absent otherwise).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         device: Option<FlowDevice>,
     },
     /// The password must be changed before signing in.

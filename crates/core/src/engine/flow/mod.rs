@@ -196,7 +196,9 @@ impl PingOidc {
         let prompt_ok = start
             .prompt
             .as_deref()
-            .is_none_or(|p| matches!(p, "login" | "consent" | "select_account" | "none"));
+            // Not `none`: a new flow's cookie jar is empty, so the provider never has a session
+            // to answer it silently (the silent check is `/auth/login?prompt=none`).
+            .is_none_or(|p| matches!(p, "login" | "consent" | "select_account"));
         // The browser picks no sign-on policy the app did not allow: `acr_values` selects
         // PingOne's sign-on policy and PingFederate's authentication policy, and a weaker one
         // assigned to the app would skip its MFA.
@@ -216,7 +218,7 @@ impl PingOidc {
             return AuthResponse::json_error(
                 400,
                 "invalid_request",
-                "login_hint and acr_values are at most 256 bytes; prompt is login, consent, select_account or none.",
+                "login_hint and acr_values are at most 256 bytes; prompt is login, consent or select_account.",
             );
         }
         let return_to = match start.return_to.as_deref().map(crate::return_to::sanitize) {
@@ -404,7 +406,20 @@ impl PingOidc {
             let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
             let refusal = interpret::refusal(api, &action, &body);
             tracing::info!(error = refusal.error, "flow action refused by the provider");
-            let outcome = Outcome::Step(record.step.clone());
+            let outcome = if refusal.attempts_remaining == Some(0) {
+                // The last attempt: the provider may have ended the flow (PingOne and
+                // PingFederate then answer `FAILED` to a read), which the user must see.
+                let href = record.self_href.clone();
+                match self.call(&mut record, &href, None).await {
+                    Ok(answer) => match read_state(api, &answer) {
+                        Ok(state) => self.advance(&mut record, state).await,
+                        Err(outcome) => outcome,
+                    },
+                    Err(error) => Outcome::from_provider_error(error),
+                }
+            } else {
+                Outcome::Step(record.step.clone())
+            };
             return self
                 .answer(request, flow_id, record, outcome, Some(refusal))
                 .await;

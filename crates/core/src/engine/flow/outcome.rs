@@ -44,7 +44,20 @@ impl PingOidc {
                 self.forget_flow(flow_id).await;
                 tracing::info!("redirect-less sign-in failed at the provider");
                 let step = FlowStep::Failed { message };
-                AuthResponse::json(200, json!({"flow_id": flow_id, "step": step}))
+                match refusal {
+                    // The last attempt was refused and ended the flow: say both.
+                    Some(refusal) => AuthResponse::json(
+                        400,
+                        json!({
+                            "error": refusal.error,
+                            "error_description": refusal.description,
+                            "attempts_remaining": 0,
+                            "flow_id": flow_id,
+                            "step": step,
+                        }),
+                    ),
+                    None => AuthResponse::json(200, json!({"flow_id": flow_id, "step": step})),
+                }
             }
             Outcome::Expired => {
                 self.forget_flow(flow_id).await;
