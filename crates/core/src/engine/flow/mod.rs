@@ -345,6 +345,17 @@ impl PingOidc {
             Err(response) => return response,
         };
         record.last_active = self.now();
+        // Reading a flow that waits for a push polls it where the product needs an action
+        // for that (PingFederate's `poll`), so that a read sees the approval as the contract
+        // says; PingOne re-reads.
+        let action = match action {
+            None if matches!(record.step, FlowStep::PushWait { .. })
+                && record.link("poll").is_some() =>
+            {
+                Some(FlowAction::Poll)
+            }
+            other => other,
+        };
         let Some(action) = action else {
             let href = record.self_href.clone();
             let outcome = match self.call(&mut record, &href, None).await {
