@@ -442,7 +442,12 @@ fn stable_subject(username: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, &input);
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest.as_ref()[..16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
+    uuid_text(b, 5)
+}
+
+/// 16 bytes as a UUID of `version` (RFC 9562 layout: version and variant bits set).
+pub(crate) fn uuid_text(mut b: [u8; 16], version: u8) -> String {
+    b[6] = (b[6] & 0x0f) | (version << 4);
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(

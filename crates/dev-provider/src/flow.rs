@@ -273,17 +273,7 @@ fn uuid(shared: &Shared) -> String {
             .unwrap_or(0);
         b = n.to_le_bytes();
     }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    crate::config::uuid_text(b, 4)
 }
 
 fn epoch_secs(t: SystemTime) -> u64 {

@@ -293,13 +293,7 @@ impl PingOidc {
             last_active: self.now(),
             acted: false,
         };
-        let outcome = match self.call(&mut record, url.as_str(), None).await {
-            Ok(answer) => match read_state(api, &answer) {
-                Ok(state) => self.advance(&mut record, state).await,
-                Err(outcome) => outcome,
-            },
-            Err(error) => Outcome::from_provider_error(error),
-        };
+        let outcome = self.step(&mut record, url.as_str(), None).await;
         tracing::info!("redirect-less sign-in started");
         let binding_cookie = CookieSpec {
             name: &binding_cookie_name(config),
@@ -357,14 +351,7 @@ impl PingOidc {
             other => other,
         };
         let Some(action) = action else {
-            let href = record.self_href.clone();
-            let outcome = match self.call(&mut record, &href, None).await {
-                Ok(answer) => match read_state(api, &answer) {
-                    Ok(state) => self.advance(&mut record, state).await,
-                    Err(outcome) => outcome,
-                },
-                Err(error) => Outcome::from_provider_error(error),
-            };
+            let outcome = self.reread(&mut record).await;
             return self.answer(request, flow_id, record, outcome, None).await;
         };
         if !action.answers(&record.step) {
@@ -387,14 +374,7 @@ impl PingOidc {
             interpret::provider_action(api, &action, record.username.as_deref())
         else {
             // PingOne's push has no poll action: reading the flow is the poll.
-            let href = record.self_href.clone();
-            let outcome = match self.call(&mut record, &href, None).await {
-                Ok(answer) => match read_state(api, &answer) {
-                    Ok(state) => self.advance(&mut record, state).await,
-                    Err(outcome) => outcome,
-                },
-                Err(error) => Outcome::from_provider_error(error),
-            };
+            let outcome = self.reread(&mut record).await;
             return self.answer(request, flow_id, record, outcome, None).await;
         };
         let Some(href) = record.link(link).map(str::to_owned) else {
@@ -420,14 +400,7 @@ impl PingOidc {
             let outcome = if refusal.attempts_remaining == Some(0) {
                 // The last attempt: the provider may have ended the flow (PingOne and
                 // PingFederate then answer `FAILED` to a read), which the user must see.
-                let href = record.self_href.clone();
-                match self.call(&mut record, &href, None).await {
-                    Ok(answer) => match read_state(api, &answer) {
-                        Ok(state) => self.advance(&mut record, state).await,
-                        Err(outcome) => outcome,
-                    },
-                    Err(error) => Outcome::from_provider_error(error),
-                }
+                self.reread(&mut record).await
             } else {
                 Outcome::Step(record.step.clone())
             };

@@ -50,6 +50,29 @@ impl PingOidc {
         Ok(answer)
     }
 
+    /// One provider call (a read, or `action`) and the state it answers, followed until the
+    /// user has something to do.
+    pub(super) async fn step(
+        &self,
+        record: &mut FlowRecord,
+        url: &str,
+        action: Option<(&str, Value)>,
+    ) -> Outcome {
+        match self.call(record, url, action).await {
+            Ok(answer) => match read_state(record.api, &answer) {
+                Ok(state) => self.advance(record, state).await,
+                Err(outcome) => outcome,
+            },
+            Err(error) => Outcome::from_provider_error(error),
+        }
+    }
+
+    /// Reads the flow again (its `self` link).
+    pub(super) async fn reread(&self, record: &mut FlowRecord) -> Outcome {
+        let href = record.self_href.clone();
+        self.step(record, &href, None).await
+    }
+
     /// Follows a state until the user has something to do: PingFederate's intermediate
     /// states are answered at once, PingOne's `COMPLETED` is resumed for its code.
     pub(super) async fn advance(&self, record: &mut FlowRecord, mut state: Interpreted) -> Outcome {
