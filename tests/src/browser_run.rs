@@ -65,29 +65,46 @@ pub fn chromium_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_CHROMIUM))
 }
 
-fn program(var: &str, default: &str) -> String {
+pub fn program(var: &str, default: &str) -> String {
     std::env::var(var)
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_owned())
 }
 
-/// The exact `playwright-core` version `package.json` pins.
-fn pinned_version(dir: &Path) -> Result<String, String> {
+/// The npm packages the scripts need, each pinned exactly in `package.json`.
+const PACKAGES: [&str; 2] = ["playwright-core", "axe-core"];
+
+/// The exact version `package.json` pins for `package`.
+fn pinned_version(dir: &Path, package: &str) -> Result<String, String> {
     let text = std::fs::read_to_string(dir.join("package.json"))
         .map_err(|e| format!("reading {}/package.json: {e}", dir.display()))?;
     let json: Value = serde_json::from_str(&text).map_err(|e| format!("package.json: {e}"))?;
-    json["dependencies"]["playwright-core"]
+    json["dependencies"][package]
         .as_str()
         .map(str::to_owned)
-        .ok_or_else(|| "package.json does not pin playwright-core".to_owned())
+        .ok_or_else(|| format!("package.json does not pin {package}"))
 }
 
-fn installed_version(dir: &Path) -> Option<String> {
-    let text =
-        std::fs::read_to_string(dir.join("node_modules/playwright-core/package.json")).ok()?;
+fn installed_version(dir: &Path, package: &str) -> Option<String> {
+    let path = dir.join("node_modules").join(package).join("package.json");
+    let text = std::fs::read_to_string(path).ok()?;
     let json: Value = serde_json::from_str(&text).ok()?;
     json["version"].as_str().map(str::to_owned)
+}
+
+/// Whether every package is installed at its pinned version; `Err` names the first that is not.
+fn all_installed(dir: &Path) -> Result<(), String> {
+    for package in PACKAGES {
+        let wanted = pinned_version(dir, package)?;
+        let found = installed_version(dir, package);
+        if found.as_deref() != Some(wanted.as_str()) {
+            return Err(format!(
+                "{package} {wanted} is not installed (found {found:?})"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Runs `npm ci` in `tests/browser` unless the pinned `playwright-core` is installed (once per
@@ -99,8 +116,7 @@ pub async fn ensure_installed() -> Result<(), String> {
 
 async fn install() -> Result<(), String> {
     let dir = browser_dir();
-    let wanted = pinned_version(&dir)?;
-    if installed_version(&dir).as_deref() == Some(wanted.as_str()) {
+    if all_installed(&dir).is_ok() {
         return Ok(());
     }
     let mut cmd = Command::new(program("NPM", "npm"));
@@ -126,12 +142,7 @@ async fn install() -> Result<(), String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    match installed_version(&dir) {
-        Some(v) if v == wanted => Ok(()),
-        other => Err(format!(
-            "`npm ci` finished but playwright-core {wanted} is not installed (found {other:?})"
-        )),
-    }
+    all_installed(&dir).map_err(|e| format!("`npm ci` finished but {e}"))
 }
 
 /// What the script did: its JSON summary and how long it took.
@@ -148,11 +159,29 @@ pub async fn run_signin(
     expect_sub: &str,
     expect_email: &str,
 ) -> Result<SignInRun, String> {
+    let run = run_script(
+        "signin.mjs",
+        &[base, &screenshot.display().to_string()],
+        &[("EXPECT_SUB", expect_sub), ("EXPECT_EMAIL", expect_email)],
+        SCRIPT_TIMEOUT,
+    )
+    .await?;
+    Ok(run)
+}
+
+/// Runs `node tests/browser/<script> <args>` with Chromium and the pinned npm packages, and
+/// reads the JSON summary it prints last; `Err` carries the script's own message.
+pub async fn run_script(
+    script: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<SignInRun, String> {
     let chromium = chromium_path();
     if !chromium.exists() {
         return Err(format!(
-            "no Chromium at {}: install the Debian packages `chromium` and `chromium-driver` \
-             (`apt-get install chromium chromium-driver`; scripts/test.sh does), or set CHROMIUM",
+            "no Chromium at {}: install the Debian package `chromium` \
+             (`apt-get install chromium`; scripts/test.sh does), or set CHROMIUM",
             chromium.display()
         ));
     }
@@ -160,25 +189,23 @@ pub async fn run_signin(
     let dir = browser_dir();
     let started = Instant::now();
     let mut cmd = Command::new(program("NODE", "node"));
-    cmd.arg(dir.join("signin.mjs"))
-        .arg(base)
-        .arg(screenshot)
+    cmd.arg(dir.join(script))
+        .args(args)
         .current_dir(&dir)
         .env("CHROMIUM", &chromium)
-        .env("EXPECT_SUB", expect_sub)
-        .env("EXPECT_EMAIL", expect_email)
+        .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .kill_on_drop(true);
-    let output = tokio::time::timeout(SCRIPT_TIMEOUT, cmd.output())
+    let output = tokio::time::timeout(timeout, cmd.output())
         .await
-        .map_err(|_| format!("signin.mjs did not finish within {SCRIPT_TIMEOUT:?}"))?
+        .map_err(|_| format!("{script} did not finish within {timeout:?}"))?
         .map_err(|e| format!("cannot run node (is Node.js installed?): {e}"))?;
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         return Err(format!(
-            "signin.mjs failed ({}) after {elapsed:.1?}:\n{stderr}{stdout}",
+            "{script} failed ({}) after {elapsed:.1?}:\n{stderr}{stdout}",
             output.status
         ));
     }
@@ -186,9 +213,9 @@ pub async fn run_signin(
         .lines()
         .rev()
         .find(|l| l.trim_start().starts_with('{'))
-        .ok_or_else(|| format!("signin.mjs printed no JSON summary:\n{stdout}\n{stderr}"))?;
+        .ok_or_else(|| format!("{script} printed no JSON summary:\n{stdout}\n{stderr}"))?;
     let summary: Value = serde_json::from_str(line)
-        .map_err(|e| format!("signin.mjs summary is not JSON ({e}): {line}"))?;
+        .map_err(|e| format!("{script} summary is not JSON ({e}): {line}"))?;
     Ok(SignInRun { summary, elapsed })
 }
 
@@ -211,7 +238,7 @@ pub fn check_png(path: &Path) -> Result<(usize, u32, u32), String> {
     Ok((bytes.len(), width, height))
 }
 
-fn adapter_name(adapter: Adapter) -> &'static str {
+pub fn adapter_name(adapter: Adapter) -> &'static str {
     match adapter {
         Adapter::Axum => "axum",
         Adapter::Actix => "actix",

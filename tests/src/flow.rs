@@ -559,7 +559,7 @@ pub async fn flows_are_bound_and_guarded(adapter: Adapter, shape: Shape) {
             .iter()
             .any(|c| c.starts_with("ping_oidc_flow=")
                 && c.contains("HttpOnly")
-                && c.contains("SameSite=Strict")),
+                && c.contains("SameSite=Lax")),
         "binding cookie: {:?}",
         started.set_cookies
     );

@@ -9,4 +9,5 @@ pub mod conformance;
 pub mod flow;
 pub mod log_capture;
 pub mod oidc_provider;
+pub mod signin_page;
 pub mod store_suite;

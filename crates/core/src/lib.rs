@@ -39,6 +39,7 @@ pub mod bench;
 pub mod fuzzing;
 
 pub mod adapter;
+pub mod signin;
 pub mod store;
 
 /// Long-form guides: what the library does for each part of signing users in, and what an
@@ -87,15 +88,15 @@ mod transaction;
 
 pub use claims::Claims;
 pub use config::{
-    Config, ConfigBuilder, ConfigError, FlowApi, ProviderSource, SameSite, Secret, TokenAuthMethod,
-    DEFAULT_SCOPES,
+    Config, ConfigBuilder, ConfigError, FlowApi, ProviderSource, SameSite, Secret, SignIn,
+    TokenAuthMethod, DEFAULT_SCOPES,
 };
 pub use discovery::{DiscoveryError, ProviderMetadata};
 pub use engine::{
     AccessToken, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind, StartError,
 };
 pub use error::{ProviderError, StoreError, TokenError};
-pub use flow::{DeviceKind, FlowDevice, FlowStep};
+pub use flow::{DeviceKind, FlowDevice, FlowStep, PasswordPolicy};
 pub use pingone::Region;
 pub use scope::RequiredScopes;
 pub use store::MemoryStore;

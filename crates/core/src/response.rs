@@ -39,6 +39,11 @@ impl AuthResponse {
         }
     }
 
+    /// An HTML page (the sign-in page's; its caller adds the Content-Security-Policy).
+    pub(crate) fn html(status: u16, body: String) -> Self {
+        Self::new(status, "text/html; charset=utf-8", body)
+    }
+
     /// A JSON body.
     pub fn json(status: u16, body: serde_json::Value) -> Self {
         Self::new(status, "application/json", body.to_string())

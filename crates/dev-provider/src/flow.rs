@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 use crate::authorize::{self, AuthzError};
 use crate::config::{CodeDelivery, MfaDevice, MfaDeviceKind, PathShape, DEV_OTP};
 use crate::http::{self as h, Params};
-use crate::misbehave::{Misbehavior, FLOW_WRONG_STATE};
+use crate::misbehave::{Misbehavior, FLOW_MARKUP_MESSAGE, FLOW_WRONG_STATE};
 use crate::state::{AuthRequest, Shared, State};
 
 /// A flow expires after this long without a request (PingOne: 15 minutes).
@@ -1157,11 +1157,15 @@ fn pf_flow(
             "application/json",
             &pf_body(shared, &st, &flow),
         ),
-        Err(fail) => respond(
-            StatusCode::BAD_REQUEST,
-            "application/json",
-            &pf_fail_body(fail),
-        ),
+        Err(fail) => {
+            let mut body = pf_fail_body(fail);
+            if st.misbehavior == Misbehavior::FlowMarkupMessage
+                && matches!(fail, Fail::BadPassword { .. })
+            {
+                body["details"][0]["userMessage"] = FLOW_MARKUP_MESSAGE.into();
+            }
+            respond(StatusCode::BAD_REQUEST, "application/json", &body)
+        }
     };
     put_flow(&mut st, flow);
     drop(st);

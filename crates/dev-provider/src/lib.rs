@@ -122,8 +122,8 @@ pub use crate::config::{
 };
 pub use crate::error::Error;
 pub use crate::misbehave::{
-    LogoutTokenKind, Misbehavior, FLOW_WRONG_STATE, OTHER_AUDIENCE, WRONG_ISSUER, WRONG_NONCE,
-    WRONG_SUBJECT,
+    LogoutTokenKind, Misbehavior, FLOW_MARKUP_MESSAGE, FLOW_WRONG_STATE, OTHER_AUDIENCE,
+    WRONG_ISSUER, WRONG_NONCE, WRONG_SUBJECT,
 };
 pub use crate::state::Stats;
 
@@ -687,6 +687,12 @@ impl DevProvider {
     /// Changes the lifetime of refresh tokens issued from now on.
     pub fn set_refresh_token_ttl(&self, ttl: Duration) {
         self.shared.lock().ttl.refresh = ttl;
+    }
+
+    /// Flows started from now on ask for the username first (see
+    /// [`DevProviderBuilder::identifier_first`]).
+    pub fn set_identifier_first(&self, on: bool) {
+        self.shared.lock().flow_config.identifier_first = on;
     }
 
     /// Makes every access token issued so far inactive (expired) at userinfo and

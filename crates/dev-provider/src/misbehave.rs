@@ -108,7 +108,14 @@ pub enum Misbehavior {
     /// Flow API: where a flow would become `COMPLETED` it becomes `RESUME` with a
     /// `resumeUrl` and no code (both shapes), i.e. "a browser redirect is needed".
     FlowResume,
+    /// Flow API, PingFederate shape: the `userMessage` of a wrong password holds markup
+    /// ([`FLOW_MARKUP_MESSAGE`]), which a client's page must show as text.
+    FlowMarkupMessage,
 }
+
+/// The message of [`Misbehavior::FlowMarkupMessage`].
+pub const FLOW_MARKUP_MESSAGE: &str =
+    "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script><b>Wrong</b> password & \"quotes\"";
 
 /// Size of the `padding` member added by [`Misbehavior::HugeTokenResponse`].
 pub(crate) const HUGE_PADDING: usize = 5 * 1024 * 1024;

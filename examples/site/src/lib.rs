@@ -75,6 +75,16 @@ pub async fn start_from_env() -> Result<Example, String> {
             "OIDC_CLIENT_ID" => Some(DEV_CLIENT_ID.into()),
             "OIDC_CLIENT_SECRET" => Some(DEV_CLIENT_SECRET.into()),
             "APP_URL" => Some(app_url.clone()),
+            // The embedded provider is PingOne-shaped (or PingFederate's, as asked), flow
+            // API included: on unless switched off.
+            "OIDC_FLOW_API" => Some(if pingfederate {
+                "pingfederate".into()
+            } else {
+                std::env::var("OIDC_FLOW_API")
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+                    .unwrap_or_else(|| "pingone".into())
+            }),
             other => std::env::var(other).ok().filter(|v| !v.trim().is_empty()),
         })
         .map_err(|e| e.to_string())?;
@@ -178,7 +188,8 @@ pub fn home_page(user: Option<&Authenticated>) -> String {
             escape(display_name(user))
         ),
         None => "<p id=\"status\">You are not signed in.</p>\
-                 <p><a id=\"sign-in\" href=\"/auth/login?return_to=/profile\">Sign in</a></p>"
+                 <p><a id=\"sign-in\" href=\"/auth/login?return_to=/profile\">Sign in</a> (on the provider's page) · \
+                 <a id=\"sign-in-embedded\" href=\"/auth/signin?return_to=/profile\">Sign in here</a> (the embedded page; needs OIDC_FLOW_API)</p>"
             .to_string(),
     };
     page("ping-oidc example", &body)

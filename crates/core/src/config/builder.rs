@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::signin::SignInPage;
+
 use super::*;
 
 /// Builds a [`Config`]. Only the provider, the client id and the app URL are required.
@@ -38,6 +40,8 @@ pub struct ConfigBuilder {
     fetch_userinfo: Option<bool>,
     flow_api: Option<FlowApi>,
     allowed_acr_values: Vec<String>,
+    sign_in: SignIn,
+    sign_in_page: Option<SignInPage>,
 }
 
 impl ConfigBuilder {
@@ -246,6 +250,20 @@ impl ConfigBuilder {
         S: Into<String>,
     {
         self.allowed_acr_values = values.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Where signed-out browser navigations to guarded pages go (`OIDC_SIGN_IN`): the
+    /// provider's page through `/auth/login` (the default), or the embedded page at
+    /// `/auth/signin`, which needs a [`flow_api`](Self::flow_api).
+    pub fn sign_in(mut self, mode: SignIn) -> Self {
+        self.sign_in = mode;
+        self
+    }
+
+    /// The embedded sign-in page's brand, texts and templates (`SIGNIN_*` variables).
+    pub fn sign_in_page(mut self, page: SignInPage) -> Self {
+        self.sign_in_page = Some(page);
         self
     }
 
@@ -514,7 +532,20 @@ impl ConfigBuilder {
             _ => FlowApi::Off,
         });
 
+        if self.sign_in == SignIn::Embedded && flow_api == FlowApi::Off {
+            return Err(setting_error(
+                "sign_in",
+                "OIDC_SIGN_IN=embedded needs the provider's flow API: set OIDC_FLOW_API (pingone or pingfederate)",
+            ));
+        }
+        let sign_in_page = self
+            .sign_in_page
+            .unwrap_or_default()
+            .compile(app_url.host_str().unwrap_or("Sign in"))?;
+
         Ok(Config {
+            sign_in: self.sign_in,
+            sign_in_page,
             flow_api,
             allowed_acr_values: self.allowed_acr_values,
             provider,

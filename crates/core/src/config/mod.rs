@@ -106,6 +106,29 @@ impl FlowApi {
     }
 }
 
+/// Where a signed-out browser navigation to a guarded page is sent (`OIDC_SIGN_IN`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignIn {
+    /// `/auth/login`: the provider's own sign-in page (the authorization code flow).
+    #[default]
+    Redirect,
+    /// `/auth/signin`: the embedded sign-in page, driving the provider's flow API
+    /// ([`crate::signin`]); needs [`FlowApi`] other than `Off`.
+    Embedded,
+}
+
+impl SignIn {
+    /// Parses `redirect` or `embedded` (the values of `OIDC_SIGN_IN`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "redirect" => Some(Self::Redirect),
+            "embedded" => Some(Self::Embedded),
+            _ => None,
+        }
+    }
+}
+
 /// The `SameSite` attribute of the session cookie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -165,6 +188,10 @@ impl ConfigError {
             message: message.into(),
         }
     }
+
+    pub(crate) fn for_setting(setting: &'static str, message: impl Into<String>) -> Self {
+        setting_error(setting, message)
+    }
 }
 
 fn config_error(message: impl Into<String>) -> ConfigError {
@@ -213,6 +240,8 @@ pub struct Config {
     pub(crate) fetch_userinfo: bool,
     pub(crate) flow_api: FlowApi,
     pub(crate) allowed_acr_values: Vec<String>,
+    pub(crate) sign_in: SignIn,
+    pub(crate) sign_in_page: std::sync::Arc<crate::signin::CompiledPage>,
 }
 
 impl Config {
@@ -314,6 +343,16 @@ impl Config {
             })?;
             builder = builder.flow_api(api);
         }
+        if let Some(mode) = lookup("OIDC_SIGN_IN") {
+            let mode = SignIn::parse(&mode).ok_or_else(|| {
+                setting_error(
+                    "sign_in",
+                    format!("OIDC_SIGN_IN `{mode}` is not one of redirect, embedded"),
+                )
+            })?;
+            builder = builder.sign_in(mode);
+        }
+        builder = builder.sign_in_page(crate::signin::SignInPage::from_lookup(&lookup)?);
         Ok(builder)
     }
 
@@ -360,6 +399,11 @@ impl Config {
     /// The redirect-less sign-in API in use.
     pub fn flow_api(&self) -> FlowApi {
         self.flow_api
+    }
+
+    /// Where signed-out navigations to guarded pages go.
+    pub fn sign_in(&self) -> SignIn {
+        self.sign_in
     }
 
     /// True when `SESSION_KEY` was not given and a random one is in use; sessions and

@@ -28,6 +28,7 @@ mod logout;
 mod provider_watch;
 mod refresh;
 mod refusal;
+mod signin;
 mod user;
 
 #[cfg(any(test, feature = "bench"))]
@@ -73,13 +74,15 @@ pub enum AuthRoute {
     BackchannelLogout,
     /// `POST /auth/flow` and `GET|POST|DELETE /auth/flow/{flow_id}`: redirect-less sign-in.
     Flow,
+    /// `GET|POST /auth/signin`: the embedded sign-in page.
+    SignIn,
 }
 
 impl AuthRoute {
     /// Whether the handler needs the request body (read it, capped at
     /// [`AuthRoute::MAX_BODY_BYTES`], before calling [`PingOidc::handle`]).
     pub fn needs_body(self) -> bool {
-        matches!(self, Self::BackchannelLogout | Self::Flow)
+        matches!(self, Self::BackchannelLogout | Self::Flow | Self::SignIn)
     }
 
     /// Largest body an auth route reads.
@@ -308,6 +311,7 @@ impl PingOidc {
             "/token" => AuthRoute::Token,
             "/backchannel-logout" => AuthRoute::BackchannelLogout,
             "/flow" => AuthRoute::Flow,
+            "/signin" => AuthRoute::SignIn,
             flow if flow.starts_with("/flow/") => AuthRoute::Flow,
             _ => return None,
         })
@@ -323,8 +327,8 @@ impl PingOidc {
         let method = request.method();
         let allowed = match route {
             AuthRoute::Logout | AuthRoute::BackchannelLogout => "POST",
-            // Several methods, checked by the flow routes themselves.
-            AuthRoute::Flow => method,
+            // Several methods, checked by the flow routes and the page themselves.
+            AuthRoute::Flow | AuthRoute::SignIn => method,
             _ => "GET",
         };
         // HEAD is a GET without a body, except at the callback: it would run a whole sign-in.
@@ -340,9 +344,14 @@ impl PingOidc {
                 AuthRoute::Token => self.token(request).await,
                 AuthRoute::BackchannelLogout => self.backchannel_logout(request, body).await,
                 AuthRoute::Flow => self.flow(request, body).await,
+                AuthRoute::SignIn => self.sign_in_page(request, body).await,
             }
         };
-        // Auth URLs carry codes and states: never let them leak through a Referer.
+        // Auth URLs carry codes and states: never let them leak through a Referer (the
+        // sign-in page sets its own, `strict-origin`).
+        if response.header("referrer-policy").is_some() {
+            return response;
+        }
         response.with_header("referrer-policy", "no-referrer")
     }
 
@@ -390,12 +399,27 @@ impl PingOidc {
         crate::id_token::verify(&provider.keys, &provider.http, raw, &expect).await
     }
 
-    /// The login URL for a return path (relative to the app).
+    /// Where a signed-out user signs in, for a return path (relative to the app):
+    /// `/auth/login` or, with [`SignIn::Embedded`](crate::SignIn::Embedded), `/auth/signin`.
     pub fn login_url(&self, return_to: Option<&str>) -> String {
+        let route = match self.inner.config.sign_in {
+            crate::SignIn::Embedded => "signin",
+            _ => "login",
+        };
+        self.sign_in_url(route, return_to)
+    }
+
+    /// The redirect sign-in (`/auth/login`) whatever the sign-in mode: for what only it
+    /// can do (more scopes, a provider step the page cannot show).
+    pub(crate) fn redirect_login_url(&self, return_to: Option<&str>) -> String {
+        self.sign_in_url("login", return_to)
+    }
+
+    fn sign_in_url(&self, route: &str, return_to: Option<&str>) -> String {
         let prefix = &self.inner.config.route_prefix;
         match return_to {
-            Some(path) => format!("{prefix}/login?return_to={}", encode(path)),
-            None => format!("{prefix}/login"),
+            Some(path) => format!("{prefix}/{route}?return_to={}", encode(path)),
+            None => format!("{prefix}/{route}"),
         }
     }
 }

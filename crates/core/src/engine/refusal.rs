@@ -139,7 +139,11 @@ impl PingOidc {
                     None => request.path().to_string(),
                 };
                 let target = crate::return_to::sanitize(&here).unwrap_or_else(|| "/".into());
-                let url = format!("{}&scope={}", self.login_url(Some(&target)), encode(&scope));
+                let url = format!(
+                    "{}&scope={}",
+                    self.redirect_login_url(Some(&target)),
+                    encode(&scope)
+                );
                 AuthResponse::redirect(302, &url)
             }
             RequestKind::Api => AuthResponse::json(

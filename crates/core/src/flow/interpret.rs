@@ -11,7 +11,7 @@
 use serde_json::{json, Map, Value};
 
 use super::record::Api;
-use super::{ActionRefusal, DeviceKind, FlowAction, FlowDevice, FlowStep};
+use super::{ActionRefusal, DeviceKind, FlowAction, FlowDevice, FlowStep, PasswordPolicy};
 
 /// Devices listed at most, and the longest text kept from the provider.
 const MAX_DEVICES: usize = 20;
@@ -141,7 +141,12 @@ pub(crate) fn interpret(api: Api, body: &Value) -> Interpreted {
             })
         }
         (Api::PingOne, "MUST_CHANGE_PASSWORD" | "PASSWORD_EXPIRED") if has("password.reset") => {
-            Next::Step(FlowStep::ChangePassword)
+            Next::Step(FlowStep::ChangePassword {
+                policy: body
+                    .pointer("/_embedded/passwordPolicy")
+                    .and_then(Value::as_object)
+                    .map(password_policy),
+            })
         }
         (Api::PingFederate, "USERNAME_PASSWORD_REQUIRED") if has("checkUsernamePassword") => {
             Next::Step(FlowStep::Credentials {
@@ -155,8 +160,9 @@ pub(crate) fn interpret(api: Api, body: &Value) -> Interpreted {
         (Api::PingFederate, "IDENTIFIER_REQUIRED") if has("submitIdentifier") => {
             Next::Step(FlowStep::Identifier)
         }
+        // PingFederate states no policy in this state (only `failedValidators` in a refusal).
         (Api::PingFederate, "MUST_CHANGE_PASSWORD") if has("checkNewPassword") => {
-            Next::Step(FlowStep::ChangePassword)
+            Next::Step(FlowStep::ChangePassword { policy: None })
         }
         (Api::PingFederate, "AUTHENTICATION_REQUIRED") if has("authenticate") => {
             Next::Continue("authenticate")
@@ -173,10 +179,12 @@ pub(crate) fn interpret(api: Api, body: &Value) -> Interpreted {
         }
         (_, "OTP_REQUIRED") if has(otp_link(api)) => Next::Step(FlowStep::Otp {
             device: selected_device(body),
+            devices: switchable_devices(body, has(select_link(api))),
         }),
         (Api::PingOne, "PUSH_CONFIRMATION_REQUIRED")
         | (Api::PingFederate, "PUSH_CONFIRMATION_WAITING") => Next::Step(FlowStep::PushWait {
             device: selected_device(body),
+            devices: switchable_devices(body, has(select_link(api))),
         }),
         (_, "PUSH_CONFIRMATION_TIMED_OUT" | "PUSH_CONFIRMATION_REJECTED")
             if has(select_link(api)) =>
@@ -355,7 +363,7 @@ pub(crate) fn refusal(api: Api, action: &FlowAction, body: &Value) -> ActionRefu
             .or_else(|| text(body, "userMessage")),
         Api::PingOne => details.iter().find_map(|d| text(d, "message")),
     };
-    let description = provider_text.unwrap_or_else(|| {
+    let description = provider_text.clone().unwrap_or_else(|| {
         match error {
             "invalid_credentials" => "The username or password is not right.",
             "invalid_otp" => "The code is not right.",
@@ -368,6 +376,8 @@ pub(crate) fn refusal(api: Api, action: &FlowAction, body: &Value) -> ActionRefu
     ActionRefusal {
         error,
         description,
+        // Only PingFederate's `userMessage` is written for users; PingOne's names a field.
+        provider_text: provider_text.filter(|_| api == Api::PingFederate),
         attempts_remaining,
     }
 }
@@ -416,6 +426,57 @@ fn devices(body: &Value) -> Vec<FlowDevice> {
         }
     }
     devices
+}
+
+/// The devices a user waiting for a code or a push may switch to: only when the state offers
+/// the select action, PingFederate does not forbid it (`changeDevicePermitted`), and there
+/// is another device.
+fn switchable_devices(body: &Value, can_select: bool) -> Vec<FlowDevice> {
+    let forbidden = body.get("changeDevicePermitted").and_then(Value::as_bool) == Some(false);
+    let devices = devices(body);
+    if !can_select || forbidden || devices.len() < 2 {
+        return Vec::new();
+    }
+    devices
+}
+
+/// PingOne's password policy object (`length`, `minCharacters` keyed by character set,
+/// `history`, and flags), read as far as it is understood.
+fn password_policy(policy: &Map<String, Value>) -> PasswordPolicy {
+    let number = |value: Option<&Value>| {
+        value
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    let flag = |name: &str| policy.get(name).and_then(Value::as_bool) == Some(true);
+    let mut read = PasswordPolicy {
+        min_length: number(policy.get("length").and_then(|l| l.get("min"))),
+        max_length: number(policy.get("length").and_then(|l| l.get("max"))),
+        min_unique: number(policy.get("minUniqueCharacters")),
+        max_repeated: number(policy.get("maxRepeatedCharacters")),
+        history: number(policy.get("history").and_then(|h| h.get("count"))),
+        excludes_common: flag("excludesCommonlyUsed"),
+        excludes_profile_data: flag("excludesProfileData"),
+        not_similar_to_current: flag("notSimilarToCurrent"),
+        ..PasswordPolicy::default()
+    };
+    // `minCharacters` keys are the character sets themselves, e.g. "0123456789": 1.
+    if let Some(sets) = policy.get("minCharacters").and_then(Value::as_object) {
+        for (set, count) in sets.iter().take(8) {
+            let count = number(Some(count));
+            let slot = if set.chars().all(|c| c.is_ascii_uppercase()) {
+                &mut read.min_uppercase
+            } else if set.chars().all(|c| c.is_ascii_lowercase()) {
+                &mut read.min_lowercase
+            } else if set.chars().all(|c| c.is_ascii_digit()) {
+                &mut read.min_digits
+            } else {
+                &mut read.min_special
+            };
+            *slot = count;
+        }
+    }
+    read
 }
 
 /// PingOne's `_embedded.selectedDevice`, PingFederate's `selectedDeviceRef`.
@@ -470,7 +531,7 @@ fn read_device(device: &Map<String, Value>, default_id: Option<&str>) -> Option<
         DeviceKind::Fido => "Security key",
         DeviceKind::Other => "Device",
     };
-    let label = match detail {
+    let label = match &detail {
         Some(detail) => format!("{kind_label}: {detail}"),
         None => kind_label.to_owned(),
     };
@@ -480,6 +541,7 @@ fn read_device(device: &Map<String, Value>, default_id: Option<&str>) -> Option<
         id,
         kind,
         label,
+        detail,
         default,
     })
 }
@@ -503,6 +565,49 @@ mod tests {
 
     fn step(api: Api, body: Value) -> Next {
         interpret(api, &body).next
+    }
+
+    #[test]
+    fn password_policies_and_device_switches_are_read() {
+        let policy = json!({"status": "MUST_CHANGE_PASSWORD",
+            "_links": {"self": {"href": "h"}, "password.reset": {"href": "h"}},
+            "_embedded": {"passwordPolicy": {"length": {"min": 8, "max": 255},
+                "minCharacters": {"ABCDEFGHIJKLMNOPQRSTUVWXYZ": 1, "0123456789": 2, "~!@#$%": 1},
+                "history": {"count": 6}, "excludesCommonlyUsed": true, "maxRepeatedCharacters": "x"}}});
+        let Next::Step(FlowStep::ChangePassword {
+            policy: Some(policy),
+        }) = step(Api::PingOne, policy)
+        else {
+            panic!("no policy");
+        };
+        assert_eq!((policy.min_length, policy.max_length), (Some(8), Some(255)));
+        assert_eq!(
+            (policy.min_uppercase, policy.min_digits, policy.min_special),
+            (Some(1), Some(2), Some(1))
+        );
+        assert_eq!(
+            (policy.min_lowercase, policy.max_repeated, policy.history),
+            (None, None, Some(6))
+        );
+        assert!(policy.excludes_common && !policy.not_similar_to_current);
+
+        let devices = json!([{"id": "a", "type": "SMS", "target": "***-0100"}, {"id": "b", "type": "EMAIL", "target": "x"}]);
+        let waiting = |permitted: Value, select: bool| {
+            let mut links = json!({"self": {"href": "h"}, "checkOtp": {"href": "h"}});
+            if select {
+                links["selectDevice"] = json!({"href": "h"});
+            }
+            json!({"status": "OTP_REQUIRED", "_links": links, "devices": devices,
+                "selectedDeviceRef": {"id": "a"}, "changeDevicePermitted": permitted})
+        };
+        let switchable = |body| match step(Api::PingFederate, body) {
+            Next::Step(FlowStep::Otp { devices, .. }) => devices.len(),
+            _ => usize::MAX,
+        };
+        assert_eq!(switchable(waiting(json!(true), true)), 2);
+        assert_eq!(switchable(waiting(json!(false), true)), 0);
+        assert_eq!(switchable(waiting(json!(true), false)), 0);
+        assert_eq!(switchable(waiting(Value::Null, true)), 2);
     }
 
     #[test]
@@ -590,6 +695,7 @@ mod tests {
             "selectedDeviceRef": {"id": "b"}});
         let Next::Step(FlowStep::Otp {
             device: Some(device),
+            ..
         }) = step(Api::PingFederate, otp)
         else {
             panic!("not an OTP step");

@@ -38,15 +38,27 @@ pub enum FlowStep {
         /// The device the code comes from, when the provider says (absent otherwise).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         device: Option<FlowDevice>,
+        /// The user's devices, when the provider lets them switch to another one
+        /// (`select_device` answers this step too); empty otherwise.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        devices: Vec<FlowDevice>,
     },
     /// Approve the push notification on a device; poll until it is approved.
     PushWait {
         /// The device the notification went to, when the provider says (absent otherwise).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         device: Option<FlowDevice>,
+        /// The user's devices, when the provider lets them switch to another one; empty
+        /// otherwise.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        devices: Vec<FlowDevice>,
     },
     /// The password must be changed before signing in.
-    ChangePassword,
+    ChangePassword {
+        /// The provider's password rules, when it says them (PingOne's `passwordPolicy`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy: Option<PasswordPolicy>,
+    },
     /// Signed in: the session cookie was set with this answer.
     Completed {
         /// Where the app sends the user now.
@@ -74,8 +86,55 @@ pub struct FlowDevice {
     pub kind: DeviceKind,
     /// A readable label, with phone numbers and addresses masked by the provider.
     pub label: String,
+    /// The masked phone number, address or nickname alone, when the provider gives one (for
+    /// pages that name the kind in their own language).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// Whether this is the user's default device.
     pub default: bool,
+}
+
+/// A password policy's rules, as far as the provider states them; each `None` or `false`
+/// rule is one the provider did not state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PasswordPolicy {
+    /// Shortest allowed length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+    /// Longest allowed length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    /// Fewest upper-case letters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_uppercase: Option<u32>,
+    /// Fewest lower-case letters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_lowercase: Option<u32>,
+    /// Fewest digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_digits: Option<u32>,
+    /// Fewest special characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_special: Option<u32>,
+    /// Fewest distinct characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_unique: Option<u32>,
+    /// Most repeats of one character in a row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_repeated: Option<u32>,
+    /// How many earlier passwords cannot be reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<u32>,
+    /// Commonly used passwords are refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub excludes_common: bool,
+    /// Passwords made of the user's profile data are refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub excludes_profile_data: bool,
+    /// The new password must not resemble the current one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_similar_to_current: bool,
 }
 
 /// The kind of an MFA device.
@@ -134,7 +193,7 @@ impl FlowAction {
                 | (Self::SelectDevice { .. }, FlowStep::PushWait { .. })
                 | (Self::Otp { .. }, FlowStep::Otp { .. })
                 | (Self::Poll, FlowStep::PushWait { .. })
-                | (Self::ChangePassword { .. }, FlowStep::ChangePassword)
+                | (Self::ChangePassword { .. }, FlowStep::ChangePassword { .. })
         )
     }
 
@@ -178,6 +237,9 @@ pub(crate) struct ActionRefusal {
     pub error: &'static str,
     /// What the user reads: the provider's user-facing message when it has a safe one.
     pub description: String,
+    /// The provider's words for users (PingFederate's `userMessage`), which pages show
+    /// beside their own text.
+    pub provider_text: Option<String>,
     pub attempts_remaining: Option<u64>,
 }
 
@@ -192,6 +254,7 @@ mod tests {
                 id: "d1".into(),
                 kind: DeviceKind::Sms,
                 label: "Text +1******0100".into(),
+                detail: None,
                 default: true,
             }],
         };

@@ -41,15 +41,18 @@ const MAX_HINT_BYTES: usize = 256;
 /// The optional body of `POST /auth/flow`.
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StartFlow {
+pub(super) struct StartFlow {
     #[serde(default)]
-    return_to: Option<String>,
+    pub(super) return_to: Option<String>,
     #[serde(default)]
-    login_hint: Option<String>,
+    pub(super) login_hint: Option<String>,
     #[serde(default)]
-    acr_values: Option<String>,
+    pub(super) acr_values: Option<String>,
     #[serde(default)]
-    prompt: Option<String>,
+    pub(super) prompt: Option<String>,
+    /// The user's languages, passed on to the provider (OpenID Connect `ui_locales`).
+    #[serde(default)]
+    pub(super) ui_locales: Option<String>,
 }
 
 /// How a provider exchange ended.
@@ -82,6 +85,9 @@ impl Outcome {
 mod outcome;
 mod provider;
 mod records;
+mod reply;
+
+pub(crate) use reply::FlowReply;
 
 use provider::{names_a_missing_flow, read_state};
 
@@ -96,9 +102,13 @@ impl PingOidc {
         request: &R,
         body: &[u8],
     ) -> AuthResponse {
+        self.flow_reply(request, body).await.into_json()
+    }
+
+    async fn flow_reply<R: RequestInfo + ?Sized>(&self, request: &R, body: &[u8]) -> FlowReply {
         let config = &self.inner.config;
         let Some(api) = Api::of(config.flow_api) else {
-            return AuthResponse::json_error(
+            return FlowReply::error(
                 404,
                 "not_found",
                 "Redirect-less sign-in is not enabled (OIDC_FLOW_API).",
@@ -106,7 +116,7 @@ impl PingOidc {
         };
         if !self.is_from_this_origin(request) {
             tracing::warn!("cross-site flow request refused");
-            return AuthResponse::json_error(
+            return FlowReply::error(
                 403,
                 "cross_site_request",
                 "Sign-in requests must come from this site.",
@@ -114,7 +124,7 @@ impl PingOidc {
         }
         let method = request.method();
         if method == "POST" && !is_json(request) {
-            return AuthResponse::json_error(
+            return FlowReply::error(
                 415,
                 "unsupported_media_type",
                 "Send the body as application/json.",
@@ -126,7 +136,23 @@ impl PingOidc {
             .and_then(|p| p.strip_prefix("/flow"))
             .unwrap_or("");
         match (rest, method) {
-            ("" | "/", "POST") => self.start_flow(api, request, body).await,
+            ("" | "/", "POST") => {
+                let start = if body.iter().all(u8::is_ascii_whitespace) {
+                    StartFlow::default()
+                } else {
+                    match serde_json::from_slice(body) {
+                        Ok(start) => start,
+                        Err(_) => {
+                            return FlowReply::error(
+                                400,
+                                "invalid_request",
+                                "The body must be {\"return_to\": \"/path\"} or empty.",
+                            )
+                        }
+                    }
+                };
+                self.start_flow(api, request, start).await
+            }
             ("" | "/", _) => method_not_allowed("POST"),
             (path, _) => {
                 let flow_id = path.trim_start_matches('/');
@@ -140,7 +166,7 @@ impl PingOidc {
                         let action = match serde_json::from_slice::<FlowAction>(body) {
                             Ok(action) if action.is_bounded() => action,
                             _ => {
-                                return AuthResponse::json_error(
+                                return FlowReply::error(
                                     400,
                                     "invalid_request",
                                     "The body is not an action this step accepts.",
@@ -157,12 +183,17 @@ impl PingOidc {
         }
     }
 
-    /// `Sec-Fetch-Site` same-origin (or none), else an `Origin` equal to the app's; a
-    /// request with neither is not a browser's cross-site request (a cross-site form cannot
-    /// send JSON, and a cross-site `fetch` sends `Origin`).
-    fn is_from_this_origin<R: RequestInfo + ?Sized>(&self, request: &R) -> bool {
-        if super::fetched_by_this_site(request) == Some(false) {
-            return false;
+    /// `Sec-Fetch-Site` same-origin (or none) when the browser sends it (pages cannot forge
+    /// it; a `no-referrer` page's forms carry `Origin: null`); else an `Origin` equal to
+    /// the app's; a request with
+    /// neither is not a browser's cross-site request (a cross-site form cannot send JSON,
+    /// and a cross-site `fetch` sends `Origin`).
+    pub(in crate::engine) fn is_from_this_origin<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+    ) -> bool {
+        if let Some(same_site) = super::fetched_by_this_site(request) {
+            return same_site;
         }
         match request.header("origin") {
             Some(origin) => origin == self.inner.config.app_origin,
@@ -171,27 +202,13 @@ impl PingOidc {
     }
 
     /// `POST /auth/flow`: the authorization request with `response_mode=pi.flow`.
-    async fn start_flow<R: RequestInfo + ?Sized>(
+    pub(super) async fn start_flow<R: RequestInfo + ?Sized>(
         &self,
         api: Api,
         request: &R,
-        body: &[u8],
-    ) -> AuthResponse {
+        start: StartFlow,
+    ) -> FlowReply {
         let config = &self.inner.config;
-        let start: StartFlow = if body.iter().all(u8::is_ascii_whitespace) {
-            StartFlow::default()
-        } else {
-            match serde_json::from_slice(body) {
-                Ok(start) => start,
-                Err(_) => {
-                    return AuthResponse::json_error(
-                        400,
-                        "invalid_request",
-                        "The body must be {\"return_to\": \"/path\"} or empty.",
-                    )
-                }
-            }
-        };
         let too_long = |v: &Option<String>| v.as_ref().is_some_and(|v| v.len() > MAX_HINT_BYTES);
         let prompt_ok = start
             .prompt
@@ -207,24 +224,28 @@ impl PingOidc {
                 .split(' ')
                 .all(|value| config.allowed_acr_values.iter().any(|a| a == value));
             if !allowed {
-                return AuthResponse::json_error(
+                return FlowReply::error(
                     400,
                     "invalid_request",
                     "acr_values asks for a sign-on policy this app does not allow (ConfigBuilder::allowed_acr_values).",
                 );
             }
         }
-        if too_long(&start.login_hint) || too_long(&start.acr_values) || !prompt_ok {
-            return AuthResponse::json_error(
+        if too_long(&start.login_hint)
+            || too_long(&start.acr_values)
+            || too_long(&start.ui_locales)
+            || !prompt_ok
+        {
+            return FlowReply::error(
                 400,
                 "invalid_request",
-                "login_hint and acr_values are at most 256 bytes; prompt is login, consent or select_account.",
+                "login_hint, acr_values and ui_locales are at most 256 bytes; prompt is login, consent or select_account.",
             );
         }
         let return_to = match start.return_to.as_deref().map(crate::return_to::sanitize) {
             Some(Some(path)) if path.len() <= crate::transaction::MAX_RETURN_TO_BYTES => path,
             Some(_) => {
-                return AuthResponse::json_error(
+                return FlowReply::error(
                     400,
                     "invalid_request",
                     "return_to must be a same-origin path.",
@@ -271,6 +292,7 @@ impl PingOidc {
                 ("login_hint", &start.login_hint),
                 ("acr_values", &start.acr_values),
                 ("prompt", &start.prompt),
+                ("ui_locales", &start.ui_locales),
             ] {
                 if let Some(value) = value {
                     query.append_pair(name, value);
@@ -301,24 +323,28 @@ impl PingOidc {
             path: "/",
             max_age: Some(BINDING_MAX_AGE_SECS),
             secure: config.cookie_secure,
-            same_site: crate::config::SameSite::Strict,
+            // Lax, not Strict: a link from another site (an email, the app's other domain)
+            // to the sign-in page must see this browser's binding, or the start would mint a
+            // new one and orphan the flows of its other tabs. Cross-site POSTs still lack it,
+            // and every route checks the origin (and the page its CSRF token) besides.
+            same_site: crate::config::SameSite::Lax,
         }
         .render();
         self.answer(request, &flow_id, record, outcome, None)
             .await
-            .with_cookies([binding_cookie])
+            .with_cookie(binding_cookie)
     }
 
     /// `GET /auth/flow/{id}` (re-reads the provider) and `POST /auth/flow/{id}` (performs an
     /// action). One request per flow at a time in this process: PingFederate's cookie
     /// rotates on every answer, so two calls at once would leave one with a stale cookie.
-    async fn continue_flow<R: RequestInfo + ?Sized>(
+    pub(super) async fn continue_flow<R: RequestInfo + ?Sized>(
         &self,
         api: Api,
         request: &R,
         flow_id: &str,
         action: Option<FlowAction>,
-    ) -> AuthResponse {
+    ) -> FlowReply {
         self.in_turn(
             flow_id,
             self.continue_flow_in_turn(api, request, flow_id, action),
@@ -332,7 +358,7 @@ impl PingOidc {
         request: &R,
         flow_id: &str,
         action: Option<FlowAction>,
-    ) -> AuthResponse {
+    ) -> FlowReply {
         let mut record = match self.load_flow(request, flow_id).await {
             Ok(Some(record)) if record.api == api => record,
             Ok(_) => return flow_not_found(),
@@ -355,12 +381,12 @@ impl PingOidc {
             return self.answer(request, flow_id, record, outcome, None).await;
         };
         if !action.answers(&record.step) {
-            return step_error(
+            return FlowReply::step_error(
                 400,
                 "wrong_action",
                 "This action does not answer the current step.",
                 flow_id,
-                &record.step,
+                record.step.clone(),
             );
         }
         // A flow that has had an answer keeps the provider's 15 idle minutes.
@@ -378,12 +404,12 @@ impl PingOidc {
             return self.answer(request, flow_id, record, outcome, None).await;
         };
         let Some(href) = record.link(link).map(str::to_owned) else {
-            return step_error(
+            return FlowReply::step_error(
                 400,
                 "wrong_action",
                 "The identity provider does not offer this action now.",
                 flow_id,
-                &record.step,
+                record.step.clone(),
             );
         };
         let answer = match self.call(&mut record, &href, Some((link, body))).await {
@@ -417,12 +443,12 @@ impl PingOidc {
 
     /// `DELETE /auth/flow/{id}`: forgets the flow (and tells PingFederate, when it offers
     /// `cancelAuthentication`).
-    async fn cancel_flow<R: RequestInfo + ?Sized>(
+    pub(super) async fn cancel_flow<R: RequestInfo + ?Sized>(
         &self,
         api: Api,
         request: &R,
         flow_id: &str,
-    ) -> AuthResponse {
+    ) -> FlowReply {
         self.in_turn(flow_id, async {
             let mut record = match self.load_flow(request, flow_id).await {
                 Ok(Some(record)) if record.api == api => record,
@@ -437,7 +463,7 @@ impl PingOidc {
             }
             self.forget_flow(flow_id).await;
             tracing::info!("redirect-less sign-in cancelled");
-            AuthResponse::empty(204)
+            FlowReply::empty(204)
         })
         .await
     }
@@ -459,35 +485,16 @@ pub(super) fn is_json<R: RequestInfo + ?Sized>(request: &R) -> bool {
     })
 }
 
-/// An error answer that says the step (unchanged, or `failed`); a 503 says when to retry.
-pub(super) fn step_error(
-    status: u16,
-    error: &str,
-    description: &str,
-    flow_id: &str,
-    step: &FlowStep,
-) -> AuthResponse {
-    let response = AuthResponse::json(
-        status,
-        json!({"error": error, "error_description": description, "flow_id": flow_id, "step": step}),
-    );
-    if status == 503 {
-        response.with_header("retry-after", "5")
-    } else {
-        response
-    }
-}
-
-pub(super) fn flow_not_found() -> AuthResponse {
-    AuthResponse::json_error(
+pub(super) fn flow_not_found() -> FlowReply {
+    FlowReply::error(
         404,
         "flow_not_found",
         "No such sign-in in this browser (it may have expired). Start again.",
     )
 }
 
-pub(super) fn unavailable() -> AuthResponse {
-    AuthResponse::json_error(
+pub(super) fn unavailable() -> FlowReply {
+    FlowReply::error(
         503,
         "temporarily_unavailable",
         "The identity provider cannot be reached right now. Try again shortly.",
@@ -495,8 +502,8 @@ pub(super) fn unavailable() -> AuthResponse {
     .with_header("retry-after", "5")
 }
 
-pub(super) fn store_unavailable() -> AuthResponse {
-    AuthResponse::json_error(
+pub(super) fn store_unavailable() -> FlowReply {
+    FlowReply::error(
         503,
         "temporarily_unavailable",
         "Sign-in is unavailable right now. Try again shortly.",
@@ -504,8 +511,8 @@ pub(super) fn store_unavailable() -> AuthResponse {
     .with_header("retry-after", "5")
 }
 
-pub(super) fn method_not_allowed(allowed: &'static str) -> AuthResponse {
-    AuthResponse::json_error(
+pub(super) fn method_not_allowed(allowed: &'static str) -> FlowReply {
+    FlowReply::error(
         405,
         "method_not_allowed",
         "This address does not accept that method.",

@@ -1,8 +1,6 @@
 //! Turning a provider exchange into the answer: the step saved, the code redeemed through
 //! the callback's own checks, or the flow forgotten.
 
-use serde_json::json;
-
 use super::*;
 
 impl PingOidc {
@@ -14,26 +12,15 @@ impl PingOidc {
         record: FlowRecord,
         outcome: Outcome,
         refusal: Option<ActionRefusal>,
-    ) -> AuthResponse {
+    ) -> FlowReply {
         match outcome {
             Outcome::Step(step) => {
-                if let Err(response) = self.save_flow(flow_id, &record).await {
-                    return response;
+                if let Err(reply) = self.save_flow(flow_id, &record).await {
+                    return reply;
                 }
                 match refusal {
-                    Some(refusal) => {
-                        let mut body = json!({
-                            "error": refusal.error,
-                            "error_description": refusal.description,
-                            "flow_id": flow_id,
-                            "step": step,
-                        });
-                        if let Some(left) = refusal.attempts_remaining {
-                            body["attempts_remaining"] = json!(left);
-                        }
-                        AuthResponse::json(400, body)
-                    }
-                    None => AuthResponse::json(200, json!({"flow_id": flow_id, "step": step})),
+                    Some(refusal) => FlowReply::refused(flow_id, step, refusal),
+                    None => FlowReply::step(flow_id, step),
                 }
             }
             Outcome::Code(response) => {
@@ -46,27 +33,21 @@ impl PingOidc {
                 let step = FlowStep::Failed { message };
                 match refusal {
                     // The last attempt was refused and ended the flow: say both.
-                    Some(refusal) => AuthResponse::json(
-                        400,
-                        json!({
-                            "error": refusal.error,
-                            "error_description": refusal.description,
-                            "attempts_remaining": 0,
-                            "flow_id": flow_id,
-                            "step": step,
-                        }),
-                    ),
-                    None => AuthResponse::json(200, json!({"flow_id": flow_id, "step": step})),
+                    Some(mut refusal) => {
+                        refusal.attempts_remaining = Some(0);
+                        FlowReply::refused(flow_id, step, refusal)
+                    }
+                    None => FlowReply::step(flow_id, step),
                 }
             }
             Outcome::Expired => {
                 self.forget_flow(flow_id).await;
-                step_error(
+                FlowReply::step_error(
                     404,
                     "flow_expired",
                     "This sign-in has expired. Start again.",
                     flow_id,
-                    &FlowStep::Failed {
+                    FlowStep::Failed {
                         message: "This sign-in has expired. Start again.".into(),
                     },
                 )
@@ -77,7 +58,7 @@ impl PingOidc {
                 if status == 503 {
                     unavailable()
                 } else {
-                    AuthResponse::json_error(
+                    FlowReply::error(
                         502,
                         "provider_error",
                         "The identity provider answered something unexpected. Try again.",
@@ -106,7 +87,7 @@ impl PingOidc {
                         message: message.into(),
                     }
                 };
-                step_error(status, "provider_error", message, flow_id, &step)
+                FlowReply::step_error(status, "provider_error", message, flow_id, step)
             }
         }
     }
@@ -119,16 +100,16 @@ impl PingOidc {
         flow_id: &str,
         record: &FlowRecord,
         response: AuthorizeResponse,
-    ) -> AuthResponse {
+    ) -> FlowReply {
         let config = &self.inner.config;
         let failure = |status: u16, message: &str, reason: &str| {
             tracing::warn!(status, reason, "redirect-less sign-in rejected");
-            step_error(
+            FlowReply::step_error(
                 status,
                 "sign_in_failed",
                 message,
                 flow_id,
-                &FlowStep::Failed {
+                FlowStep::Failed {
                     message: message.into(),
                 },
             )
@@ -182,8 +163,7 @@ impl PingOidc {
                 let step = FlowStep::Completed {
                     return_to: record.return_to.clone(),
                 };
-                AuthResponse::json(200, json!({"flow_id": flow_id, "step": step}))
-                    .with_cookies([signed_in.session_cookie])
+                FlowReply::step(flow_id, step).with_cookie(signed_in.session_cookie)
             }
             Err(CallbackFailure {
                 status,

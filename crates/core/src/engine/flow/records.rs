@@ -11,8 +11,8 @@ impl PingOidc {
     pub(super) async fn in_turn(
         &self,
         flow_id: &str,
-        work: impl std::future::Future<Output = AuthResponse>,
-    ) -> AuthResponse {
+        work: impl std::future::Future<Output = FlowReply>,
+    ) -> FlowReply {
         let key = record::store_key(flow_id);
         let gate = Arc::clone(
             lock(&self.inner.refresh_gates)
@@ -29,7 +29,7 @@ impl PingOidc {
                 }
                 response
             }
-            Ok(false) => AuthResponse::json_error(
+            Ok(false) => FlowReply::error(
                 409,
                 "flow_busy",
                 "Another request of this sign-in is still running. Try again.",
@@ -62,11 +62,11 @@ impl PingOidc {
 
     /// The flow's record, when this browser's binding cookie matches it. `Ok(None)` for
     /// every kind of "not yours or not there", so that they cannot be told apart.
-    pub(super) async fn load_flow<R: RequestInfo + ?Sized>(
+    pub(in crate::engine) async fn load_flow<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
         flow_id: &str,
-    ) -> Result<Option<FlowRecord>, AuthResponse> {
+    ) -> Result<Option<FlowRecord>, FlowReply> {
         let config = &self.inner.config;
         let Some(binding) = cookies::find(request.cookie_headers(), &binding_cookie_name(config))
         else {
@@ -108,7 +108,7 @@ impl PingOidc {
         &self,
         flow_id: &str,
         record: &FlowRecord,
-    ) -> Result<(), AuthResponse> {
+    ) -> Result<(), FlowReply> {
         let key = record::store_key(flow_id);
         let sealed = match self.seal_record(&key, record) {
             Ok(sealed) => sealed,
@@ -116,12 +116,12 @@ impl PingOidc {
             Err(SealFailure::TooLarge) => {
                 tracing::warn!("the provider's flow state is larger than 4 KiB; the flow ends");
                 self.forget_flow(flow_id).await;
-                return Err(step_error(
+                return Err(FlowReply::step_error(
                     502,
                     "provider_error",
                     "The identity provider's answer is too large. Start again.",
                     flow_id,
-                    &FlowStep::Failed {
+                    FlowStep::Failed {
                         message: "The sign-in could not continue. Start again.".into(),
                     },
                 ));
