@@ -36,6 +36,12 @@
 //                      sub/sid/auth_time/... and profile/email claims come from userinfo (what
 //                      OIDC Core says). `false`: the ID token also carries the claims of the
 //                      granted scopes (name, email, ...).
+//   RESOURCES          JSON object {"<resource indicator>": "<scope> <scope>"}: resource servers
+//                      (RFC 8707). A `resource` at the authorization request asks consent for
+//                      it (the automatic interaction grants it); a refresh-token grant with
+//                      `resource` then gets a JWT access token whose `aud` is the indicator.
+//                      Code exchanges without `resource` get the userinfo token, as before.
+//                      Unknown indicators get `invalid_target`. Default: none.
 //   LOG_REQUESTS       `1` logs every request line to stderr.
 //   END_SESSION        `standard` (default): RP-initiated logout at the shape's end-session
 //                      path. `ping` (PingFederate without OIDC RP-initiated logout): no
@@ -71,7 +77,7 @@ for (const level of ['log', 'info', 'debug']) {
   console[level] = (...args) => console.error(...args);
 }
 
-const { default: Provider } = await import('oidc-provider');
+const { default: Provider, errors: oidcErrors } = await import('oidc-provider');
 
 // ---------------------------------------------------------------------------------------------
 // configuration from the environment
@@ -341,6 +347,7 @@ const signingKey = {
   use: 'sig',
 };
 
+const RESOURCES = JSON.parse(process.env.RESOURCES || '{}');
 const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'orders:read', 'orders:write'];
 const SCOPE_SET = new Set(SCOPES);
 
@@ -399,6 +406,25 @@ const configuration = {
   },
   features: {
     devInteractions: { enabled: false },
+    // Worker clients (grant_types ["client_credentials"], response_types []).
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => undefined,
+      // A code exchange without `resource` keeps giving the userinfo token.
+      useGrantedResource: () => false,
+      getResourceServerInfo: (_ctx, indicator) => {
+        const scope = RESOURCES[indicator];
+        if (!scope) throw new oidcErrors.InvalidTarget();
+        return {
+          scope,
+          audience: indicator,
+          accessTokenTTL: ACCESS_TOKEN_TTL,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
     introspection: {
       enabled: true,
       allowedPolicy: async (_ctx, client, token) => (

@@ -53,6 +53,8 @@ impl AppSlot {
             .app_url(self.base.clone())
             .session_key(TEST_SESSION_KEY)
             .scopes(["profile", "email"])
+            // The example's `/api/orders`, served by the session's token (no resource).
+            .api(ping_oidc::ApiConfig::of::<ping_oidc_example_site::OrdersRead>())
     }
 
     /// Like [`AppSlot::config`] for the public client `rp` (no secret: `none` and PKCE).
@@ -63,6 +65,7 @@ impl AppSlot {
             .app_url(self.base.clone())
             .session_key(TEST_SESSION_KEY)
             .scopes(["profile", "email"])
+            .api(ping_oidc::ApiConfig::of::<ping_oidc_example_site::OrdersRead>())
     }
 
     /// Starts the engine and serves the example site with `adapter`.

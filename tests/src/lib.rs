@@ -1,5 +1,6 @@
 //! Test harness shared by the integration suites: real providers, the example apps under
 //! every adapter, a cookie-keeping browser stand-in, and the cases every adapter must pass.
+pub mod api_tokens;
 pub mod app;
 pub mod browser;
 pub mod browser_run;
@@ -11,3 +12,4 @@ pub mod log_capture;
 pub mod oidc_provider;
 pub mod signin_page;
 pub mod store_suite;
+pub mod worker_tokens;

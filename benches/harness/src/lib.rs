@@ -27,7 +27,10 @@ pub async fn start_provider(
         CLIENT_SECRET,
         format!("{app_base}/auth/callback"),
     );
-    let mut builder = DevProvider::builder().client(client);
+    // `/api/orders` uses the orders API's own token (its resource), as the example does.
+    let mut builder = DevProvider::builder()
+        .client(client)
+        .resource(ping_oidc_example_site::DEFAULT_ORDERS_API_RESOURCE);
     if let Some(ttl) = access_token_ttl {
         builder = builder.access_token_ttl(ttl);
     }
@@ -47,6 +50,10 @@ pub fn config(app_base: &str, provider: &DevProvider) -> Result<Config, String> 
         .session_key(SESSION_KEY)
         .cookie_name(COOKIE_NAME)
         .scopes(["openid", "profile", "email"])
+        .api(
+            ping_oidc::ApiConfig::of::<ping_oidc_example_site::OrdersRead>()
+                .resource(ping_oidc_example_site::DEFAULT_ORDERS_API_RESOURCE),
+        )
         .build()
         .map_err(|e| e.to_string())
 }

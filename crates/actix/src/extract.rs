@@ -122,10 +122,13 @@ fn first_look<A>(
 fn require_user<T: 'static>(
     request: &HttpRequest,
     scopes: &'static [&'static str],
+    api: Option<&'static str>,
     wrap: fn(Authenticated) -> T,
 ) -> Extraction<T> {
     let view = RequestView::of(request);
-    match first_look(request, |slot| slot.authenticate_now(&view, scopes)) {
+    match first_look(request, |slot| {
+        slot.authenticate_for_now(&view, scopes, api)
+    }) {
         Err(rejection) => answered(Err(rejection)),
         Ok(FirstLook::Answered(answer)) => {
             answered(answer.map(wrap).map_err(AuthRejection::Refused))
@@ -134,7 +137,7 @@ fn require_user<T: 'static>(
             let request = request.clone();
             waiting(async move {
                 let view = RequestView::of(&request);
-                let answer = pending.authenticate(&view, scopes).await;
+                let answer = pending.authenticate_for(&view, scopes, api).await;
                 found(&request, answer).map(wrap)
             })
         }
@@ -170,7 +173,7 @@ impl FromRequest for AuthenticatedUser {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        require_user(request, &[], AuthenticatedUser)
+        require_user(request, &[], None, AuthenticatedUser)
     }
 }
 
@@ -242,9 +245,10 @@ pub struct ScopedToken<S: RequiredScopes> {
 }
 
 impl<S: RequiredScopes> ScopedToken<S> {
-    /// The access token (fresh as of this request) with the required scopes.
+    /// The access token (fresh as of this request) with the required scopes: for an
+    /// [`api!`](ping_oidc::api) type, that API's own token.
     pub fn token(&self) -> AccessToken {
-        self.user.access_token()
+        self.user.token_for::<S>()
     }
 }
 
@@ -275,7 +279,7 @@ impl<S: RequiredScopes> FromRequest for ScopedToken<S> {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        require_user(request, S::SCOPES, |user| ScopedToken {
+        require_user(request, S::SCOPES, S::API, |user| ScopedToken {
             user,
             required: PhantomData,
         })

@@ -76,7 +76,7 @@ mod middleware;
 
 pub use extract::{AuthRejection, AuthenticatedUser, OptionalUser, ScopedToken};
 pub use middleware::{AuthAnswer, OidcMiddleware, OidcMiddlewareService, ResponseFuture};
-pub use ping_oidc::{self, required_scopes, PingOidc, RequiredScopes};
+pub use ping_oidc::{self, api, required_scopes, ApiConfig, PingOidc, RequiredScopes};
 // What handlers and `main` touch, so that an app depends on this crate alone.
 #[cfg(feature = "redis")]
 pub use ping_oidc::store::RedisStore;

@@ -85,6 +85,7 @@ mod slot_table;
 mod sync;
 mod time;
 mod transaction;
+pub mod worker;
 
 pub use claims::Claims;
 pub use config::{
@@ -98,5 +99,6 @@ pub use engine::{
 pub use error::{ProviderError, StoreError, TokenError};
 pub use flow::{DeviceKind, FlowDevice, FlowStep, PasswordPolicy};
 pub use pingone::Region;
-pub use scope::RequiredScopes;
+pub use scope::{ApiConfig, RequiredScopes};
 pub use store::MemoryStore;
+pub use worker::{WorkerConfig, WorkerToken, WorkerTokenError, WorkerTokens};

@@ -94,6 +94,53 @@ impl Provider {
         self.token_request(config, &fields).await
     }
 
+    /// A token for one API with the refresh token (RFC 6749 §6 with a narrower `scope`,
+    /// RFC 8707 §2.2 `resource`).
+    pub(crate) async fn refresh_for_api(
+        &self,
+        config: &Config,
+        refresh_token: &str,
+        api: &crate::ApiConfig,
+    ) -> Result<TokenResponse, ProviderError> {
+        let scope = api.scopes.join(" ");
+        let mut fields = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("scope", scope.as_str()),
+        ];
+        if let Some(resource) = &api.resource {
+            fields.push(("resource", resource.as_str()));
+        }
+        self.token_request(config, &fields).await
+    }
+
+    /// A worker's token (RFC 6749 §4.4), authenticated as the worker.
+    pub(crate) async fn client_credentials(
+        &self,
+        worker: &crate::worker::WorkerConfig,
+    ) -> Result<TokenResponse, ProviderError> {
+        let scope = worker.scopes.join(" ");
+        let mut fields = vec![("grant_type", "client_credentials")];
+        if !scope.is_empty() {
+            fields.push(("scope", scope.as_str()));
+        }
+        if let Some(resource) = &worker.resource {
+            fields.push(("resource", resource.as_str()));
+        }
+        let id = worker.client_id.as_str();
+        let secret = worker.client_secret.expose();
+        let auth = if worker.post {
+            ClientAuth::Post { id, secret }
+        } else {
+            ClientAuth::Basic { id, secret }
+        };
+        let response = self
+            .http
+            .post_form(&self.metadata.token_endpoint, auth, &fields)
+            .await?;
+        token_result(response)
+    }
+
     async fn token_request(
         &self,
         config: &Config,

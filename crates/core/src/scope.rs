@@ -29,10 +29,15 @@ pub fn missing<'a>(granted: &[String], required: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
-/// The scopes a `ScopedToken<S>` extractor requires. Declare one with [`required_scopes!`](crate::required_scopes).
+/// The scopes a `ScopedToken<S>` extractor requires. Declare one with
+/// [`required_scopes!`](crate::required_scopes), or an API of its own with
+/// [`api!`](crate::api).
 pub trait RequiredScopes: Send + Sync + 'static {
     /// Every scope the access token must carry.
     const SCOPES: &'static [&'static str];
+    /// The API (by the name given to [`ConfigBuilder::api`](crate::ConfigBuilder::api)) whose
+    /// own token `ScopedToken<S>` yields; `None`: the session's token.
+    const API: Option<&'static str> = None;
 }
 
 /// Declares a type naming the scopes a route needs, for `ScopedToken<S>`.
@@ -53,6 +58,118 @@ macro_rules! required_scopes {
             const SCOPES: &'static [&'static str] = &[$($scope),+];
         }
     };
+}
+
+/// Declares an API the app calls with the user's token: a type for `ScopedToken<S>`, which
+/// then yields a token for exactly this API. Register it with
+/// [`ConfigBuilder::api`](crate::ConfigBuilder::api), where its resource indicator (RFC 8707)
+/// can come from the environment.
+///
+/// ```
+/// use ping_oidc::{api, ApiConfig, RequiredScopes};
+/// api!(pub Orders => "orders", scopes = ["orders:read"]);
+/// assert_eq!(Orders::API, Some("orders"));
+/// let orders = ApiConfig::of::<Orders>().resource("https://orders.example/");
+/// # let _ = orders;
+/// ```
+#[macro_export]
+macro_rules! api {
+    ($vis:vis $name:ident => $api:literal, scopes = [$($scope:literal),+ $(,)?] $(,)?) => {
+        #[doc = concat!("The `", $api, "` API: scopes ", $($scope, " "),+)]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::RequiredScopes for $name {
+            const SCOPES: &'static [&'static str] = &[$($scope),+];
+            const API: Option<&'static str> = Some($api);
+        }
+    };
+}
+
+/// An API the app calls in the user's name: its name, the scopes its token needs, and its
+/// resource indicator (RFC 8707), when the provider issues one token per resource (PingOne
+/// does). Register it with [`ConfigBuilder::api`](crate::ConfigBuilder::api).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub(crate) name: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) resource: Option<String>,
+}
+
+impl ApiConfig {
+    /// An API by name and scopes (for one that only browser code asks for, with
+    /// `/auth/token?api=<name>`).
+    pub fn new<S: Into<String>>(
+        name: impl Into<String>,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            resource: None,
+        }
+    }
+
+    /// The API an [`api!`](crate::api) type declares.
+    pub fn of<A: RequiredScopes>() -> Self {
+        Self::new(A::API.unwrap_or_default(), A::SCOPES.iter().copied())
+    }
+
+    /// Its resource indicator (the `aud` of its tokens), sent as `resource` (RFC 8707).
+    #[must_use]
+    pub fn resource(mut self, indicator: impl Into<String>) -> Self {
+        self.resource = Some(indicator.into());
+        self
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The scopes its token needs.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// The resource indicator, when it has one.
+    pub fn resource_indicator(&self) -> Option<&str> {
+        self.resource.as_deref()
+    }
+
+    /// Whether the session's own token serves: no resource of its own, and the session has
+    /// every scope.
+    pub(crate) fn served_by_session_token(&self, granted: &[String]) -> bool {
+        self.resource.is_none() && self.scopes.iter().all(|s| granted.contains(s))
+    }
+
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(format!(
+                "API name `{}` must be 1 to 64 letters, digits, `-` or `_`",
+                self.name
+            ));
+        }
+        if self.scopes.is_empty() || !self.scopes.iter().all(|s| is_valid_scope_token(s)) {
+            return Err(format!("API `{}` needs valid scopes", self.name));
+        }
+        if let Some(resource) = &self.resource {
+            // RFC 8707 §2: an absolute URI without a fragment.
+            let absolute = url::Url::parse(resource).is_ok_and(|u| u.fragment().is_none());
+            if !absolute {
+                return Err(format!(
+                    "API `{}`: resource `{resource}` is not an absolute URI without a fragment",
+                    self.name
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,32 @@ pub struct SessionData {
     /// value): the provider session lives on the server, so sign-out ends it from here.
     #[serde(default)]
     pub(crate) provider_cookies: Option<Box<str>>,
+    /// Tokens of the APIs the app called in the user's name, one per API.
+    #[serde(default)]
+    pub(crate) api_tokens: Box<[ApiToken]>,
+    /// The APIs this session's sign-in asked consent for (so that a refusal after it is
+    /// final, not another round of sign-in).
+    #[serde(default)]
+    pub(crate) apis_asked: Box<[Box<str>]>,
+}
+
+/// One API's token in a session.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct ApiToken {
+    pub api: Box<str>,
+    pub access_token: Box<str>,
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+    /// When a request gets a new one first (expiry minus the leeway).
+    #[serde(default)]
+    pub refresh_at: Option<i64>,
+    pub scopes: Box<[String]>,
+}
+
+impl ApiToken {
+    pub(crate) fn is_fresh(&self, now: i64) -> bool {
+        self.refresh_at.is_none_or(|at| now < at)
+    }
 }
 
 /// The stored form, by reference (the field names are `SessionData`'s).
@@ -60,6 +86,10 @@ struct Stored<'a> {
     idle_timeout: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     provider_cookies: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    api_tokens: &'a [ApiToken],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    apis_asked: &'a [Box<str>],
 }
 
 impl SessionData {
@@ -80,6 +110,8 @@ impl SessionData {
             expires_at: self.expires_at,
             idle_timeout: self.idle_timeout,
             provider_cookies: self.provider_cookies.as_deref(),
+            api_tokens: &self.api_tokens,
+            apis_asked: &self.apis_asked,
         })
         .map_err(|_| StoreError::new(StoreErrorKind::InvalidData, "could not encode the session"))
     }
@@ -129,6 +161,19 @@ impl SessionData {
 
     pub(crate) fn needs_refresh(&self, now: i64) -> bool {
         self.refresh_at.is_some_and(|at| now >= at)
+    }
+
+    /// The API's token in this session, fresh or not.
+    pub(crate) fn api_token_index(&self, api: &str) -> Option<usize> {
+        self.api_tokens.iter().position(|t| &*t.api == api)
+    }
+
+    /// Whether a request for this API can be answered as the session is.
+    pub(crate) fn serves_api(&self, api: &crate::ApiConfig, now: i64) -> bool {
+        api.served_by_session_token(&self.scopes)
+            || self
+                .api_token_index(&api.name)
+                .is_some_and(|i| self.api_tokens[i].is_fresh(now))
     }
 
     /// Rough heap size, for the memory store's accounting and the benchmarks.

@@ -37,6 +37,9 @@ pub(crate) struct LoginTransaction {
     /// Scopes asked for beyond the configured ones (incremental consent).
     #[serde(default)]
     pub extra_scopes: Vec<String>,
+    /// The API whose consent is asked for (`/auth/login?api=`), at most one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apis: Vec<String>,
     pub created_at: i64,
 }
 
@@ -48,6 +51,7 @@ impl LoginTransaction {
             verifier: random_token(48)?,
             return_to,
             extra_scopes,
+            apis: Vec::new(),
             created_at: now,
         })
     }

@@ -501,6 +501,8 @@ pub struct ClientRegistration {
     pub allowed_scopes: Option<Vec<String>>,
     /// Per-client ID token / logout token signing algorithm; `None` uses the provider's.
     pub signing_alg: Option<SigningAlg>,
+    /// Whether the client may use the client credentials grant (a worker application).
+    pub client_credentials: bool,
 }
 
 impl ClientRegistration {
@@ -515,6 +517,24 @@ impl ClientRegistration {
             client_secret: Some(client_secret.into()),
             redirect_uris: vec![redirect_uri.into()],
             auth_method: AuthMethod::ClientSecretBasic,
+            ..Default::default()
+        }
+    }
+
+    /// A worker application: `client_secret_basic`, the client credentials grant only (no
+    /// redirect URIs). Its tokens open the management API
+    /// (`GET /v1/environments/{env}/users/{id}/devices`).
+    ///
+    /// ```
+    /// let w = ping_oidc_dev_provider::ClientRegistration::worker("worker", "worker-secret");
+    /// assert!(w.client_credentials && w.redirect_uris.is_empty());
+    /// ```
+    pub fn worker(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        ClientRegistration {
+            client_id: client_id.into(),
+            client_secret: Some(client_secret.into()),
+            auth_method: AuthMethod::ClientSecretBasic,
+            client_credentials: true,
             ..Default::default()
         }
     }
@@ -579,7 +599,7 @@ impl ClientRegistration {
         if self.client_id.is_empty() {
             return Err("client_id must not be empty".into());
         }
-        if self.redirect_uris.is_empty() {
+        if self.redirect_uris.is_empty() && !self.client_credentials {
             return Err(format!(
                 "client {:?} needs at least one redirect URI",
                 self.client_id

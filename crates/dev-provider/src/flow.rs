@@ -346,7 +346,7 @@ fn user_devices(st: &State, flow: &Flow) -> Vec<MfaDevice> {
         .unwrap_or_default()
 }
 
-fn p1_device(d: &MfaDevice) -> Value {
+pub(crate) fn p1_device(d: &MfaDevice) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), d.id.clone().into());
     m.insert("type".into(), d.kind.as_str().into());

@@ -101,6 +101,7 @@ mod flow;
 mod http;
 mod keys;
 mod logout;
+mod management;
 mod misbehave;
 mod server;
 mod state;
@@ -158,6 +159,7 @@ pub struct DevProviderBuilder {
     shape: PathShape,
     bind: SocketAddr,
     users: Vec<TestUser>,
+    resources: Vec<String>,
     clients: Vec<ClientRegistration>,
     access_ttl: Duration,
     id_ttl: Duration,
@@ -172,6 +174,7 @@ impl Default for DevProviderBuilder {
             shape: PathShape::default(),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             users: Vec::new(),
+            resources: Vec::new(),
             clients: Vec::new(),
             access_ttl: Duration::from_secs(3600),
             id_ttl: Duration::from_secs(3600),
@@ -204,6 +207,14 @@ impl DevProviderBuilder {
     /// ```
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
+        self
+    }
+
+    /// A resource server (RFC 8707) the provider issues tokens for: a refresh-token grant
+    /// with `resource=<indicator>` gets an access token whose `aud` is the indicator (as
+    /// PingOne issues one token per resource). Unknown indicators get `invalid_target`.
+    pub fn resource(mut self, indicator: impl Into<String>) -> Self {
+        self.resources.push(indicator.into());
         self
     }
 
@@ -428,6 +439,7 @@ impl DevProviderBuilder {
             flows: HashMap::new(),
             flow_order: std::collections::VecDeque::new(),
             flow_config: self.flow,
+            resources: self.resources,
         };
         let shared = Arc::new(Shared::new(urls, state));
         let app = server::router(shared.clone());
@@ -562,6 +574,13 @@ impl DevProvider {
     /// ```
     pub fn issuer(&self) -> String {
         self.shared.urls.issuer.clone()
+    }
+
+    /// The management API's base URL, `http://127.0.0.1:<port>/v1` (PingOne's is
+    /// `https://api.pingone.<tld>/v1`): `GET {base}/environments/{env}/users/{id}/devices`
+    /// with a worker's token.
+    pub fn management_api_url(&self) -> String {
+        format!("{}/v1", self.shared.urls.base_url)
     }
 
     /// `http://127.0.0.1:<port>` (no trailing slash).

@@ -11,7 +11,7 @@ use axum::Router;
 
 use crate::misbehave::Misbehavior;
 use crate::state::Shared;
-use crate::{authorize, discovery, flow, http, logout, token};
+use crate::{authorize, discovery, flow, http, logout, management, token};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     let u = &shared.urls;
@@ -39,7 +39,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             &flow_route,
             get(flow::flow_endpoint).post(flow::flow_endpoint),
         )
-        .route("/dev/push/approve", post(flow::approve_push_endpoint));
+        .route("/dev/push/approve", post(flow::approve_push_endpoint))
+        .route(
+            "/v1/environments/{env}/users/{user}/devices",
+            get(management::user_devices),
+        );
     if let Some(resume) = &u.resume {
         r = r.route(u.path(resume), get(flow::resume));
     }

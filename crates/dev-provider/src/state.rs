@@ -51,6 +51,12 @@ pub struct Stats {
     pub flow_starts: u64,
     /// Non-GET calls to a flow URL (actions), successful or not.
     pub flow_actions: u64,
+    /// Refresh-token grants that named a `resource` (RFC 8707), successful or not.
+    pub resource_grants: u64,
+    /// Token endpoint calls with `grant_type=client_credentials`.
+    pub client_credentials_grants: u64,
+    /// Calls to the management API.
+    pub management_calls: u64,
 }
 
 /// Absolute URLs and router paths of every endpoint.
@@ -223,6 +229,8 @@ pub(crate) struct Ttls {
 }
 
 pub(crate) struct State {
+    /// Resource indicators tokens can be asked for (RFC 8707).
+    pub(crate) resources: Vec<String>,
     pub(crate) clients: HashMap<String, ClientRegistration>,
     pub(crate) users: Vec<TestUser>,
     pub(crate) pending: HashMap<String, Pending>,

@@ -87,6 +87,8 @@ struct Grant<'a> {
     nonce: Option<&'a str>,
     family: u64,
     refresh: bool,
+    /// The resource the access token is for (its `aud`), else the client.
+    audience: Option<&'a str>,
 }
 
 /// Mints access, refresh and ID tokens and records them.
@@ -100,7 +102,7 @@ fn issue(shared: &Shared, st: &mut State, g: &Grant<'_>) -> Result<Value, OAuthE
     let jti = shared.random(16);
     let at_exp = now + ttl_secs(access_ttl);
     let at_claims = json!({
-        "iss": issuer, "sub": g.sub, "aud": g.client_id, "client_id": g.client_id,
+        "iss": issuer, "sub": g.sub, "aud": g.audience.unwrap_or(g.client_id), "client_id": g.client_id,
         "scope": g.scope, "iat": now, "exp": at_exp, "jti": jti, "sid": g.sid,
         "auth_time": g.auth_time,
     });
@@ -219,6 +221,7 @@ fn token_sync(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
     match params.get("grant_type") {
         Some("authorization_code") => st.stats.authorization_code_grants += 1,
         Some("refresh_token") => st.stats.refresh_grants += 1,
+        Some("client_credentials") => st.stats.client_credentials_grants += 1,
         _ => {}
     }
     match token_inner(shared, &mut st, headers, &params) {
@@ -247,11 +250,79 @@ fn token_inner(
         None => Err(OAuthError::invalid_request("grant_type is missing")),
         Some("authorization_code") => code_grant(shared, st, &client, params),
         Some("refresh_token") => refresh_grant(shared, st, &client, params),
+        Some("client_credentials") => client_credentials_grant(shared, st, &client, params),
         Some(_) => Err(OAuthError::new(
             "unsupported_grant_type",
-            "supported: authorization_code, refresh_token",
+            "supported: authorization_code, refresh_token, client_credentials",
         )),
     }
+}
+
+/// RFC 6749 §4.4: a worker's token, `sub` the client itself, for the management API (or the
+/// `resource` named).
+fn client_credentials_grant(
+    shared: &Shared,
+    st: &mut State,
+    client: &ClientRegistration,
+    params: &Params,
+) -> Result<Value, OAuthError> {
+    if !client.client_credentials {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            "this client may not use the client credentials grant",
+        ));
+    }
+    let scope = params.get("scope").map(normalize_scope).unwrap_or_default();
+    let audience = match params.get("resource") {
+        Some(resource) if st.resources.iter().any(|known| known == resource) => resource.to_owned(),
+        Some(resource) => {
+            return Err(OAuthError::new(
+                "invalid_target",
+                format!("resource {resource:?} is not a resource server of this provider"),
+            ))
+        }
+        None => crate::management::audience(shared),
+    };
+    let now = now_secs();
+    let access_ttl = st.ttl.access;
+    let exp = now + ttl_secs(access_ttl);
+    let jti = shared.random(16);
+    let claims = json!({
+        "iss": shared.urls.issuer, "sub": client.client_id, "aud": audience,
+        "client_id": client.client_id, "scope": scope, "iat": now, "exp": exp, "jti": jti,
+    });
+    let alg = st.alg_for(&client.client_id);
+    let access_token = sign_jwt(
+        &st.keys,
+        &shared.rng,
+        alg,
+        Some("at+jwt"),
+        &claims,
+        SignMode::Normal,
+    )
+    .map_err(server_error)?;
+    let family = st.new_family("", &scope);
+    st.access_tokens.insert(
+        access_token.clone(),
+        AccessRecord {
+            jti,
+            client_id: client.client_id.clone(),
+            sub: client.client_id.clone(),
+            sid: String::new(),
+            scope: scope.clone(),
+            iat: now,
+            exp,
+            expires: SystemTime::now() + access_ttl,
+            family,
+            revoked: false,
+        },
+    );
+    Ok(json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl_secs(access_ttl),
+        "scope": scope,
+    }))
 }
 
 /// PKCE S256 check (RFC 7636 §4.1 verifier syntax, §4.6 comparison).
@@ -342,6 +413,7 @@ fn code_grant(
             nonce: nonce.as_deref(),
             family,
             refresh: false,
+            audience: None,
         },
     )
 }
@@ -384,6 +456,19 @@ fn refresh_grant(
         return Err(OAuthError::invalid_grant("refresh token expired"));
     }
     let original = rec.scope.clone();
+    let audience = match params.get("resource") {
+        None => None,
+        Some(resource) => {
+            st.stats.resource_grants += 1;
+            if !st.resources.iter().any(|known| known == resource) {
+                return Err(OAuthError::new(
+                    "invalid_target",
+                    format!("resource {resource:?} is not a resource server of this provider"),
+                ));
+            }
+            Some(resource.to_owned())
+        }
+    };
     let scope = match params.get("scope") {
         None => original.clone(),
         Some(requested) => {
@@ -423,6 +508,7 @@ fn refresh_grant(
             nonce: None,
             family,
             refresh: true,
+            audience: audience.as_deref(),
         },
     )
 }

@@ -81,15 +81,18 @@ fn remember(parts: &mut Parts, user: &Authenticated) {
 fn require_user<'a, T: 'a>(
     parts: &'a mut Parts,
     scopes: &'static [&'static str],
+    api: Option<&'static str>,
     wrap: fn(Authenticated) -> T,
 ) -> Extraction<'a, T> {
     let Some(slot) = parts.extensions.get::<RequestAuth>() else {
         return answered(Err(AuthRejection::MissingLayer));
     };
-    match slot.authenticate_now(&PartsView(parts), scopes) {
+    match slot.authenticate_for_now(&PartsView(parts), scopes, api) {
         Immediate::Answered(answer) => answered(answer.map(wrap).map_err(AuthRejection::Refused)),
         Immediate::MustWait(pending) => Either::Right(Box::pin(async move {
-            let answer = pending.authenticate(&PartsView(parts), scopes).await;
+            let answer = pending
+                .authenticate_for(&PartsView(parts), scopes, api)
+                .await;
             let user = answer.map_err(AuthRejection::Refused)?;
             remember(parts, &user);
             Ok(wrap(user))
@@ -118,7 +121,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthenticatedUser {
         parts: &mut Parts,
         _state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        require_user(parts, &[], Self)
+        require_user(parts, &[], None, Self)
     }
 }
 
@@ -192,9 +195,10 @@ pub struct ScopedToken<S: RequiredScopes> {
 }
 
 impl<S: RequiredScopes> ScopedToken<S> {
-    /// The access token (fresh as of this request) with the required scopes.
+    /// The access token (fresh as of this request) with the required scopes: for an
+    /// [`api!`](ping_oidc::api) type, that API's own token.
     pub fn token(&self) -> AccessToken {
-        self.user.access_token()
+        self.user.token_for::<S>()
     }
 }
 
@@ -230,7 +234,7 @@ impl<St: Send + Sync, S: RequiredScopes> FromRequestParts<St> for ScopedToken<S>
         parts: &mut Parts,
         _state: &St,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        require_user(parts, S::SCOPES, |user| Self {
+        require_user(parts, S::SCOPES, S::API, |user| Self {
             user,
             scopes: PhantomData,
         })

@@ -49,7 +49,7 @@ mod layer;
 
 pub use extract::{AuthRejection, AuthenticatedUser, OptionalUser, ScopedToken};
 pub use layer::{OidcLayer, OidcService};
-pub use ping_oidc::{self, required_scopes, PingOidc, RequiredScopes};
+pub use ping_oidc::{self, api, required_scopes, ApiConfig, PingOidc, RequiredScopes};
 // What handlers and `main` touch, so that an app depends on this crate alone.
 #[cfg(feature = "redis")]
 pub use ping_oidc::store::RedisStore;

@@ -40,6 +40,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/api/me", get().to(me))
         .route("/api/ok", get().to(|_: AuthenticatedUser| async { "ok" }))
         .route("/api/orders", get().to(orders))
+        .route("/api/devices", get().to(devices))
         .route("/healthz", get().to(|| async { "ok" }));
 }
 
@@ -68,6 +69,13 @@ async fn me(user: AuthenticatedUser) -> HttpResponse {
 
 async fn orders(token: ScopedToken<OrdersRead>) -> HttpResponse {
     HttpResponse::Ok().json(site::orders_json(&token))
+}
+
+async fn devices(user: AuthenticatedUser) -> HttpResponse {
+    let (status, body) = site::devices_json(&user).await;
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+    HttpResponse::build(status).json(body)
 }
 
 /// The site served on its own thread by [`spawn`]; stops when dropped or [stopped](Self::stop).

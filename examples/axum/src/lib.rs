@@ -1,6 +1,7 @@
 //! The example site on axum: routing only; pages and configuration come from
 //! `ping-oidc-example-site`.
 
+use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,6 +16,7 @@ pub fn router(oidc: PingOidc) -> Router {
         .route("/api/me", get(|user: AuthenticatedUser| async move { Json(site::me_json(&user)) }))
         .route("/api/ok", get(|_: AuthenticatedUser| async { "ok" }))
         .route("/api/orders", get(|token: ScopedToken<OrdersRead>| async move { Json(site::orders_json(&token)) }))
+        .route("/api/devices", get(|user: AuthenticatedUser| async move { let (status, body) = site::devices_json(&user).await; (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), Json(body)) }))
         .route("/healthz", get(|| async { "ok" }))
         .layer(OidcLayer::new(oidc))
 }

@@ -14,7 +14,18 @@ use serde_json::{json, Value};
 
 pub mod readme_run;
 
-ping_oidc::required_scopes!(pub OrdersRead => "orders:read");
+// The orders API: its own token (audience `ORDERS_API_RESOURCE`), scope `orders:read`.
+ping_oidc::api!(pub OrdersRead => "orders", scopes = ["orders:read"]);
+
+/// The orders API's resource indicator unless `ORDERS_API_RESOURCE` says otherwise.
+pub const DEFAULT_ORDERS_API_RESOURCE: &str = "https://orders.example/";
+
+fn orders_api_resource() -> String {
+    std::env::var("ORDERS_API_RESOURCE")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_ORDERS_API_RESOURCE.into())
+}
 
 /// Logs to stderr with `RUST_LOG` (default `info`).
 pub fn init_tracing() {
@@ -90,7 +101,18 @@ pub async fn start_from_env() -> Result<Example, String> {
         .map_err(|e| e.to_string())?;
         (builder, Some(provider))
     };
-    let config = builder.build().map_err(|e| e.to_string())?;
+    let mut builder = builder;
+    let worker = (
+        lookup_var(&dev_provider, "WORKER_CLIENT_ID"),
+        lookup_var(&dev_provider, "WORKER_CLIENT_SECRET"),
+    );
+    if let (Some(id), Some(secret)) = worker {
+        builder = builder.worker(MANAGEMENT_WORKER, ping_oidc::WorkerConfig::new(id, secret));
+    }
+    let config = builder
+        .api(ping_oidc::ApiConfig::of::<OrdersRead>().resource(orders_api_resource()))
+        .build()
+        .map_err(|e| e.to_string())?;
     let store = std::env::var("SESSION_STORE").unwrap_or_else(|_| "memory".into());
     let mut engine = PingOidc::builder(config);
     if store.starts_with("redis://") || store.starts_with("rediss://") {
@@ -150,6 +172,12 @@ pub fn exit_on_error(result: Result<(), String>) -> std::process::ExitCode {
     }
 }
 
+/// The worker application (client credentials) the embedded development provider registers
+/// for the example's `/api/devices`.
+pub const DEV_WORKER_ID: &str = "ping-oidc-example-worker";
+/// Its secret (a development value).
+pub const DEV_WORKER_SECRET: &str = "dev-worker-secret";
+
 /// The client the embedded development provider registers for the example.
 pub const DEV_CLIENT_ID: &str = "ping-oidc-example";
 /// Its secret (a development value, printed nowhere but here).
@@ -165,6 +193,8 @@ async fn start_dev_provider(app_url: &str, pingfederate: bool) -> Result<DevProv
     .backchannel_logout_uri(format!("{app_url}/auth/backchannel-logout"));
     let mut builder = DevProvider::builder()
         .client(client)
+        .client(ClientRegistration::worker(DEV_WORKER_ID, DEV_WORKER_SECRET))
+        .resource(orders_api_resource())
         .push_approval_delay(Some(std::time::Duration::from_secs(5)));
     if pingfederate {
         builder = builder.path_shape(PathShape::PingFederate);
@@ -273,14 +303,148 @@ fn utc_time(unix: i64) -> String {
     )
 }
 
+/// The name the example registers its worker under.
+pub const MANAGEMENT_WORKER: &str = "management";
+
+/// A variable of the contract, with the embedded provider's worker as the default.
+fn lookup_var(dev_provider: &Option<DevProvider>, name: &str) -> Option<String> {
+    let set = std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (set, dev_provider) {
+        (Some(value), _) => Some(value),
+        (None, Some(_)) if name == "WORKER_CLIENT_ID" => Some(DEV_WORKER_ID.into()),
+        (None, Some(_)) if name == "WORKER_CLIENT_SECRET" => Some(DEV_WORKER_SECRET.into()),
+        _ => None,
+    }
+}
+
+/// The management API's base URL and environment id: `MANAGEMENT_API_URL` (and
+/// `PINGONE_ENV_ID`) when set, else read from the issuer: PingOne's
+/// `https://auth.pingone.<tld>/<env>/as` gives `https://api.pingone.<tld>/v1`, and a loopback
+/// issuer (the dev provider) its own host's `/v1`.
+pub fn management_target(issuer: &str) -> Option<(String, String)> {
+    let issuer = url::Url::parse(issuer).ok()?;
+    let env_id = std::env::var("PINGONE_ENV_ID")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| {
+            let first = issuer.path_segments()?.next()?.to_owned();
+            (first.len() == 36).then_some(first)
+        })
+        .unwrap_or_else(|| ping_oidc_dev_provider::DEFAULT_ENV_ID.to_owned());
+    if let Ok(base) = std::env::var("MANAGEMENT_API_URL") {
+        if !base.trim().is_empty() {
+            return Some((base.trim_end_matches('/').to_owned(), env_id));
+        }
+    }
+    let host = issuer.host_str()?;
+    let base = match host.strip_prefix("auth.pingone.") {
+        Some(tld) => format!("https://api.pingone.{tld}/v1"),
+        None if host == "127.0.0.1" || host == "localhost" => {
+            format!("{}/v1", issuer.origin().ascii_serialization())
+        }
+        None => return None,
+    };
+    Some((base, env_id))
+}
+
+/// `GET /api/devices`: the signed-in user's MFA devices, read from the management API with
+/// the worker's token. `(status, body)`.
+pub async fn devices_json(user: &Authenticated) -> (u16, Value) {
+    let oidc = user.engine();
+    let Some(worker) = oidc.worker(MANAGEMENT_WORKER) else {
+        return (
+            503,
+            json!({"error": "not_configured", "error_description": "Set WORKER_CLIENT_ID and WORKER_CLIENT_SECRET."}),
+        );
+    };
+    let Some((base, env_id)) = management_target(oidc.config().issuer()) else {
+        return (
+            503,
+            json!({"error": "not_configured", "error_description": "Set MANAGEMENT_API_URL."}),
+        );
+    };
+    let url = format!(
+        "{base}/environments/{env_id}/users/{}/devices",
+        user.subject()
+    );
+    static HTTP: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let http = HTTP.get_or_init(reqwest::Client::new);
+    let request = match worker.authorize(http.get(url)).await {
+        Ok(request) => request,
+        Err(error) => {
+            let retry = error.retry_after().map_or(5, |d| d.as_secs().max(1));
+            return (
+                503,
+                json!({"error": "worker_token_unavailable", "error_description": error.to_string(), "retry_after": retry}),
+            );
+        }
+    };
+    let response = match request.send().await {
+        Ok(response) => response,
+        Err(_) => return (502, json!({"error": "management_api_unreachable"})),
+    };
+    let status = response.status().as_u16();
+    let body: Value = match response.bytes().await {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    };
+    if status != 200 {
+        return (
+            502,
+            json!({"error": "management_api_error", "status": status}),
+        );
+    }
+    let devices: Vec<Value> = body
+        .pointer("/_embedded/devices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|device| {
+            let text = |name: &str| device.get(name).and_then(Value::as_str);
+            let label = text("nickname")
+                .or(text("phone"))
+                .or(text("email"))
+                .or(text("name"));
+            json!({
+                "id": text("id"),
+                "type": text("type").map(str::to_ascii_lowercase),
+                "label": label,
+            })
+        })
+        .collect();
+    (200, json!({ "devices": devices }))
+}
+
 /// `GET /api/me`: `{"sub", "claims"}`.
 pub fn me_json(user: &Authenticated) -> Value {
     json!({ "sub": user.subject(), "claims": user.claims() })
 }
 
-/// `GET /api/orders` (needs `orders:read`): proves the token carries the scope.
+/// `GET /api/orders`: the token the app would send to the orders API, by its audience and
+/// scope (its own token when the provider issues one per resource).
 pub fn orders_json(user: &Authenticated) -> Value {
-    json!({ "sub": user.subject(), "scopes": user.scopes(), "orders": [] })
+    let token = user.token_for::<OrdersRead>();
+    json!({
+        "sub": user.subject(),
+        "scopes": token.scopes(),
+        "orders": [],
+        "token": { "aud": jwt_audience(token.secret()), "scope": token.scopes().join(" ") },
+    })
+}
+
+/// The `aud` of a JWT access token, read without checking it (only to show it; the orders
+/// API checks its tokens), or `null` for an opaque token.
+fn jwt_audience(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).and_then(|part| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()
+    });
+    payload
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|claims| claims.get("aud").cloned())
+        .unwrap_or(Value::Null)
 }
 
 fn display_name(user: &Authenticated) -> &str {

@@ -42,6 +42,8 @@ pub struct ConfigBuilder {
     allowed_acr_values: Vec<String>,
     sign_in: SignIn,
     sign_in_page: Option<SignInPage>,
+    apis: Vec<crate::ApiConfig>,
+    workers: Vec<(String, crate::worker::WorkerConfig)>,
 }
 
 impl ConfigBuilder {
@@ -250,6 +252,26 @@ impl ConfigBuilder {
         S: Into<String>,
     {
         self.allowed_acr_values = values.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// An API the app calls in the user's name: `ScopedToken<A>` for an [`api!`](crate::api)
+    /// type, `Authenticated::api_token` and `/auth/token?api=<name>` then give a token for it
+    /// alone, got with the refresh token (`scope`, and `resource` when it has one) and kept
+    /// per session. Registering the same name again replaces it.
+    pub fn api(mut self, api: crate::ApiConfig) -> Self {
+        self.apis.retain(|known| known.name != api.name);
+        self.apis.push(api);
+        self
+    }
+
+    /// A worker application (client credentials) whose tokens the app uses for management
+    /// APIs: [`PingOidc::worker`](crate::PingOidc::worker)`(name)` gives them. Registering
+    /// the same name again replaces it.
+    pub fn worker(mut self, name: impl Into<String>, worker: crate::worker::WorkerConfig) -> Self {
+        let name = name.into();
+        self.workers.retain(|(known, _)| *known != name);
+        self.workers.push((name, worker));
         self
     }
 
@@ -538,12 +560,23 @@ impl ConfigBuilder {
                 "OIDC_SIGN_IN=embedded needs the provider's flow API: set OIDC_FLOW_API (pingone or pingfederate)",
             ));
         }
+        for (name, worker) in &self.workers {
+            worker
+                .check(name)
+                .map_err(|message| setting_error("worker", message))?;
+        }
+        for api in &self.apis {
+            api.check()
+                .map_err(|message| setting_error("api", message))?;
+        }
         let sign_in_page = self
             .sign_in_page
             .unwrap_or_default()
             .compile(app_url.host_str().unwrap_or("Sign in"))?;
 
         Ok(Config {
+            workers: self.workers,
+            apis: self.apis,
             sign_in: self.sign_in,
             sign_in_page,
             flow_api,

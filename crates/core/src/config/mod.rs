@@ -241,6 +241,8 @@ pub struct Config {
     pub(crate) flow_api: FlowApi,
     pub(crate) allowed_acr_values: Vec<String>,
     pub(crate) sign_in: SignIn,
+    pub(crate) apis: Vec<crate::ApiConfig>,
+    pub(crate) workers: Vec<(String, crate::worker::WorkerConfig)>,
     pub(crate) sign_in_page: std::sync::Arc<crate::signin::CompiledPage>,
 }
 
@@ -399,6 +401,16 @@ impl Config {
     /// The redirect-less sign-in API in use.
     pub fn flow_api(&self) -> FlowApi {
         self.flow_api
+    }
+
+    /// The APIs registered with [`ConfigBuilder::api`].
+    pub fn apis(&self) -> &[crate::ApiConfig] {
+        &self.apis
+    }
+
+    /// The API of that name.
+    pub fn api(&self, name: &str) -> Option<&crate::ApiConfig> {
+        self.apis.iter().find(|api| api.name == name)
     }
 
     /// Where signed-out navigations to guarded pages go.

@@ -24,7 +24,8 @@ impl PingOidc {
         }
     }
 
-    /// `200 {"access_token", "expires_at", "scope"}` with `X-CSRF: 1`, refreshed first when due.
+    /// `200 {"access_token", "expires_at", "scope"}` with `X-CSRF: 1`, refreshed first when due;
+    /// `?api=<name>`: that API's token.
     pub(crate) async fn token<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
         if let Some(refused) = refuse_cross_site(request) {
             return refused;
@@ -38,9 +39,28 @@ impl PingOidc {
         }
         // Always JSON here, whatever the request looks like.
         let view = ApiView(request);
-        match self.authenticate(&view, &[]).await {
+        let api = url::form_urlencoded::parse(request.query().unwrap_or("").as_bytes())
+            .find(|(name, _)| name == "api")
+            .map(|(_, value)| value.into_owned());
+        if let Some(name) = &api {
+            if self.inner.config.api(name).is_none() {
+                return AuthResponse::json_error(
+                    400,
+                    "invalid_request",
+                    "No API of this name is registered.",
+                );
+            }
+        }
+        let answer = match &api {
+            Some(api) => self.authenticate_api(&view, api).await,
+            None => self.authenticate(&view, &[]).await,
+        };
+        match answer {
             Ok(user) => {
-                let token = user.access_token();
+                let token = match &api {
+                    Some(api) => user.api_token(api).unwrap_or_else(|| user.access_token()),
+                    None => user.access_token(),
+                };
                 AuthResponse::json(
                     200,
                     json!({

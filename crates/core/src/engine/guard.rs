@@ -53,10 +53,27 @@ impl Pending {
         request: &R,
         required_scopes: &[&str],
     ) -> Result<Authenticated, Rejection> {
+        self.authenticate_for(request, required_scopes, None).await
+    }
+
+    /// The rest of [`RequestAuth::authenticate_for_now`](super::RequestAuth::authenticate_for_now)
+    /// for the same request, when it had to wait: with `api`, that API's token is got first
+    /// when the session lacks a fresh one.
+    pub async fn authenticate_for<R: RequestInfo + ?Sized>(
+        self,
+        request: &R,
+        required_scopes: &[&str],
+        api: Option<&str>,
+    ) -> Result<Authenticated, Rejection> {
         let engine = self.engine.clone();
-        engine
-            .authenticate_pending(request, self, required_scopes)
-            .await
+        match api {
+            None => {
+                engine
+                    .authenticate_pending(request, self, required_scopes)
+                    .await
+            }
+            Some(api) => engine.authenticate_api_pending(request, self, api).await,
+        }
     }
 
     /// The rest of [`RequestAuth::optional_user_now`](super::RequestAuth::optional_user_now)
@@ -141,6 +158,102 @@ impl PingOidc {
     ) -> Result<Authenticated, Rejection> {
         let user = self.current_after_waiting(request, pending).await?;
         self.require(request, user, required_scopes)
+    }
+
+    /// [`authenticate`](Self::authenticate) for a route that calls an API: the signed-in user
+    /// with a fresh token for the API named `api` ([`ConfigBuilder::api`](crate::ConfigBuilder::api)),
+    /// got with the refresh token when the session has none. Read it with
+    /// [`Authenticated::api_token`].
+    pub async fn authenticate_api<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        api: &str,
+    ) -> Result<Authenticated, Rejection> {
+        match self.authenticate_api_now(request, api) {
+            Immediate::Answered(answer) => answer,
+            Immediate::MustWait(pending) => {
+                self.authenticate_api_pending(request, pending, api).await
+            }
+        }
+    }
+
+    /// [`authenticate_api`](Self::authenticate_api)'s answer when the session is in memory
+    /// and already holds the API's fresh token: as cheap as a scope check.
+    pub(crate) fn authenticate_api_now<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        api: &str,
+    ) -> Immediate<Result<Authenticated, Rejection>> {
+        let Some(config) = self.inner.config.api(api) else {
+            return Immediate::Answered(Err(self.unknown_api(api)));
+        };
+        let user = match self.current_now(request) {
+            Ok(Now::Decided(user)) => user,
+            Ok(Now::MustWait(pending)) => return Immediate::MustWait(pending),
+            Err(rejection) => return Immediate::Answered(Err(rejection)),
+        };
+        let Some(user) = user else {
+            return Immediate::Answered(Err(self.signed_out(
+                request,
+                RequestKind::of(request),
+                false,
+            )));
+        };
+        if user.session.data.serves_api(config, self.now()) {
+            return Immediate::Answered(Ok(user));
+        }
+        if config.resource.is_none() {
+            return Immediate::Answered(self.require_api_scopes(request, user, config));
+        }
+        Immediate::MustWait(Pending {
+            engine: self.clone(),
+            session_id: user.session_id,
+        })
+    }
+
+    /// The rest of [`authenticate_api`](Self::authenticate_api) once it had to wait.
+    pub(crate) async fn authenticate_api_pending<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        pending: Pending,
+        api: &str,
+    ) -> Result<Authenticated, Rejection> {
+        let config = &self.inner.config;
+        let Some(index) = config.apis.iter().position(|known| known.name == api) else {
+            return Err(self.unknown_api(api));
+        };
+        let kind = RequestKind::of(request);
+        let Some(user) = self.current_after_waiting(request, pending).await? else {
+            return Err(self.signed_out(request, kind, false));
+        };
+        let api = &config.apis[index];
+        if user.session.data.serves_api(api, self.now()) {
+            return Ok(user);
+        }
+        if api.resource.is_none() {
+            return self.require_api_scopes(request, user, api);
+        }
+        let id = user.session_id.verified();
+        match Box::pin(self.fetch_api_token(id, index)).await {
+            Ok(loaded) => Ok(self.user(id, loaded)),
+            Err(super::refresh::RefreshFailure::ApiRefused(_)) => {
+                Err(self.api_refused(request, kind, api, &user.session.data))
+            }
+            Err(failure) => Err(self.refresh_rejection(kind, failure)),
+        }
+    }
+
+    /// An API without a resource of its own is served by the session's token, so it needs
+    /// the session's scopes: a refresh cannot add scopes the sign-in was not granted
+    /// (RFC 6749 §6), a new sign-in asking for them can.
+    fn require_api_scopes<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        user: Authenticated,
+        api: &crate::ApiConfig,
+    ) -> Result<Authenticated, Rejection> {
+        let required: Vec<&str> = api.scopes.iter().map(String::as_str).collect();
+        self.require(request, Some(user), &required)
     }
 
     /// A user, or the refusal: signed out, or lacking scopes.

@@ -199,8 +199,27 @@ impl PingOidc {
         let mut return_to = None;
         let mut extra_scopes = Vec::new();
         let mut prompt = None;
+        let mut apis: Vec<&crate::ApiConfig> = Vec::new();
         for (key, value) in url::form_urlencoded::parse(request.query().unwrap_or("").as_bytes()) {
             match key.as_ref() {
+                // Consent for APIs' tokens: their scopes, and their resources (RFC 8707 §2.1,
+                // which allows several). A refresh token only covers the scopes its sign-in
+                // asked for, so a new consent names the APIs already in use too.
+                "api" => {
+                    let Some(known) = config.api(&value) else {
+                        tracing::info!("unknown api in a sign-in request ignored");
+                        continue;
+                    };
+                    if apis.iter().any(|api| api.name == known.name) {
+                        continue;
+                    }
+                    for scope in &known.scopes {
+                        if !config.scopes.contains(scope) && !extra_scopes.contains(scope) {
+                            extra_scopes.push(scope.clone());
+                        }
+                    }
+                    apis.push(known);
+                }
                 "return_to" if return_to.is_none() => return_to = Some(value.into_owned()),
                 "scope" => {
                     for scope in crate::scope::parse_scope_list(&value) {
@@ -228,7 +247,7 @@ impl PingOidc {
         // Bounded so that the transaction cookie stays well under 4 KB.
         extra_scopes.retain(|scope| scope.len() <= 64);
         extra_scopes.truncate(8);
-        let Some(tx) = LoginTransaction::new(return_to, extra_scopes, self.now()) else {
+        let Some(mut tx) = LoginTransaction::new(return_to, extra_scopes, self.now()) else {
             return AuthResponse::page(
                 503,
                 "Temporarily unavailable",
@@ -236,6 +255,7 @@ impl PingOidc {
                 None,
             );
         };
+        tx.apis = apis.iter().map(|api| api.name.clone()).collect();
         let (Some(tx_cookie), Ok(mut url)) = (
             tx.to_cookie(config),
             url::Url::parse(&provider.metadata.authorization_endpoint),
@@ -265,6 +285,9 @@ impl PingOidc {
                 .append_pair("code_challenge_method", "S256");
             if let Some(prompt) = &prompt {
                 query.append_pair("prompt", prompt);
+            }
+            for resource in apis.iter().filter_map(|api| api.resource.as_deref()) {
+                query.append_pair("resource", resource);
             }
         }
         tracing::info!(extra_scopes = tx.extra_scopes.len(), "sign-in started");
@@ -362,6 +385,7 @@ impl PingOidc {
             nonce: &tx.nonce,
             verifier: &tx.verifier,
             extra_scopes: &tx.extra_scopes,
+            apis: &tx.apis,
             provider_cookies: None,
         };
         let signed_in = self.redeem_code(request, &code, attempt).await?;
@@ -477,6 +501,8 @@ impl PingOidc {
             expires_at: now.saturating_add(duration_secs(config.absolute_lifetime)),
             idle_timeout: duration_secs(config.idle_timeout),
             provider_cookies: attempt.provider_cookies.map(Into::into),
+            api_tokens: Box::default(),
+            apis_asked: attempt.apis.iter().map(|api| api.as_str().into()).collect(),
         };
         apply_tokens(&mut data, tokens, config.refresh_leeway, now);
 
@@ -487,7 +513,21 @@ impl PingOidc {
         let session_id = random_token(32).ok_or_else(|| {
             CallbackFailure::new(503, "Sign-in could not finish. Try again.", "no randomness")
         })?;
-        let extra: Vec<&str> = attempt.extra_scopes.iter().map(String::as_str).collect();
+        // An API with a resource of its own has its scopes granted to that resource: its
+        // token comes later, from the refresh token; they are not the session token's.
+        let for_resources = |scope: &String| {
+            attempt.apis.iter().any(|name| {
+                config
+                    .api(name)
+                    .is_some_and(|api| api.resource.is_some() && api.scopes.contains(scope))
+            })
+        };
+        let extra: Vec<&str> = attempt
+            .extra_scopes
+            .iter()
+            .filter(|scope| !for_resources(scope))
+            .map(String::as_str)
+            .collect();
         let not_granted = crate::scope::missing(&data.scopes, &extra).join(" ");
         inner
             .store
@@ -512,6 +552,8 @@ pub(super) struct Attempt<'a> {
     pub nonce: &'a str,
     pub verifier: &'a str,
     pub extra_scopes: &'a [String],
+    /// The APIs whose consent this sign-in asked for (`/auth/login?api=`).
+    pub apis: &'a [String],
     /// The provider's session cookies after a redirect-less sign-in (sign-out needs them).
     pub provider_cookies: Option<String>,
 }

@@ -85,7 +85,8 @@ impl PingOidc {
         response.with_cookies([session_cookie::session_cookie_removal(config)])
     }
 
-    /// Revokes the refresh and access tokens (RFC 7009). Failures are logged, never fatal.
+    /// Revokes the refresh token, the access token and every API's token (RFC 7009).
+    /// Failures are logged, never fatal.
     pub(super) async fn revoke_tokens(&self, data: &crate::session::SessionData) {
         let inner = &self.inner;
         let Ok(provider) = self.provider() else {
@@ -99,11 +100,27 @@ impl PingOidc {
             }
         };
         let access = provider.revoke(&inner.config, &data.access_token, "access_token");
-        let (refresh, access) = tokio::join!(refresh, access);
+        // A few at most: one after the other, beside the two above.
+        let apis = async {
+            let mut failures = Vec::new();
+            for token in data.api_tokens.iter() {
+                let revoked = provider
+                    .revoke(&inner.config, &token.access_token, "access_token")
+                    .await;
+                if let Err(error) = revoked {
+                    failures.push(error);
+                }
+            }
+            failures
+        };
+        let (refresh, access, api_failures) = tokio::join!(refresh, access, apis);
         for (what, result) in [("refresh token", refresh), ("access token", access)] {
             if let Err(error) = result {
                 tracing::info!(token = what, %error, "revocation failed; signing out anyway");
             }
+        }
+        for error in api_failures {
+            tracing::info!(token = "API access token", %error, "revocation failed; signing out anyway");
         }
     }
 

@@ -164,6 +164,8 @@ struct Inner {
     verified_cookies: crate::session_cookie::VerifiedCookies,
     instance_id: String,
     touch_interval: i64,
+    /// Each registered worker's token state, in `Config::workers` order.
+    workers: Vec<crate::worker::WorkerState>,
 }
 
 impl std::fmt::Debug for PingOidc {
@@ -242,6 +244,11 @@ impl PingOidcBuilder {
             verified_cookies: crate::session_cookie::VerifiedCookies::new(),
             instance_id,
             touch_interval,
+            workers: config
+                .workers
+                .iter()
+                .map(|_| crate::worker::WorkerState::default())
+                .collect(),
             config,
         });
         provider_watch::watch(&inner, first_refresh);
@@ -272,6 +279,27 @@ impl PingOidc {
     /// The engine's time, unix seconds (the system's, or a test's clock).
     pub(crate) fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    /// The tokens of the worker registered as `name`
+    /// ([`ConfigBuilder::worker`](crate::ConfigBuilder::worker)).
+    pub fn worker(&self, name: &str) -> Option<crate::worker::WorkerTokens> {
+        let index = self
+            .inner
+            .config
+            .workers
+            .iter()
+            .position(|(known, _)| known == name)?;
+        Some(crate::worker::WorkerTokens::new(self.clone(), index))
+    }
+
+    pub(crate) fn worker_state(&self, index: usize) -> &crate::worker::WorkerState {
+        &self.inner.workers[index]
+    }
+
+    /// This process's id in store leases.
+    pub(crate) fn instance_id(&self) -> &str {
+        &self.inner.instance_id
     }
 
     /// The configuration in use.
@@ -489,10 +517,40 @@ impl RequestAuth {
         request: &R,
         scopes: &[&str],
     ) -> Immediate<Result<Authenticated, Rejection>> {
-        if let Some(user) = self.user_with(scopes) {
-            return Immediate::Answered(Ok(user.clone()));
+        self.authenticate_for_now(request, scopes, None)
+    }
+
+    /// [`authenticate_now`](Self::authenticate_now) for `ScopedToken<S>`: with `api`
+    /// (`RequiredScopes::API`), the user with a fresh token for that API instead of the
+    /// scopes on the session's token; await the rest with [`Pending::authenticate_for`].
+    pub fn authenticate_for_now<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        scopes: &[&str],
+        api: Option<&str>,
+    ) -> Immediate<Result<Authenticated, Rejection>> {
+        match api {
+            None => {
+                if let Some(user) = self.user_with(scopes) {
+                    return Immediate::Answered(Ok(user.clone()));
+                }
+                self.engine.authenticate_now(request, scopes)
+            }
+            Some(api) => {
+                let now = self.engine.now();
+                let ready = self.user.as_ref().filter(|user| {
+                    self.engine
+                        .inner
+                        .config
+                        .api(api)
+                        .is_some_and(|config| user.session.data.serves_api(config, now))
+                });
+                if let Some(user) = ready {
+                    return Immediate::Answered(Ok(user.clone()));
+                }
+                self.engine.authenticate_api_now(request, api)
+            }
         }
-        self.engine.authenticate_now(request, scopes)
     }
 
     /// The user or `None` when no waiting is needed; else the [`Pending`] step, to await with

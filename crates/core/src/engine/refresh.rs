@@ -19,6 +19,19 @@ pub(crate) enum RefreshFailure {
     Ended,
     ProviderUnavailable,
     StoreUnavailable,
+    /// The provider will not give this API's token on the session's grant
+    /// (`invalid_scope`, `invalid_target`, consent needed): the API at this index.
+    ApiRefused(usize),
+}
+
+/// What a call with the session's refresh token is for. Both spend (and may rotate) the same
+/// refresh token, so both take the session's gate and lease.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenWork {
+    /// New tokens for the session itself.
+    Session,
+    /// A token for the API at this index of `Config::apis`.
+    Api(usize),
 }
 
 /// How long a refresh that failed for want of the provider answers the session's next
@@ -40,13 +53,46 @@ impl PingOidc {
         id: VerifiedSessionId<'_>,
         kind: RequestKind,
     ) -> Result<LoadedSession, Rejection> {
+        self.token_work(id, TokenWork::Session)
+            .await
+            .map_err(|failure| self.refresh_rejection(kind, failure))
+    }
+
+    /// Gets the token of the API at `api` (an index of `Config::apis`) into the session,
+    /// with the same single flight, lease and rotation-safe save as a refresh.
+    pub(crate) async fn fetch_api_token(
+        &self,
+        id: VerifiedSessionId<'_>,
+        api: usize,
+    ) -> Result<LoadedSession, RefreshFailure> {
+        self.token_work(id, TokenWork::Api(api)).await
+    }
+
+    /// Whether the session needs this work done.
+    fn needs(&self, work: TokenWork, data: &SessionData, now: i64) -> bool {
+        match work {
+            TokenWork::Session => data.needs_refresh(now),
+            TokenWork::Api(index) => self
+                .inner
+                .config
+                .apis
+                .get(index)
+                .is_some_and(|api| !data.serves_api(api, now)),
+        }
+    }
+
+    async fn token_work(
+        &self,
+        id: VerifiedSessionId<'_>,
+        work: TokenWork,
+    ) -> Result<LoadedSession, RefreshFailure> {
         let gate = Arc::clone(
             lock(&self.inner.refresh_gates)
                 .entry(id.as_str().into())
                 .or_default(),
         );
         let result = match Arc::clone(&gate).try_lock_owned() {
-            Ok(turn) => self.refresh_detached(turn, id).await,
+            Ok(turn) => self.refresh_detached(turn, id, work).await,
             Err(_) => {
                 // Another request of this process is refreshing this session. Once it is
                 // done, read its result without holding the gate, so that every waiter's
@@ -56,17 +102,17 @@ impl PingOidc {
                 drop(gate.lock().await);
                 let now = self.now();
                 match self.load_session(id, now).await {
-                    Ok(Some(fresh)) if !fresh.data.needs_refresh(now) => Ok(fresh),
+                    Ok(Some(fresh)) if !self.needs(work, &fresh.data, now) => Ok(fresh),
                     _ => {
                         let turn = Arc::clone(&gate).lock_owned().await;
-                        self.refresh_detached(turn, id).await
+                        self.refresh_detached(turn, id, work).await
                     }
                 }
             }
         };
         drop(gate);
         self.forget_gate_if_unused(id.as_str());
-        result.map_err(|failure| self.refresh_rejection(kind, failure))
+        result
     }
 
     /// Runs the refresh (token call, rotation-safe save, lease release) as a task of its own
@@ -77,16 +123,19 @@ impl PingOidc {
         &self,
         turn: tokio::sync::OwnedMutexGuard<()>,
         id: VerifiedSessionId<'_>,
+        work: TokenWork,
     ) -> Result<LoadedSession, RefreshFailure> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            let result = self.refresh_unless_failed_recently(id).await;
+            let result = self.refresh_unless_failed_recently(id, work).await;
             drop(turn);
             return result;
         };
         let engine = self.clone();
         let id = SessionId::new(id);
         let task = runtime.spawn(async move {
-            let result = engine.refresh_unless_failed_recently(id.verified()).await;
+            let result = engine
+                .refresh_unless_failed_recently(id.verified(), work)
+                .await;
             drop(turn);
             engine.forget_gate_if_unused(id.as_str());
             result
@@ -113,13 +162,18 @@ impl PingOidc {
     async fn refresh_unless_failed_recently(
         &self,
         id: VerifiedSessionId<'_>,
+        work: TokenWork,
     ) -> Result<LoadedSession, RefreshFailure> {
         let failures = &self.inner.refresh_failures;
-        let failed_at = lock(failures).get(id.as_str()).copied();
+        let failure_key: Box<str> = match work {
+            TokenWork::Session => id.as_str().into(),
+            TokenWork::Api(index) => format!("{}\0{index}", id.as_str()).into(),
+        };
+        let failed_at = lock(failures).get(&failure_key).copied();
         if failed_at.is_some_and(|at| at.elapsed() < REFRESH_FAILURE_MEMORY) {
             return Err(RefreshFailure::ProviderUnavailable);
         }
-        let result = self.refresh_under_gate(id).await;
+        let result = self.refresh_under_gate(id, work).await;
         let mut failures = lock(failures);
         if matches!(result, Err(RefreshFailure::ProviderUnavailable)) {
             if failures.len() >= MAX_REMEMBERED_FAILURES {
@@ -128,9 +182,9 @@ impl PingOidc {
                     failures.clear();
                 }
             }
-            failures.insert(id.as_str().into(), Instant::now());
+            failures.insert(failure_key, Instant::now());
         } else if failed_at.is_some() {
-            failures.remove(id.as_str());
+            failures.remove(&failure_key);
         }
         result
     }
@@ -138,12 +192,13 @@ impl PingOidc {
     async fn refresh_under_gate(
         &self,
         id: VerifiedSessionId<'_>,
+        work: TokenWork,
     ) -> Result<LoadedSession, RefreshFailure> {
         let inner = &self.inner;
         let store = &inner.store;
         // Another request (or instance) may have refreshed while this one waited.
         let current = self.reload(id).await?;
-        if !current.data.needs_refresh(self.now()) {
+        if !self.needs(work, &current.data, self.now()) {
             return Ok(current);
         }
         let lease_key = format!("refresh:{}", id.as_str());
@@ -158,7 +213,7 @@ impl PingOidc {
             // Another instance holds the lease: wait for its result and reuse it.
             tokio::time::sleep(Duration::from_millis(50)).await;
             let current = self.reload(id).await?;
-            if !current.data.needs_refresh(self.now()) {
+            if !self.needs(work, &current.data, self.now()) {
                 return Ok(current);
             }
             if Instant::now() > give_up_at {
@@ -166,7 +221,7 @@ impl PingOidc {
                 return Err(RefreshFailure::ProviderUnavailable);
             }
         }
-        let result = self.refresh_with_lease(id, &lease_key, owner).await;
+        let result = self.refresh_with_lease(id, &lease_key, owner, work).await;
         if let Err(error) = store.release_lease(&lease_key, owner).await {
             tracing::warn!(%error, "could not release the refresh lease");
         }
@@ -179,12 +234,13 @@ impl PingOidc {
         id: VerifiedSessionId<'_>,
         lease_key: &str,
         owner: &str,
+        work: TokenWork,
     ) -> Result<LoadedSession, RefreshFailure> {
         let inner = &self.inner;
         let store = &inner.store;
         // Re-read under the lease: the token another instance just rotated is never sent again.
         let current = self.reload(id).await?;
-        if !current.data.needs_refresh(self.now()) {
+        if !self.needs(work, &current.data, self.now()) {
             return Ok(current);
         }
         let Some(refresh_token) = current.data.refresh_token.clone() else {
@@ -198,7 +254,20 @@ impl PingOidc {
         let provider = self
             .provider()
             .map_err(|_| RefreshFailure::ProviderUnavailable)?;
-        let exchange = provider.refresh(&inner.config, &refresh_token);
+        let api = match work {
+            TokenWork::Session => None,
+            TokenWork::Api(index) => inner.config.apis.get(index),
+        };
+        let exchange = async {
+            match api {
+                Some(api) => {
+                    provider
+                        .refresh_for_api(&inner.config, &refresh_token, api)
+                        .await
+                }
+                None => provider.refresh(&inner.config, &refresh_token).await,
+            }
+        };
         tokio::pin!(exchange);
         let mut renew = tokio::time::interval(lease_ttl / 3);
         renew.tick().await;
@@ -231,7 +300,7 @@ impl PingOidc {
                 let latest = self.reload(id).await?;
                 if latest.data.refresh_token != current.data.refresh_token {
                     tracing::info!("refresh token already rotated elsewhere; keeping the session");
-                    return if latest.data.needs_refresh(self.now()) {
+                    return if self.needs(work, &latest.data, self.now()) {
                         Err(RefreshFailure::ProviderUnavailable)
                     } else {
                         Ok(latest)
@@ -240,6 +309,44 @@ impl PingOidc {
                 tracing::info!(error = %error, "the provider refused the refresh; ending the session");
                 let _ = store.delete(id.as_str()).await;
                 return Err(RefreshFailure::Ended);
+            }
+            // An API's token the grant does not cover: consent (or the provider's
+            // configuration) is needed for it; the session itself is fine.
+            // A provider that issues no token per resource for this one (`invalid_target`)
+            // while the session's token has the API's scopes: that token serves the API, as
+            // it would without a resource. Kept as the API's token until it is due, so the
+            // provider is asked again once per token lifetime, not at every request.
+            Err(ProviderError::Rejected { error, .. })
+                if error == "invalid_target"
+                    && api.is_some_and(|api| {
+                        api.scopes.iter().all(|s| current.data.scopes.contains(s))
+                    }) =>
+            {
+                let Some(api) = api else {
+                    return Err(RefreshFailure::ProviderUnavailable);
+                };
+                tracing::info!(api = %api.name, "no token of its own for this resource; the session's token serves it");
+                let data = Arc::new(with_session_token_for(&current.data, api));
+                return match self
+                    .save_rotated(id.as_str(), &data, current.version)
+                    .await?
+                {
+                    SaveOutcome::Saved { version } => Ok(LoadedSession {
+                        data,
+                        version,
+                        last_seen: current.last_seen,
+                    }),
+                    _ => self.reload(id).await,
+                };
+            }
+            Err(ProviderError::Rejected { error, .. })
+                if api.is_some() && API_REFUSALS.contains(&error.as_str()) =>
+            {
+                tracing::info!(error = %error, "the provider refused a token for an API");
+                let TokenWork::Api(index) = work else {
+                    return Err(RefreshFailure::ProviderUnavailable);
+                };
+                return Err(RefreshFailure::ApiRefused(index));
             }
             // `invalid_client`, `unauthorized_client`, `invalid_scope`, …: the configuration
             // or the provider is wrong, not the user's grant. Keep the session; say so loudly.
@@ -252,7 +359,17 @@ impl PingOidc {
                 return Err(RefreshFailure::ProviderUnavailable);
             }
         };
-        let data = match self.refreshed_session(&current.data, tokens).await {
+        let data = match api {
+            Some(api) => Ok(with_api_token(
+                &current.data,
+                api,
+                tokens,
+                inner.config.refresh_leeway,
+                self.now(),
+            )),
+            None => self.refreshed_session(&current.data, tokens).await,
+        };
+        let data = match data {
             Ok(data) => data,
             Err(error) => {
                 tracing::warn!(reason = %error, "refreshed ID token rejected; ending the session");
@@ -373,6 +490,78 @@ impl PingOidc {
         apply_tokens(&mut data, tokens, config.refresh_leeway, now);
         Ok(data)
     }
+}
+
+/// Errors of a token request for an API that say the grant does not cover it (RFC 6749
+/// §5.2, RFC 8707 §2, OpenID Connect Core §3.1.2.6).
+const API_REFUSALS: [&str; 5] = [
+    "invalid_scope",
+    "invalid_target",
+    "consent_required",
+    "interaction_required",
+    "access_denied",
+];
+
+/// The session with this API's token from `tokens` (replacing its previous one) and the
+/// rotated refresh token; the session's own tokens and ID token stay as they were.
+fn with_api_token(
+    old: &SessionData,
+    api: &crate::ApiConfig,
+    tokens: TokenResponse,
+    leeway: Duration,
+    now: i64,
+) -> SessionData {
+    let mut data = old.clone();
+    let scopes = tokens
+        .scope
+        .as_deref()
+        .map(crate::scope::parse_scope_list)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| api.scopes.clone());
+    let token = crate::session::ApiToken {
+        api: api.name.as_str().into(),
+        access_token: tokens.access_token.into(),
+        expires_at: tokens.expires_in.map(|secs| now.saturating_add(secs)),
+        refresh_at: tokens.expires_in.map(|secs| {
+            let early = duration_secs(leeway).min(secs / 4);
+            now.saturating_add(secs - early)
+        }),
+        scopes: scopes.into(),
+    };
+    let mut api_tokens: Vec<_> = data
+        .api_tokens
+        .iter()
+        .filter(|t| *t.api != *api.name)
+        .cloned()
+        .collect();
+    api_tokens.push(token);
+    data.api_tokens = api_tokens.into();
+    if let Some(rotated) = tokens.refresh_token {
+        data.refresh_token = Some(rotated.into());
+    }
+    data
+}
+
+/// The session with its own access token recorded as this API's (see the `invalid_target`
+/// case of `refresh_with_lease`).
+fn with_session_token_for(old: &SessionData, api: &crate::ApiConfig) -> SessionData {
+    let mut data = old.clone();
+    let token = crate::session::ApiToken {
+        api: api.name.as_str().into(),
+        access_token: old.access_token.clone(),
+        expires_at: old.access_expires_at,
+        refresh_at: old.refresh_at,
+        scopes: old.scopes.clone(),
+    };
+    let mut api_tokens: Vec<_> = data
+        .api_tokens
+        .iter()
+        .filter(|t| *t.api != *api.name)
+        .cloned()
+        .collect();
+    api_tokens.push(token);
+    data.api_tokens = api_tokens.into();
+    data
 }
 
 /// Copies a token response into the session, computing when to refresh next.

@@ -24,6 +24,8 @@ pub enum RejectionKind {
     ProviderUnavailable,
     /// The session store could not be reached: 503 with `Retry-After`.
     StoreUnavailable,
+    /// The route names an API the configuration does not have: 500.
+    Misconfigured,
 }
 
 /// A refused guarded request, with the response to send.
@@ -146,18 +148,7 @@ impl PingOidc {
                 );
                 AuthResponse::redirect(302, &url)
             }
-            RequestKind::Api => AuthResponse::json(
-                403,
-                json!({
-                    "error": "insufficient_scope",
-                    "error_description": "The session's access token lacks a required scope.",
-                    "scope": scope,
-                }),
-            )
-            .with_header(
-                "www-authenticate",
-                format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
-            ),
+            RequestKind::Api => return insufficient_scope_json(&scope),
         };
         Rejection {
             kind: RejectionKind::InsufficientScope,
@@ -201,6 +192,109 @@ impl PingOidc {
             RefreshFailure::StoreUnavailable => {
                 self.unavailable(kind, RejectionKind::StoreUnavailable)
             }
+            RefreshFailure::ApiRefused(index) => {
+                let scope = self
+                    .inner
+                    .config
+                    .apis
+                    .get(index)
+                    .map(|api| api.scopes.join(" "))
+                    .unwrap_or_default();
+                insufficient_scope_json(&scope)
+            }
         }
+    }
+
+    /// A route or `/auth/token?api=` names an API that was never registered.
+    pub(crate) fn unknown_api(&self, api: &str) -> Rejection {
+        tracing::error!(
+            api,
+            "no API of this name: register it with ConfigBuilder::api"
+        );
+        Rejection {
+            kind: RejectionKind::Misconfigured,
+            response: AuthResponse::json_error(
+                500,
+                "server_misconfigured",
+                "This route names an API the app did not register (ConfigBuilder::api).",
+            ),
+        }
+    }
+
+    /// The provider will not give an API's token on this session's grant: a navigation goes
+    /// through sign-in asking consent for it (once: a sign-in that already asked ends in a
+    /// page), anything else gets 403 with the RFC 6750 challenge.
+    pub(crate) fn api_refused<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        kind: RequestKind,
+        api: &crate::ApiConfig,
+        session: &crate::session::SessionData,
+    ) -> Rejection {
+        let already_asked = session.apis_asked.iter().any(|a| **a == *api.name);
+        let response = match (kind, already_asked) {
+            (RequestKind::Navigation, false) => {
+                let here = match request.query() {
+                    Some(query) => format!("{}?{}", request.path(), query),
+                    None => request.path().to_string(),
+                };
+                let target = crate::return_to::sanitize(&here).unwrap_or_else(|| "/".into());
+                let mut url = format!(
+                    "{}&api={}",
+                    self.redirect_login_url(Some(&target)),
+                    encode(&api.name)
+                );
+                // The APIs the session already uses: the new grant must cover them too.
+                let in_use = session
+                    .api_tokens
+                    .iter()
+                    .map(|t| &*t.api)
+                    .chain(session.apis_asked.iter().map(|a| &**a))
+                    .filter(|name| *name != api.name);
+                let mut named: Vec<&str> = Vec::new();
+                for name in in_use {
+                    if !named.contains(&name) {
+                        named.push(name);
+                        url.push_str("&api=");
+                        url.push_str(&encode(name));
+                    }
+                }
+                AuthResponse::redirect(302, &url)
+            }
+            (RequestKind::Navigation, true) => AuthResponse::page(
+                403,
+                "Access not granted",
+                &format!(
+                    "The identity provider did not grant access to the {} API for your account.",
+                    api.name
+                ),
+                Some(("/", "Home")),
+            ),
+            _ => return insufficient_scope_json(&api.scopes.join(" ")),
+        };
+        Rejection {
+            kind: RejectionKind::InsufficientScope,
+            response,
+        }
+    }
+}
+
+/// `403` with `WWW-Authenticate: Bearer error="insufficient_scope"` (RFC 6750 §3.1).
+fn insufficient_scope_json(scope: &str) -> Rejection {
+    let response = AuthResponse::json(
+        403,
+        json!({
+            "error": "insufficient_scope",
+            "error_description": "The session's access token lacks a required scope.",
+            "scope": scope,
+        }),
+    )
+    .with_header(
+        "www-authenticate",
+        format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+    );
+    Rejection {
+        kind: RejectionKind::InsufficientScope,
+        response,
     }
 }

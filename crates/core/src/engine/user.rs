@@ -26,6 +26,11 @@ impl std::fmt::Debug for Authenticated {
 }
 
 impl Authenticated {
+    /// The engine that signed this user in: for [`PingOidc::worker`] in a handler.
+    pub fn engine(&self) -> &PingOidc {
+        &self.engine
+    }
+
     /// The user's subject (`sub`).
     pub fn subject(&self) -> &str {
         &self.session.data.subject
@@ -62,6 +67,68 @@ impl Authenticated {
         AccessToken::from_session(&self.session.data)
     }
 
+    /// The token for the API named `name` ([`ConfigBuilder::api`](crate::ConfigBuilder::api))
+    /// as of this request: the session's own token when it serves (no resource of its own,
+    /// every scope granted), else the API's token the session holds. `None` when the session
+    /// has none yet: a route extracting `ScopedToken<A>` always has it; elsewhere use
+    /// [`fresh_api_token`](Self::fresh_api_token).
+    pub fn api_token(&self, name: &str) -> Option<AccessToken> {
+        let data = &self.session.data;
+        let api = self.engine.inner.config.api(name)?;
+        if api.served_by_session_token(&data.scopes) {
+            return Some(self.access_token());
+        }
+        let index = data.api_token_index(name)?;
+        Some(AccessToken {
+            session: Arc::clone(data),
+            api: Some(index),
+        })
+    }
+
+    /// The token a `ScopedToken<S>` yields: the API's own for an [`api!`](crate::api) type,
+    /// else the session's.
+    pub fn token_for<S: crate::RequiredScopes>(&self) -> AccessToken {
+        S::API
+            .and_then(|api| self.api_token(api))
+            .unwrap_or_else(|| self.access_token())
+    }
+
+    /// A token for the API named `name` that is fresh now, got (or renewed) with the refresh
+    /// token when needed: once per session and API however many ask, across instances too.
+    pub async fn fresh_api_token(&self, name: &str) -> Result<AccessToken, Rejection> {
+        let engine = &self.engine;
+        let config = &engine.inner.config;
+        let Some(index) = config.apis.iter().position(|api| api.name == name) else {
+            return Err(engine.unknown_api(name));
+        };
+        let api = &config.apis[index];
+        if self.session.data.serves_api(api, engine.now()) {
+            if let Some(token) = self.api_token(name) {
+                return Ok(token);
+            }
+        }
+        // No resource of its own: the session's token serves it, and lacks its scopes (a
+        // refresh cannot add them; see `PingOidc::authenticate_api`).
+        if api.resource.is_none() {
+            return Err(engine.refresh_rejection(
+                RequestKind::Api,
+                super::refresh::RefreshFailure::ApiRefused(index),
+            ));
+        }
+        let loaded = engine
+            .fetch_api_token(self.session_id.verified(), index)
+            .await
+            .map_err(|failure| engine.refresh_rejection(RequestKind::Api, failure))?;
+        let user = Authenticated {
+            engine: engine.clone(),
+            session_id: self.session_id.clone(),
+            session: loaded,
+        };
+        user.api_token(name).ok_or_else(|| {
+            engine.unavailable(RequestKind::Api, super::RejectionKind::ProviderUnavailable)
+        })
+    }
+
     /// An access token that is fresh now, refreshing first when needed (for long handlers).
     pub async fn fresh_access_token(&self) -> Result<AccessToken, Rejection> {
         let now = self.engine.now();
@@ -83,6 +150,8 @@ impl Authenticated {
 #[derive(Clone)]
 pub struct AccessToken {
     session: Arc<SessionData>,
+    /// The API token's index in the session, or the session's own token.
+    api: Option<usize>,
 }
 
 impl std::fmt::Debug for AccessToken {
@@ -98,21 +167,40 @@ impl AccessToken {
     pub(crate) fn from_session(data: &Arc<SessionData>) -> Self {
         Self {
             session: Arc::clone(data),
+            api: None,
         }
+    }
+
+    fn api_token(&self) -> Option<&crate::session::ApiToken> {
+        self.api.and_then(|i| self.session.api_tokens.get(i))
     }
 
     /// The token itself, for an `Authorization: Bearer` header. Keep it out of logs.
     pub fn secret(&self) -> &str {
-        &self.session.access_token
+        match self.api_token() {
+            Some(token) => &token.access_token,
+            None => &self.session.access_token,
+        }
     }
 
     /// Expiry in unix seconds, when the provider said.
     pub fn expires_at(&self) -> Option<i64> {
-        self.session.access_expires_at
+        match self.api_token() {
+            Some(token) => token.expires_at,
+            None => self.session.access_expires_at,
+        }
     }
 
     /// Granted scopes.
     pub fn scopes(&self) -> &[String] {
-        &self.session.scopes
+        match self.api_token() {
+            Some(token) => &token.scopes,
+            None => &self.session.scopes,
+        }
+    }
+
+    /// The API this token is for, or `None` for the session's own token.
+    pub fn api(&self) -> Option<&str> {
+        self.api_token().map(|token| &*token.api)
     }
 }

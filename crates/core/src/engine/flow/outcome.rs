@@ -156,6 +156,7 @@ impl PingOidc {
             nonce: &record.nonce,
             verifier: &record.verifier,
             extra_scopes: &[],
+            apis: &[],
             provider_cookies: record.jar.header(),
         };
         match self.redeem_code(request, &code, attempt).await {
