@@ -42,6 +42,13 @@
 //                      `resource` then gets a JWT access token whose `aud` is the indicator.
 //                      Code exchanges without `resource` get the userinfo token, as before.
 //                      Unknown indicators get `invalid_target`. Default: none.
+//   PAR                `on` (default): pushed authorization requests (RFC 9126) advertised;
+//                      `required`: every authorization request must be pushed
+//                      (`require_pushed_authorization_requests`); `off`: no PAR endpoint.
+//   LOWER_ACR          `1`: every login gets `acr` Single_Factor, whatever `acr_values` asked
+//                      (a provider that does not meet a step-up). Otherwise a login gets the
+//                      first of `acr_values` (Single_Factor, Multi_Factor), and a session whose
+//                      `acr` is not among the requested ones signs in again.
 //   LOG_REQUESTS       `1` logs every request line to stderr.
 //   END_SESSION        `standard` (default): RP-initiated logout at the shape's end-session
 //                      path. `ping` (PingFederate without OIDC RP-initiated logout): no
@@ -77,7 +84,24 @@ for (const level of ['log', 'info', 'debug']) {
   console[level] = (...args) => console.error(...args);
 }
 
-const { default: Provider, errors: oidcErrors } = await import('oidc-provider');
+const { default: Provider, errors: oidcErrors, interactionPolicy } = await import('oidc-provider');
+
+// Step-up: a session whose `acr` is not among `acr_values` signs in again (the automatic
+// interaction then logs in with the first value asked for, or `Single_Factor` with LOWER_ACR=1).
+const ACR_VALUES = ['Single_Factor', 'Multi_Factor'];
+const policy = interactionPolicy.base();
+policy.get('login').checks.add(new interactionPolicy.Check(
+  'acr_values_not_met',
+  'the session does not meet the requested acr_values',
+  (ctx) => {
+    const requested = ctx.oidc.params.acr_values;
+    // LOWER_ACR: a provider that never meets the request (and so never asks again).
+    if (!requested || process.env.LOWER_ACR === '1') return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    return requested.split(' ').includes(ctx.oidc.session.acr)
+      ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+      : interactionPolicy.Check.REQUEST_PROMPT;
+  },
+));
 
 // ---------------------------------------------------------------------------------------------
 // configuration from the environment
@@ -348,6 +372,10 @@ const signingKey = {
 };
 
 const RESOURCES = JSON.parse(process.env.RESOURCES || '{}');
+const PAR = (process.env.PAR || 'on').toLowerCase();
+if (!['on', 'required', 'off'].includes(PAR)) {
+  throw new Error(`PAR must be on, required or off, got ${JSON.stringify(PAR)}`);
+}
 const SCOPES = ['openid', 'offline_access', 'profile', 'email', 'orders:read', 'orders:write'];
 const SCOPE_SET = new Set(SCOPES);
 
@@ -397,7 +425,9 @@ const configuration = {
     accountId: sub,
     claims: async () => accountClaims(sub),
   }),
+  acrValues: ACR_VALUES,
   interactions: {
+    policy,
     url: async (_ctx, interaction) => `/interaction/${interaction.uid}`,
   },
   renderError: async (ctx, out) => {
@@ -408,6 +438,10 @@ const configuration = {
     devInteractions: { enabled: false },
     // Worker clients (grant_types ["client_credentials"], response_types []).
     clientCredentials: { enabled: true },
+    pushedAuthorizationRequests: {
+      enabled: PAR !== 'off',
+      requirePushedAuthorizationRequests: PAR === 'required',
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => undefined,
@@ -581,6 +615,11 @@ provider.use(async (ctx, next) => {
 // ---------------------------------------------------------------------------------------------
 // automatic interaction: log in ACCOUNT_ID and grant everything that was asked for
 
+function loginAcr(requested) {
+  const first = String(requested ?? '').split(' ').find((acr) => ACR_VALUES.includes(acr));
+  return process.env.LOWER_ACR === '1' ? 'Single_Factor' : (first ?? 'Single_Factor');
+}
+
 async function completeInteraction(req, res) {
   const details = await provider.interactionDetails(req, res);
   const { params, session, grantId } = details;
@@ -602,7 +641,7 @@ async function completeInteraction(req, res) {
 
   const savedGrantId = await grant.save();
   await provider.interactionFinished(req, res, {
-    login: { accountId, amr: ['pwd'], remember: true },
+    login: { accountId, amr: ['pwd'], remember: true, acr: loginAcr(params.acr_values) },
     consent: { grantId: savedGrantId },
   }, { mergeWithLastSubmission: false });
 }

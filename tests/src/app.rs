@@ -55,6 +55,7 @@ impl AppSlot {
             .scopes(["profile", "email"])
             // The example's `/api/orders`, served by the session's token (no resource).
             .api(ping_oidc::ApiConfig::of::<ping_oidc_example_site::OrdersRead>())
+            .allowed_acr_values(["Multi_Factor"])
     }
 
     /// Like [`AppSlot::config`] for the public client `rp` (no secret: `none` and PKCE).
@@ -66,6 +67,7 @@ impl AppSlot {
             .session_key(TEST_SESSION_KEY)
             .scopes(["profile", "email"])
             .api(ping_oidc::ApiConfig::of::<ping_oidc_example_site::OrdersRead>())
+            .allowed_acr_values(["Multi_Factor"])
     }
 
     /// Starts the engine and serves the example site with `adapter`.

@@ -10,7 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::Either;
 use ping_oidc::adapter::{AuthResponse, Immediate, Pending, RequestAuth};
-use ping_oidc::{AccessToken, Authenticated, Rejection, RejectionKind, RequiredScopes};
+use ping_oidc::{
+    AccessToken, Authenticated, Rejection, RejectionKind, RequiredScopes, Requirement,
+};
 
 use crate::convert::{to_http_response, RequestView};
 
@@ -121,14 +123,11 @@ fn first_look<A>(
 /// without a future when the engine answers at once.
 fn require_user<T: 'static>(
     request: &HttpRequest,
-    scopes: &'static [&'static str],
-    api: Option<&'static str>,
+    need: Requirement,
     wrap: fn(Authenticated) -> T,
 ) -> Extraction<T> {
     let view = RequestView::of(request);
-    match first_look(request, |slot| {
-        slot.authenticate_for_now(&view, scopes, api)
-    }) {
+    match first_look(request, |slot| slot.authenticate_for_now(&view, need)) {
         Err(rejection) => answered(Err(rejection)),
         Ok(FirstLook::Answered(answer)) => {
             answered(answer.map(wrap).map_err(AuthRejection::Refused))
@@ -137,7 +136,7 @@ fn require_user<T: 'static>(
             let request = request.clone();
             waiting(async move {
                 let view = RequestView::of(&request);
-                let answer = pending.authenticate_for(&view, scopes, api).await;
+                let answer = pending.authenticate_for(&view, need).await;
                 found(&request, answer).map(wrap)
             })
         }
@@ -173,7 +172,7 @@ impl FromRequest for AuthenticatedUser {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        require_user(request, &[], None, AuthenticatedUser)
+        require_user(request, Requirement::SIGNED_IN, AuthenticatedUser)
     }
 }
 
@@ -279,7 +278,7 @@ impl<S: RequiredScopes> FromRequest for ScopedToken<S> {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        require_user(request, S::SCOPES, S::API, |user| ScopedToken {
+        require_user(request, Requirement::of::<S>(), |user| ScopedToken {
             user,
             required: PhantomData,
         })

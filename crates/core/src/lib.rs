@@ -57,6 +57,8 @@ pub mod guides {
     pub mod access_tokens {}
     #[doc = include_str!("../docs/redirect-less-sign-in.md")]
     pub mod redirect_less_sign_in {}
+    #[doc = include_str!("../docs/step-up-and-silent-check.md")]
+    pub mod step_up_and_silent_check {}
 }
 #[cfg(feature = "test-util")]
 pub mod test_util;
@@ -89,7 +91,7 @@ pub mod worker;
 
 pub use claims::Claims;
 pub use config::{
-    Config, ConfigBuilder, ConfigError, FlowApi, ProviderSource, SameSite, Secret, SignIn,
+    Config, ConfigBuilder, ConfigError, FlowApi, Par, ProviderSource, SameSite, Secret, SignIn,
     TokenAuthMethod, DEFAULT_SCOPES,
 };
 pub use discovery::{DiscoveryError, ProviderMetadata};
@@ -99,6 +101,6 @@ pub use engine::{
 pub use error::{ProviderError, StoreError, TokenError};
 pub use flow::{DeviceKind, FlowDevice, FlowStep, PasswordPolicy};
 pub use pingone::Region;
-pub use scope::{ApiConfig, RequiredScopes};
+pub use scope::{ApiConfig, RequiredScopes, Requirement};
 pub use store::MemoryStore;
 pub use worker::{WorkerConfig, WorkerToken, WorkerTokenError, WorkerTokens};

@@ -114,6 +114,34 @@ impl Provider {
         self.token_request(config, &fields).await
     }
 
+    /// Pushes an authorization request (RFC 9126 §2.1): its parameters, with the client's
+    /// authentication, to the PAR endpoint; the `request_uri` that stands for them.
+    pub(crate) async fn push_authorization_request(
+        &self,
+        config: &Config,
+        endpoint: &str,
+        params: &[(&str, &str)],
+    ) -> Result<String, ProviderError> {
+        let auth = self.client_auth(config);
+        // `client_id` is one of the request's parameters; the form methods add it themselves.
+        let fields: Vec<(&str, &str)> = params
+            .iter()
+            .copied()
+            .filter(|(name, _)| *name != "client_id" || matches!(auth, ClientAuth::Basic { .. }))
+            .collect();
+        let response = self.http.post_form(endpoint, auth, &fields).await?;
+        // §2.2: 201 Created (some deployments answer 200).
+        if response.status != 201 && response.status != 200 {
+            return Err(error_from(response));
+        }
+        #[derive(Deserialize)]
+        struct Pushed {
+            request_uri: String,
+        }
+        let pushed: Pushed = response.json("pushed authorization response")?;
+        Ok(pushed.request_uri)
+    }
+
     /// A worker's token (RFC 6749 §4.4), authenticated as the worker.
     pub(crate) async fn client_credentials(
         &self,

@@ -38,6 +38,86 @@ pub trait RequiredScopes: Send + Sync + 'static {
     /// The API (by the name given to [`ConfigBuilder::api`](crate::ConfigBuilder::api)) whose
     /// own token `ScopedToken<S>` yields; `None`: the session's token.
     const API: Option<&'static str> = None;
+    /// Step-up: the `acr` values, one of which the session's authentication must have
+    /// (declare with [`step_up!`](crate::step_up)); empty: any.
+    const ACR_VALUES: &'static [&'static str] = &[];
+    /// Step-up: the session's authentication must be at most this many seconds old.
+    const MAX_AGE: Option<u64> = None;
+}
+
+/// What a guarded route requires, as its [`RequiredScopes`] type says: the adapters pass it
+/// to [`RequestAuth::authenticate_for_now`](crate::adapter::RequestAuth::authenticate_for_now).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    /// Scopes on the session's token.
+    pub scopes: &'static [&'static str],
+    /// An API whose own token the route needs.
+    pub api: Option<&'static str>,
+    /// One of these `acr` values (step-up).
+    pub acr_values: &'static [&'static str],
+    /// An authentication at most this many seconds old (step-up).
+    pub max_age: Option<u64>,
+}
+
+impl Requirement {
+    /// Signed in, nothing more.
+    pub const SIGNED_IN: Self = Self {
+        scopes: &[],
+        api: None,
+        acr_values: &[],
+        max_age: None,
+    };
+
+    /// What `S` requires.
+    pub const fn of<S: RequiredScopes>() -> Self {
+        Self {
+            scopes: S::SCOPES,
+            api: S::API,
+            acr_values: S::ACR_VALUES,
+            max_age: S::MAX_AGE,
+        }
+    }
+
+    /// Whether it asks for a step-up (an `acr` or a recent authentication).
+    pub fn is_step_up(&self) -> bool {
+        !self.acr_values.is_empty() || self.max_age.is_some()
+    }
+}
+
+/// Declares a step-up requirement for `ScopedToken<S>`: the session's authentication must
+/// carry one of the `acr` values and/or be at most `max_age` seconds old. Otherwise a
+/// navigation signs in again asking for them (the session is upgraded in place), and an API
+/// call gets `401` with an RFC 9470 challenge. The `acr` values must also be allowed with
+/// [`ConfigBuilder::allowed_acr_values`](crate::ConfigBuilder::allowed_acr_values).
+///
+/// ```
+/// use ping_oidc::{step_up, RequiredScopes};
+/// step_up!(pub RecentMfa => acr_values = ["Multi_Factor"], max_age = 300);
+/// step_up!(pub Mfa => acr_values = ["Multi_Factor"]);
+/// assert_eq!(RecentMfa::MAX_AGE, Some(300));
+/// assert_eq!(Mfa::ACR_VALUES, ["Multi_Factor"]);
+/// ```
+#[macro_export]
+macro_rules! step_up {
+    ($vis:vis $name:ident => acr_values = [$($acr:literal),+ $(,)?] $(, max_age = $max_age:literal)? $(,)?) => {
+        #[doc = concat!("Step-up: acr ", $($acr, " "),+)]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::RequiredScopes for $name {
+            const SCOPES: &'static [&'static str] = &[];
+            const ACR_VALUES: &'static [&'static str] = &[$($acr),+];
+            $(const MAX_AGE: Option<u64> = Some($max_age);)?
+        }
+    };
+    ($vis:vis $name:ident => max_age = $max_age:literal $(,)?) => {
+        #[doc = concat!("Step-up: an authentication at most ", $max_age, " s old")]
+        #[derive(Debug, Clone, Copy)]
+        $vis struct $name;
+        impl $crate::RequiredScopes for $name {
+            const SCOPES: &'static [&'static str] = &[];
+            const MAX_AGE: Option<u64> = Some($max_age);
+        }
+    };
 }
 
 /// Declares a type naming the scopes a route needs, for `ScopedToken<S>`.

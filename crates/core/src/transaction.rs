@@ -40,6 +40,16 @@ pub(crate) struct LoginTransaction {
     /// The API whose consent is asked for (`/auth/login?api=`), at most one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apis: Vec<String>,
+    /// A silent check (`prompt=none`): a "not signed in at the provider" answer goes back to
+    /// `return_to` signed out, not to an error page.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent: bool,
+    /// Step-up: the `acr_values` asked for; the new ID token's `acr` must be one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acr_values: Vec<String>,
+    /// Step-up: the `max_age` asked for; the new `auth_time` must be within it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u64>,
     pub created_at: i64,
 }
 
@@ -52,6 +62,9 @@ impl LoginTransaction {
             return_to,
             extra_scopes,
             apis: Vec::new(),
+            silent: false,
+            acr_values: Vec::new(),
+            max_age: None,
             created_at: now,
         })
     }

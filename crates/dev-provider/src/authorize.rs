@@ -200,6 +200,7 @@ pub(crate) fn validate(st: &State, p: &Params, flow: bool) -> Result<AuthRequest
         prompt_login,
         max_age,
         login_hint: p.get("login_hint").map(str::to_owned),
+        acr_values: p.get("acr_values").map(str::to_owned),
     })
 }
 

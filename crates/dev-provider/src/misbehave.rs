@@ -111,6 +111,8 @@ pub enum Misbehavior {
     /// Flow API, PingFederate shape: the `userMessage` of a wrong password holds markup
     /// ([`FLOW_MARKUP_MESSAGE`]), which a client's page must show as text.
     FlowMarkupMessage,
+    /// ID tokens say `acr: "Single_Factor"` whatever `acr_values` asked for.
+    LowerAcr,
 }
 
 /// The message of [`Misbehavior::FlowMarkupMessage`].

@@ -154,6 +154,9 @@ pub(crate) struct AuthRequest {
     pub(crate) prompt_login: bool,
     pub(crate) max_age: Option<u64>,
     pub(crate) login_hint: Option<String>,
+    /// `acr_values`: the first one becomes the ID token's `acr` (a development provider
+    /// meets any level asked for).
+    pub(crate) acr_values: Option<String>,
 }
 
 /// An authorization request waiting for the sign-in form.

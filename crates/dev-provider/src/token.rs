@@ -89,6 +89,8 @@ struct Grant<'a> {
     refresh: bool,
     /// The resource the access token is for (its `aud`), else the client.
     audience: Option<&'a str>,
+    /// The ID token's `acr`, when the authorization request asked for one.
+    acr: Option<&'a str>,
 }
 
 /// Mints access, refresh and ID tokens and records them.
@@ -170,6 +172,14 @@ fn issue(shared: &Shared, st: &mut State, g: &Grant<'_>) -> Result<Value, OAuthE
     }
     if let Some(nonce) = g.nonce {
         claims.insert("nonce".into(), nonce.into());
+    }
+    if let Some(acr) = g.acr {
+        let acr = if misbehavior == Misbehavior::LowerAcr {
+            "Single_Factor"
+        } else {
+            acr
+        };
+        claims.insert("acr".into(), acr.into());
     }
     misbehavior.tweak_id_token(&mut claims, g.client_id, g.refresh, now);
     let id_token = sign_jwt(
@@ -395,6 +405,12 @@ fn code_grant(
         rec.auth_time,
         rec.amr.clone(),
     );
+    let acr = rec
+        .request
+        .acr_values
+        .as_deref()
+        .and_then(|values| values.split(' ').next())
+        .map(str::to_owned);
     let family = st.new_family(&sid, &scope);
     if let Some(rec) = st.codes.get_mut(code) {
         rec.family = Some(family);
@@ -414,6 +430,7 @@ fn code_grant(
             family,
             refresh: false,
             audience: None,
+            acr: acr.as_deref(),
         },
     )
 }
@@ -509,6 +526,7 @@ fn refresh_grant(
             family,
             refresh: true,
             audience: audience.as_deref(),
+            acr: None,
         },
     )
 }

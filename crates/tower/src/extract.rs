@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::future::Either;
 use http::request::Parts;
 use ping_oidc::adapter::{AuthResponse, Immediate, RequestAuth};
-use ping_oidc::{AccessToken, Authenticated, Rejection, RejectionKind, RequiredScopes};
+use ping_oidc::{
+    AccessToken, Authenticated, Rejection, RejectionKind, RequiredScopes, Requirement,
+};
 
 use crate::convert::{into_http, PartsView};
 
@@ -80,19 +82,16 @@ fn remember(parts: &mut Parts, user: &Authenticated) {
 /// without a future when the engine answers at once.
 fn require_user<'a, T: 'a>(
     parts: &'a mut Parts,
-    scopes: &'static [&'static str],
-    api: Option<&'static str>,
+    need: Requirement,
     wrap: fn(Authenticated) -> T,
 ) -> Extraction<'a, T> {
     let Some(slot) = parts.extensions.get::<RequestAuth>() else {
         return answered(Err(AuthRejection::MissingLayer));
     };
-    match slot.authenticate_for_now(&PartsView(parts), scopes, api) {
+    match slot.authenticate_for_now(&PartsView(parts), need) {
         Immediate::Answered(answer) => answered(answer.map(wrap).map_err(AuthRejection::Refused)),
         Immediate::MustWait(pending) => Either::Right(Box::pin(async move {
-            let answer = pending
-                .authenticate_for(&PartsView(parts), scopes, api)
-                .await;
+            let answer = pending.authenticate_for(&PartsView(parts), need).await;
             let user = answer.map_err(AuthRejection::Refused)?;
             remember(parts, &user);
             Ok(wrap(user))
@@ -121,7 +120,7 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthenticatedUser {
         parts: &mut Parts,
         _state: &S,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        require_user(parts, &[], None, Self)
+        require_user(parts, Requirement::SIGNED_IN, Self)
     }
 }
 
@@ -234,7 +233,7 @@ impl<St: Send + Sync, S: RequiredScopes> FromRequestParts<St> for ScopedToken<S>
         parts: &mut Parts,
         _state: &St,
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
-        require_user(parts, S::SCOPES, S::API, |user| Self {
+        require_user(parts, Requirement::of::<S>(), |user| Self {
             user,
             scopes: PhantomData,
         })

@@ -12,7 +12,7 @@ use actix_web::http::header::ContentType;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{guard, App, HttpResponse, HttpServer, Route};
 use ping_oidc_actix::{AuthenticatedUser, OidcMiddleware, OptionalUser, PingOidc, ScopedToken};
-use ping_oidc_example_site::{self as site, OrdersRead};
+use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa};
 
 /// Worker threads per server: the example is small, and CI machines have two cores.
 pub const WORKERS: usize = 2;
@@ -41,6 +41,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/api/ok", get().to(|_: AuthenticatedUser| async { "ok" }))
         .route("/api/orders", get().to(orders))
         .route("/api/devices", get().to(devices))
+        .route("/api/step-up", get().to(step_up))
         .route("/healthz", get().to(|| async { "ok" }));
 }
 
@@ -69,6 +70,10 @@ async fn me(user: AuthenticatedUser) -> HttpResponse {
 
 async fn orders(token: ScopedToken<OrdersRead>) -> HttpResponse {
     HttpResponse::Ok().json(site::orders_json(&token))
+}
+
+async fn step_up(user: ScopedToken<RecentMfa>) -> HttpResponse {
+    HttpResponse::Ok().json(site::step_up_json(&user))
 }
 
 async fn devices(user: AuthenticatedUser) -> HttpResponse {

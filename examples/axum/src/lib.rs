@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
-use ping_oidc_example_site::{self as site, OrdersRead};
+use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa};
 use ping_oidc_tower::{AuthenticatedUser, OidcLayer, OptionalUser, PingOidc, ScopedToken};
 
 /// The whole site, `/auth/*` included.
@@ -17,6 +17,7 @@ pub fn router(oidc: PingOidc) -> Router {
         .route("/api/ok", get(|_: AuthenticatedUser| async { "ok" }))
         .route("/api/orders", get(|token: ScopedToken<OrdersRead>| async move { Json(site::orders_json(&token)) }))
         .route("/api/devices", get(|user: AuthenticatedUser| async move { let (status, body) = site::devices_json(&user).await; (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), Json(body)) }))
+        .route("/api/step-up", get(|user: ScopedToken<RecentMfa>| async move { Json(site::step_up_json(&user)) }))
         .route("/healthz", get(|| async { "ok" }))
         .layer(OidcLayer::new(oidc))
 }

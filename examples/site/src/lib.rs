@@ -17,6 +17,9 @@ pub mod readme_run;
 // The orders API: its own token (audience `ORDERS_API_RESOURCE`), scope `orders:read`.
 ping_oidc::api!(pub OrdersRead => "orders", scopes = ["orders:read"]);
 
+// `/api/step-up`: the stronger sign-on policy (the example's name for it), at most 5 minutes old.
+ping_oidc::step_up!(pub RecentMfa => acr_values = ["Multi_Factor"], max_age = 300);
+
 /// The orders API's resource indicator unless `ORDERS_API_RESOURCE` says otherwise.
 pub const DEFAULT_ORDERS_API_RESOURCE: &str = "https://orders.example/";
 
@@ -110,6 +113,11 @@ pub async fn start_from_env() -> Result<Example, String> {
         builder = builder.worker(MANAGEMENT_WORKER, ping_oidc::WorkerConfig::new(id, secret));
     }
     let config = builder
+        .allowed_acr_values(
+            <RecentMfa as ping_oidc::RequiredScopes>::ACR_VALUES
+                .iter()
+                .copied(),
+        )
         .api(ping_oidc::ApiConfig::of::<OrdersRead>().resource(orders_api_resource()))
         .build()
         .map_err(|e| e.to_string())?;
@@ -413,6 +421,11 @@ pub async fn devices_json(user: &Authenticated) -> (u16, Value) {
         })
         .collect();
     (200, json!({ "devices": devices }))
+}
+
+/// `GET /api/step-up`: `{"sub", "acr", "auth_time"}` of a session that passed the step-up.
+pub fn step_up_json(user: &Authenticated) -> Value {
+    json!({ "sub": user.subject(), "acr": user.claim("acr"), "auth_time": user.claim("auth_time") })
 }
 
 /// `GET /api/me`: `{"sub", "claims"}`.

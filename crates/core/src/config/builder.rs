@@ -41,6 +41,7 @@ pub struct ConfigBuilder {
     flow_api: Option<FlowApi>,
     allowed_acr_values: Vec<String>,
     sign_in: SignIn,
+    par: Par,
     sign_in_page: Option<SignInPage>,
     apis: Vec<crate::ApiConfig>,
     workers: Vec<(String, crate::worker::WorkerConfig)>,
@@ -272,6 +273,12 @@ impl ConfigBuilder {
         let name = name.into();
         self.workers.retain(|(known, _)| *known != name);
         self.workers.push((name, worker));
+        self
+    }
+
+    /// Pushed authorization requests (`OIDC_PAR`, default [`Par::Auto`]).
+    pub fn par(mut self, par: Par) -> Self {
+        self.par = par;
         self
     }
 
@@ -575,6 +582,7 @@ impl ConfigBuilder {
             .compile(app_url.host_str().unwrap_or("Sign in"))?;
 
         Ok(Config {
+            par: self.par,
             workers: self.workers,
             apis: self.apis,
             sign_in: self.sign_in,

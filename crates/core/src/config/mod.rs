@@ -129,6 +129,32 @@ impl SignIn {
     }
 }
 
+/// When the authorization request is pushed to the provider first (PAR, RFC 9126;
+/// `OIDC_PAR`): its parameters then travel over TLS from the server, not in the browser's URL.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Par {
+    /// When the provider advertises `pushed_authorization_request_endpoint`.
+    #[default]
+    Auto,
+    /// Always (the provider must have the endpoint).
+    Always,
+    /// Only when the provider requires it (`require_pushed_authorization_requests`).
+    Never,
+}
+
+impl Par {
+    /// Parses `auto`, `always` or `never` (the values of `OIDC_PAR`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "always" => Some(Self::Always),
+            "never" => Some(Self::Never),
+            _ => None,
+        }
+    }
+}
+
 /// The `SameSite` attribute of the session cookie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -241,6 +267,7 @@ pub struct Config {
     pub(crate) flow_api: FlowApi,
     pub(crate) allowed_acr_values: Vec<String>,
     pub(crate) sign_in: SignIn,
+    pub(crate) par: Par,
     pub(crate) apis: Vec<crate::ApiConfig>,
     pub(crate) workers: Vec<(String, crate::worker::WorkerConfig)>,
     pub(crate) sign_in_page: std::sync::Arc<crate::signin::CompiledPage>,
@@ -344,6 +371,15 @@ impl Config {
                 )
             })?;
             builder = builder.flow_api(api);
+        }
+        if let Some(mode) = lookup("OIDC_PAR") {
+            let par = Par::parse(&mode).ok_or_else(|| {
+                setting_error(
+                    "par",
+                    format!("OIDC_PAR `{mode}` is not one of auto, always, never"),
+                )
+            })?;
+            builder = builder.par(par);
         }
         if let Some(mode) = lookup("OIDC_SIGN_IN") {
             let mode = SignIn::parse(&mode).ok_or_else(|| {

@@ -53,13 +53,29 @@ impl Pending {
         request: &R,
         required_scopes: &[&str],
     ) -> Result<Authenticated, Rejection> {
-        self.authenticate_for(request, required_scopes, None).await
+        self.authenticate_scopes_or_api(request, required_scopes, None)
+            .await
     }
 
     /// The rest of [`RequestAuth::authenticate_for_now`](super::RequestAuth::authenticate_for_now)
-    /// for the same request, when it had to wait: with `api`, that API's token is got first
-    /// when the session lacks a fresh one.
+    /// for the same request, when it had to wait: with an API, its token is got first when
+    /// the session lacks a fresh one; a step-up is checked last.
     pub async fn authenticate_for<R: RequestInfo + ?Sized>(
+        self,
+        request: &R,
+        need: crate::Requirement,
+    ) -> Result<Authenticated, Rejection> {
+        let engine = self.engine.clone();
+        let user = self
+            .authenticate_scopes_or_api(request, need.scopes, need.api)
+            .await?;
+        if need.is_step_up() {
+            return engine.require_authentication(request, user, &need);
+        }
+        Ok(user)
+    }
+
+    async fn authenticate_scopes_or_api<R: RequestInfo + ?Sized>(
         self,
         request: &R,
         required_scopes: &[&str],
@@ -254,6 +270,32 @@ impl PingOidc {
     ) -> Result<Authenticated, Rejection> {
         let required: Vec<&str> = api.scopes.iter().map(String::as_str).collect();
         self.require(request, Some(user), &required)
+    }
+
+    /// The step-up check: the session's `acr` is one the route asks for, and its `auth_time`
+    /// recent enough. Otherwise the RFC 9470 answer.
+    pub(crate) fn require_authentication<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        user: Authenticated,
+        need: &crate::Requirement,
+    ) -> Result<Authenticated, Rejection> {
+        let acr_ok = need.acr_values.is_empty()
+            || user
+                .claim("acr")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|acr| need.acr_values.contains(&acr));
+        let now = self.now();
+        let recent = need.max_age.is_none_or(|max_age| {
+            let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+            user.claim("auth_time")
+                .and_then(serde_json::Value::as_i64)
+                .is_some_and(|at| now.saturating_sub(at) <= max_age)
+        });
+        if acr_ok && recent {
+            return Ok(user);
+        }
+        Err(self.step_up_needed(request, RequestKind::of(request), need))
     }
 
     /// A user, or the refusal: signed out, or lacking scopes.

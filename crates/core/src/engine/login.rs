@@ -191,7 +191,7 @@ impl PingOidc {
     /// Starts sign-in: a fresh state, nonce and PKCE verifier in a per-attempt cookie, then a
     /// redirect to the provider.
     #[tracing::instrument(name = "ping_oidc.login", skip_all)]
-    pub(crate) fn login<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
+    pub(crate) async fn login<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {
         let config = &self.inner.config;
         let Ok(provider) = self.provider() else {
             return provider_unreachable_page();
@@ -200,6 +200,8 @@ impl PingOidc {
         let mut extra_scopes = Vec::new();
         let mut prompt = None;
         let mut apis: Vec<&crate::ApiConfig> = Vec::new();
+        let mut acr_values: Option<String> = None;
+        let mut max_age: Option<u64> = None;
         for (key, value) in url::form_urlencoded::parse(request.query().unwrap_or("").as_bytes()) {
             match key.as_ref() {
                 // Consent for APIs' tokens: their scopes, and their resources (RFC 8707 §2.1,
@@ -229,6 +231,27 @@ impl PingOidc {
                     }
                 }
                 "prompt" if PROMPTS.contains(&value.as_ref()) => prompt = Some(value.into_owned()),
+                // Step-up (OIDC Core §3.1.2.1). Only sign-on policies the app allows: a weaker
+                // one chosen by the browser could skip the app's MFA.
+                "acr_values" if acr_values.is_none() => {
+                    let allowed = value.len() <= 256
+                        && value
+                            .split(' ')
+                            .all(|acr| config.allowed_acr_values.iter().any(|a| a == acr));
+                    if !allowed {
+                        return AuthResponse::page(
+                            400,
+                            "Sign-in could not start",
+                            "This sign-in asks for an authentication level the app does not allow (ConfigBuilder::allowed_acr_values).",
+                            Some(("/", "Home")),
+                        );
+                    }
+                    acr_values = Some(value.into_owned());
+                }
+                "max_age" if max_age.is_none() => {
+                    // At most a year; anything else is ignored.
+                    max_age = value.parse::<u64>().ok().filter(|m| *m <= 366 * 86_400);
+                }
                 _ => {}
             }
         }
@@ -256,6 +279,13 @@ impl PingOidc {
             );
         };
         tx.apis = apis.iter().map(|api| api.name.clone()).collect();
+        tx.silent = prompt.as_deref() == Some("none");
+        tx.acr_values = acr_values
+            .as_deref()
+            .map(|v| v.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default();
+        tx.max_age = max_age;
+        let max_age_text = max_age.map(|m| m.to_string());
         let (Some(tx_cookie), Ok(mut url)) = (
             tx.to_cookie(config),
             url::Url::parse(&provider.metadata.authorization_endpoint),
@@ -272,23 +302,73 @@ impl PingOidc {
             scope.push(' ');
             scope.push_str(extra);
         }
-        {
-            let mut query = url.query_pairs_mut();
-            query
-                .append_pair("response_type", "code")
+        let redirect_uri = config.redirect_uri();
+        let challenge = pkce_challenge(&tx.verifier);
+        let mut params: Vec<(&str, &str)> = vec![
+            ("response_type", "code"),
+            ("client_id", &config.client_id),
+            ("redirect_uri", &redirect_uri),
+            ("scope", &scope),
+            ("state", &tx.state),
+            ("nonce", &tx.nonce),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+        ];
+        if let Some(prompt) = &prompt {
+            params.push(("prompt", prompt));
+        }
+        for resource in apis.iter().filter_map(|api| api.resource.as_deref()) {
+            params.push(("resource", resource));
+        }
+        if let Some(acr_values) = &acr_values {
+            params.push(("acr_values", acr_values));
+        }
+        if let Some(max_age) = &max_age_text {
+            params.push(("max_age", max_age));
+        }
+        let metadata = &provider.metadata;
+        let push = match config.par {
+            _ if metadata.require_pushed_authorization_requests => true,
+            crate::Par::Always => true,
+            crate::Par::Auto => metadata.pushed_authorization_request_endpoint.is_some(),
+            _ => false,
+        };
+        if push {
+            // RFC 9126 §4: only `client_id` and `request_uri` go through the browser.
+            let Some(endpoint) = &metadata.pushed_authorization_request_endpoint else {
+                tracing::error!("pushed authorization requests are required, but the provider advertises no endpoint");
+                return AuthResponse::page(
+                    500,
+                    "Sign-in is misconfigured",
+                    "Pushed authorization requests are required, but the identity provider has no endpoint for them.",
+                    None,
+                );
+            };
+            let request_uri = match provider
+                .push_authorization_request(config, endpoint, &params)
+                .await
+            {
+                Ok(request_uri) => request_uri,
+                Err(error) => {
+                    tracing::warn!(%error, "the provider refused the pushed authorization request");
+                    let status = if matches!(error, crate::ProviderError::Unreachable(_)) {
+                        503
+                    } else {
+                        502
+                    };
+                    return AuthResponse::page(
+                        status,
+                        "Sign-in could not start",
+                        "The identity provider refused the sign-in request. Try again later, or tell the site's administrators.",
+                        Some(("/", "Home")),
+                    );
+                }
+            };
+            url.query_pairs_mut()
                 .append_pair("client_id", &config.client_id)
-                .append_pair("redirect_uri", &config.redirect_uri())
-                .append_pair("scope", &scope)
-                .append_pair("state", &tx.state)
-                .append_pair("nonce", &tx.nonce)
-                .append_pair("code_challenge", &pkce_challenge(&tx.verifier))
-                .append_pair("code_challenge_method", "S256");
-            if let Some(prompt) = &prompt {
-                query.append_pair("prompt", prompt);
-            }
-            for resource in apis.iter().filter_map(|api| api.resource.as_deref()) {
-                query.append_pair("resource", resource);
-            }
+                .append_pair("request_uri", &request_uri);
+        } else {
+            url.query_pairs_mut().extend_pairs(params.iter().copied());
         }
         tracing::info!(extra_scopes = tx.extra_scopes.len(), "sign-in started");
         let mut set_cookies = transaction::make_room(config, request.cookie_headers(), self.now());
@@ -375,6 +455,18 @@ impl PingOidc {
             _ => {}
         }
         if let Some(error) = &params.error {
+            // OpenID Connect Core §3.1.2.6: a silent check that found no provider session
+            // (or one that needs the user) comes back signed out, with no error page.
+            const NOT_SIGNED_IN: [&str; 4] = [
+                "login_required",
+                "interaction_required",
+                "consent_required",
+                "account_selection_required",
+            ];
+            if tx.silent && NOT_SIGNED_IN.contains(&error.as_str()) {
+                tracing::info!(error = %error, "silent check: not signed in at the provider");
+                return Ok(AuthResponse::redirect(303, &tx.return_to));
+            }
             return Err(CallbackFailure::provider_refused(error));
         }
         let code = params.code.filter(|c| !c.is_empty()).ok_or_else(|| {
@@ -386,6 +478,8 @@ impl PingOidc {
             verifier: &tx.verifier,
             extra_scopes: &tx.extra_scopes,
             apis: &tx.apis,
+            acr_values: &tx.acr_values,
+            max_age: tx.max_age,
             provider_cookies: None,
         };
         let signed_in = self.redeem_code(request, &code, attempt).await?;
@@ -467,6 +561,34 @@ impl PingOidc {
         let subject = verified.subject().to_string();
         let sid = verified.sid().map(str::to_string);
         let (raw_id_token, id_claims) = verified.into_parts();
+        // OIDC Core §3.1.2.1 and §3.1.3.7 (items 12, 13): what a step-up asked for is what
+        // the provider did, or no session: a lower `acr`, or an authentication older than
+        // `max_age` (`auth_time` is then required), is refused.
+        if !attempt.acr_values.is_empty() {
+            let acr = id_claims.get("acr").and_then(Value::as_str);
+            if !acr.is_some_and(|acr| attempt.acr_values.iter().any(|a| a == acr)) {
+                return Err(CallbackFailure::new(
+                    403,
+                    "The sign-in did not reach the authentication level this page needs.",
+                    "ID token acr is not one of the acr_values asked for",
+                ));
+            }
+        }
+        if let Some(max_age) = attempt.max_age {
+            let skew = duration_secs(config.clock_skew);
+            let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+            let recent = id_claims
+                .get("auth_time")
+                .and_then(Value::as_i64)
+                .is_some_and(|at| now.saturating_sub(at) <= max_age.saturating_add(skew));
+            if !recent {
+                return Err(CallbackFailure::new(
+                    403,
+                    "The sign-in was not recent enough for this page. Sign in again.",
+                    "ID token auth_time missing or older than max_age",
+                ));
+            }
+        }
         let mut claims: Map<String, Value> = super::session_claims(id_claims).collect();
         if config.fetch_userinfo {
             let userinfo = provider
@@ -506,13 +628,6 @@ impl PingOidc {
         };
         apply_tokens(&mut data, tokens, config.refresh_leeway, now);
 
-        // Never reuse a session id from before sign-in.
-        if let Some(old) = self.session_id_from(request) {
-            self.replace_session(old, &data.subject, now).await;
-        }
-        let session_id = random_token(32).ok_or_else(|| {
-            CallbackFailure::new(503, "Sign-in could not finish. Try again.", "no randomness")
-        })?;
         // An API with a resource of its own has its scopes granted to that resource: its
         // token comes later, from the refresh token; they are not the session token's.
         let for_resources = |scope: &String| {
@@ -529,6 +644,36 @@ impl PingOidc {
             .map(String::as_str)
             .collect();
         let not_granted = crate::scope::missing(&data.scopes, &extra).join(" ");
+
+        // A step-up of the same user upgrades the session in place: same id, new tokens and
+        // claims (`acr`, `auth_time`). The id was already this user's, so keeping it fixes no
+        // session on anyone.
+        let step_up = !attempt.acr_values.is_empty() || attempt.max_age.is_some();
+        let current = self.session_id_from(request);
+        if let (true, Some(old)) = (step_up, current) {
+            if let Ok(Some(loaded)) = self.load_session(old, now).await {
+                if loaded.data.subject() == data.subject() {
+                    let saved = inner
+                        .store
+                        .update(old.as_str(), Arc::new(data.clone()), loaded.version)
+                        .await;
+                    if let Ok(crate::store::SaveOutcome::Saved { .. }) = saved {
+                        tracing::info!("session upgraded in place (step-up)");
+                        return Ok(SignedIn {
+                            session_cookie: session_cookie::session_cookie(config, old.as_str()),
+                            not_granted,
+                        });
+                    }
+                }
+            }
+        }
+        // Otherwise never reuse a session id from before sign-in.
+        if let Some(old) = current {
+            self.replace_session(old, &data.subject, now).await;
+        }
+        let session_id = random_token(32).ok_or_else(|| {
+            CallbackFailure::new(503, "Sign-in could not finish. Try again.", "no randomness")
+        })?;
         inner
             .store
             .create(&session_id, Arc::new(data), now)
@@ -554,6 +699,10 @@ pub(super) struct Attempt<'a> {
     pub extra_scopes: &'a [String],
     /// The APIs whose consent this sign-in asked for (`/auth/login?api=`).
     pub apis: &'a [String],
+    /// Step-up: the `acr` values asked for (the ID token's `acr` must be one).
+    pub acr_values: &'a [String],
+    /// Step-up: the `max_age` asked for (the ID token's `auth_time` must be within it).
+    pub max_age: Option<u64>,
     /// The provider's session cookies after a redirect-less sign-in (sign-out needs them).
     pub provider_cookies: Option<String>,
 }

@@ -365,7 +365,7 @@ impl PingOidc {
             method_not_allowed(route, allowed, RequestKind::of(request))
         } else {
             match route {
-                AuthRoute::Login => self.login(request),
+                AuthRoute::Login => self.login(request).await,
                 AuthRoute::Callback => self.callback(request).await,
                 AuthRoute::Logout => self.logout(request).await,
                 AuthRoute::User => self.user_info(request).await,
@@ -517,13 +517,27 @@ impl RequestAuth {
         request: &R,
         scopes: &[&str],
     ) -> Immediate<Result<Authenticated, Rejection>> {
-        self.authenticate_for_now(request, scopes, None)
+        self.authenticate_scopes_or_api_now(request, scopes, None)
     }
 
-    /// [`authenticate_now`](Self::authenticate_now) for `ScopedToken<S>`: with `api`
-    /// (`RequiredScopes::API`), the user with a fresh token for that API instead of the
-    /// scopes on the session's token; await the rest with [`Pending::authenticate_for`].
+    /// [`authenticate_now`](Self::authenticate_now) for what a route's type requires
+    /// ([`Requirement::of`](crate::Requirement::of)): the scopes, or a fresh token for its API
+    /// (`RequiredScopes::API`) instead of the scopes on the session's token, and the step-up
+    /// (`acr`, `max_age`). Await the rest with [`Pending::authenticate_for`].
     pub fn authenticate_for_now<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        need: crate::Requirement,
+    ) -> Immediate<Result<Authenticated, Rejection>> {
+        match self.authenticate_scopes_or_api_now(request, need.scopes, need.api) {
+            Immediate::Answered(Ok(user)) if need.is_step_up() => {
+                Immediate::Answered(self.engine.require_authentication(request, user, &need))
+            }
+            other => other,
+        }
+    }
+
+    fn authenticate_scopes_or_api_now<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
         scopes: &[&str],

@@ -26,6 +26,9 @@ pub enum RejectionKind {
     StoreUnavailable,
     /// The route names an API the configuration does not have: 500.
     Misconfigured,
+    /// The session's authentication is weaker or older than the route asks (step-up):
+    /// navigations sign in again asking for it, others get 401 with an RFC 9470 challenge.
+    StepUpRequired,
 }
 
 /// A refused guarded request, with the response to send.
@@ -202,6 +205,58 @@ impl PingOidc {
                     .unwrap_or_default();
                 insufficient_scope_json(&scope)
             }
+        }
+    }
+
+    /// RFC 9470 §3: navigations sign in again with `acr_values` and `max_age` (the session
+    /// is upgraded in place); others get 401 with `insufficient_user_authentication`.
+    pub(crate) fn step_up_needed<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        kind: RequestKind,
+        need: &crate::Requirement,
+    ) -> Rejection {
+        let acr_values = need.acr_values.join(" ");
+        let response = match kind {
+            RequestKind::Navigation => {
+                let here = match request.query() {
+                    Some(query) => format!("{}?{}", request.path(), query),
+                    None => request.path().to_string(),
+                };
+                let target = crate::return_to::sanitize(&here).unwrap_or_else(|| "/".into());
+                let mut url = self.redirect_login_url(Some(&target));
+                if !acr_values.is_empty() {
+                    url.push_str("&acr_values=");
+                    url.push_str(&encode(&acr_values));
+                }
+                if let Some(max_age) = need.max_age {
+                    url.push_str(&format!("&max_age={max_age}"));
+                }
+                AuthResponse::redirect(302, &url)
+            }
+            RequestKind::Api => {
+                let mut challenge = String::from(
+                    "Bearer error=\"insufficient_user_authentication\", error_description=\"A stronger or more recent authentication is required\"",
+                );
+                let mut body = json!({
+                    "error": "insufficient_user_authentication",
+                    "error_description": "A stronger or more recent authentication is required.",
+                    "login_url": self.redirect_login_url(None),
+                });
+                if !acr_values.is_empty() {
+                    challenge.push_str(&format!(", acr_values=\"{acr_values}\""));
+                    body["acr_values"] = json!(acr_values);
+                }
+                if let Some(max_age) = need.max_age {
+                    challenge.push_str(&format!(", max_age=\"{max_age}\""));
+                    body["max_age"] = json!(max_age);
+                }
+                AuthResponse::json(401, body).with_header("www-authenticate", challenge)
+            }
+        };
+        Rejection {
+            kind: RejectionKind::StepUpRequired,
+            response,
         }
     }
 

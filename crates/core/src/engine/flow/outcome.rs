@@ -157,6 +157,8 @@ impl PingOidc {
             verifier: &record.verifier,
             extra_scopes: &[],
             apis: &[],
+            acr_values: &[],
+            max_age: None,
             provider_cookies: record.jar.header(),
         };
         match self.redeem_code(request, &code, attempt).await {
