@@ -528,18 +528,23 @@ fn with_api_token(
         }),
         scopes: scopes.into(),
     };
-    let mut api_tokens: Vec<_> = data
-        .api_tokens
-        .iter()
-        .filter(|t| *t.api != *api.name)
-        .cloned()
-        .collect();
-    api_tokens.push(token);
-    data.api_tokens = api_tokens.into();
+    put_api_token(&mut data, token);
     if let Some(rotated) = tokens.refresh_token {
         data.refresh_token = Some(rotated.into());
     }
     data
+}
+
+/// Replaces the session's token for the same API with `token`.
+fn put_api_token(data: &mut SessionData, token: crate::session::ApiToken) {
+    let mut api_tokens: Vec<_> = data
+        .api_tokens
+        .iter()
+        .filter(|t| t.api != token.api)
+        .cloned()
+        .collect();
+    api_tokens.push(token);
+    data.api_tokens = api_tokens.into();
 }
 
 /// The session with its own access token recorded as this API's (see the `invalid_target`
@@ -553,14 +558,7 @@ fn with_session_token_for(old: &SessionData, api: &crate::ApiConfig) -> SessionD
         refresh_at: old.refresh_at,
         scopes: old.scopes.clone(),
     };
-    let mut api_tokens: Vec<_> = data
-        .api_tokens
-        .iter()
-        .filter(|t| *t.api != *api.name)
-        .cloned()
-        .collect();
-    api_tokens.push(token);
-    data.api_tokens = api_tokens.into();
+    put_api_token(&mut data, token);
     data
 }
 
