@@ -89,11 +89,7 @@ impl PingOidc {
         kind: RequestKind,
         ended: bool,
     ) -> Rejection {
-        let here = match request.query() {
-            Some(query) => format!("{}?{}", request.path(), query),
-            None => request.path().to_string(),
-        };
-        let return_to = crate::return_to::sanitize(&here);
+        let return_to = return_here(request);
         let clear_cookie = ended || self.session_id_from(request).is_some();
         self.sign_in_again(kind, ended, return_to.as_deref(), clear_cookie)
     }
@@ -139,11 +135,7 @@ impl PingOidc {
         let scope = missing.join(" ");
         let response = match kind {
             RequestKind::Navigation => {
-                let here = match request.query() {
-                    Some(query) => format!("{}?{}", request.path(), query),
-                    None => request.path().to_string(),
-                };
-                let target = crate::return_to::sanitize(&here).unwrap_or_else(|| "/".into());
+                let target = return_here(request).unwrap_or_else(|| "/".into());
                 let url = format!(
                     "{}&scope={}",
                     self.redirect_login_url(Some(&target)),
@@ -219,11 +211,7 @@ impl PingOidc {
         let acr_values = need.acr_values.join(" ");
         let response = match kind {
             RequestKind::Navigation => {
-                let here = match request.query() {
-                    Some(query) => format!("{}?{}", request.path(), query),
-                    None => request.path().to_string(),
-                };
-                let target = crate::return_to::sanitize(&here).unwrap_or_else(|| "/".into());
+                let target = return_here(request).unwrap_or_else(|| "/".into());
                 let mut url = self.redirect_login_url(Some(&target));
                 if !acr_values.is_empty() {
                     url.push_str("&acr_values=");
@@ -289,11 +277,7 @@ impl PingOidc {
         let already_asked = session.apis_asked.iter().any(|a| **a == *api.name);
         let response = match (kind, already_asked) {
             (RequestKind::Navigation, false) => {
-                let here = match request.query() {
-                    Some(query) => format!("{}?{}", request.path(), query),
-                    None => request.path().to_string(),
-                };
-                let target = crate::return_to::sanitize(&here).unwrap_or_else(|| "/".into());
+                let target = return_here(request).unwrap_or_else(|| "/".into());
                 let mut url = format!(
                     "{}&api={}",
                     self.redirect_login_url(Some(&target)),
@@ -352,4 +336,13 @@ fn insufficient_scope_json(scope: &str) -> Rejection {
         kind: RejectionKind::InsufficientScope,
         response,
     }
+}
+
+/// The request's own path and query, as a `return_to` for the sign-in it is sent through.
+fn return_here<R: RequestInfo + ?Sized>(request: &R) -> Option<String> {
+    let here = match request.query() {
+        Some(query) => format!("{}?{}", request.path(), query),
+        None => request.path().to_string(),
+    };
+    crate::return_to::sanitize(&here)
 }
