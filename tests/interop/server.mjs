@@ -194,6 +194,8 @@ function emptyStats() {
     ping_slo: 0,
     userinfo: 0,
     backchannel_logouts: { success: 0, error: 0 },
+    // Successful client authentications by endpoint and method, e.g. "token private_key_jwt".
+    client_auth: {},
   };
 }
 
@@ -438,6 +440,8 @@ const configuration = {
     devInteractions: { enabled: false },
     // Worker clients (grant_types ["client_credentials"], response_types []).
     clientCredentials: { enabled: true },
+    // Signed request objects (RFC 9101), required per client by `require_signed_request_object`.
+    requestObjects: { enabled: true },
     pushedAuthorizationRequests: {
       enabled: PAR !== 'off',
       requirePushedAuthorizationRequests: PAR === 'required',
@@ -579,6 +583,12 @@ async function autoConfirmLogout(ctx) {
 provider.use(async (ctx, next) => {
   await next();
   const route = ctx._matchedRouteName;
+  const authMethod = ctx.oidc?.client?.clientAuthMethod;
+  if (ctx.method === 'POST' && ctx.status < 400 && authMethod
+      && ['token', 'revocation', 'introspection', 'pushed_authorization_request'].includes(route)) {
+    const key = `${route} ${authMethod}`;
+    stats.client_auth[key] = (stats.client_auth[key] ?? 0) + 1;
+  }
   switch (route) {
     case 'token': {
       if (ctx.method !== 'POST') break;

@@ -26,6 +26,25 @@ pub struct Interop {
 /// (a public client cannot authenticate at the introspection endpoint).
 const INSPECTOR: (&str, &str) = ("inspector", "inspector-secret");
 
+/// Whether the test introspects with the `inspector` client, because `rp` cannot
+/// authenticate with a plain secret.
+fn uses_inspector(auth_method: &str) -> bool {
+    !matches!(auth_method, "client_secret_basic" | "client_secret_post")
+}
+
+/// The test client key: RSA (RS256, PingOne's algorithms) in the PingOne shape, EC P-256
+/// (ES256) in PingFederate's.
+pub fn client_key(shape: Shape) -> ping_oidc::ClientKey {
+    let file = match shape {
+        Shape::PingOne => "client-key-rsa.pem",
+        Shape::PingFederate => "client-key-ec.pem",
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/core/testdata")
+        .join(file);
+    ping_oidc::ClientKey::from_file(path, Some("rp-key-1")).expect("test client key")
+}
+
 /// Provider settings for a case.
 pub struct Setup {
     pub shape: Shape,
@@ -58,8 +77,14 @@ impl Interop {
     pub async fn start(adapter: Adapter, setup: Setup) -> Self {
         let slot = AppSlot::new();
         let public = setup.auth_method == "none";
+        let key = (setup.auth_method == "private_key_jwt").then(|| client_key(setup.shape));
         let client = if public {
             public_client("rp", &slot.callback_url(), &slot.home_url())
+        } else if let Some(key) = &key {
+            let mut client = public_client("rp", &slot.callback_url(), &slot.home_url());
+            client["token_endpoint_auth_method"] = "private_key_jwt".into();
+            client["jwks"] = serde_json::json!({ "keys": [key.public_jwk()] });
+            client
         } else {
             confidential_client(
                 "rp",
@@ -70,7 +95,7 @@ impl Interop {
             )
         };
         let mut options = OidcProviderOptions::new(setup.shape).with_client(client);
-        if public {
+        if uses_inspector(setup.auth_method) {
             let (id, secret) = INSPECTOR;
             let inspector = confidential_client(
                 id,
@@ -88,7 +113,7 @@ impl Interop {
         let provider = OidcProvider::start(options)
             .await
             .unwrap_or_else(|e| panic!("oidc-provider: {e}"));
-        let mut config = if public {
+        let mut config = if public || key.is_some() {
             slot.public_config(provider.issuer())
         } else {
             slot.config(provider.issuer())
@@ -98,6 +123,12 @@ impl Interop {
         }
         if setup.auth_method == "client_secret_post" {
             config = config.token_auth_method(ping_oidc::TokenAuthMethod::ClientSecretPost);
+        }
+        if setup.auth_method == "client_secret_jwt" {
+            config = config.token_auth_method(ping_oidc::TokenAuthMethod::ClientSecretJwt);
+        }
+        if let Some(key) = key {
+            config = config.private_key(key);
         }
         let clock = TestClock::new();
         let app = slot
@@ -129,8 +160,8 @@ impl Interop {
 
     /// Whether the provider's introspection says `token` is active.
     pub async fn is_active(&self, token: &str) -> bool {
-        let public = self.app.oidc.config().token_auth_method() == ping_oidc::TokenAuthMethod::None;
-        let (id, secret) = if public {
+        let method = self.app.oidc.config().token_auth_method();
+        let (id, secret) = if uses_inspector(method.as_str()) {
             INSPECTOR
         } else {
             ("rp", "rp-secret")

@@ -6,6 +6,7 @@ pub mod authorization_request;
 pub mod browser;
 pub mod browser_run;
 pub mod cases;
+pub mod client_auth;
 pub mod cluster;
 pub mod conformance;
 pub mod flow;

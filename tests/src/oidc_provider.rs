@@ -198,6 +198,10 @@ pub struct ProviderStats {
     pub userinfo: u64,
     #[serde(default)]
     pub backchannel_logouts: BackchannelStats,
+    /// Successful client authentications, keyed `"<endpoint> <method>"` (e.g.
+    /// `"token private_key_jwt"`).
+    #[serde(default)]
+    pub client_auth: std::collections::BTreeMap<String, u64>,
 }
 
 /// Token requests by the `grant_type` of their body.

@@ -42,7 +42,7 @@ fn session_cookie(browser: &Browser, app: &TestApp) -> Option<String> {
 }
 
 /// The whole case for one provider: weak session, challenge, upgrade in place.
-async fn upgrade(app: &TestApp, provider: &impl SignInProvider) {
+pub async fn upgrade(app: &TestApp, provider: &impl SignInProvider) {
     let browser = Browser::new();
     browser.sign_in(app, provider, "/").await.expect("sign-in");
     let before = session_cookie(&browser, app).expect("session cookie");

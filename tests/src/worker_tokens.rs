@@ -230,10 +230,26 @@ async fn body_sub(browser: &Browser, app: &TestApp) -> String {
 }
 
 /// Against `oidc-provider` (either path shape): a worker for a resource gets a JWT for it,
-/// and two instances make one token call between them.
+/// and two instances make one token call between them. The worker authenticates with its
+/// secret in the PingOne shape and with `private_key_jwt` (an ES256 key) in PingFederate's.
 pub async fn oidc_provider_worker_tokens(adapter: Adapter, shape: crate::oidc_provider::Shape) {
     use crate::oidc_provider::{confidential_client, OidcProvider, OidcProviderOptions};
     let slot = AppSlot::new();
+    let with_key = shape == crate::oidc_provider::Shape::PingFederate;
+    let mut worker_client = serde_json::json!({
+        "client_id": WORKER.0,
+        "client_secret": WORKER.1,
+        "grant_types": ["client_credentials"],
+        "response_types": [],
+        "redirect_uris": [],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scope": "orders:read",
+    });
+    if with_key {
+        worker_client["token_endpoint_auth_method"] = "private_key_jwt".into();
+        worker_client["jwks"] =
+            serde_json::json!({ "keys": [crate::cases::client_key(shape).public_jwk()] });
+    }
     let mut options = OidcProviderOptions::new(shape)
         .with_client(confidential_client(
             "rp",
@@ -242,15 +258,7 @@ pub async fn oidc_provider_worker_tokens(adapter: Adapter, shape: crate::oidc_pr
             &slot.callback_url(),
             &slot.home_url(),
         ))
-        .with_client(serde_json::json!({
-            "client_id": WORKER.0,
-            "client_secret": WORKER.1,
-            "grant_types": ["client_credentials"],
-            "response_types": [],
-            "redirect_uris": [],
-            "token_endpoint_auth_method": "client_secret_basic",
-            "scope": "orders:read",
-        }));
+        .with_client(worker_client);
     options.extra_env.push((
         "RESOURCES".into(),
         serde_json::json!({ crate::api_tokens::ORDERS: "orders:read" }).to_string(),
@@ -261,9 +269,13 @@ pub async fn oidc_provider_worker_tokens(adapter: Adapter, shape: crate::oidc_pr
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::default());
     let clock = TestClock::new();
     let worker = || {
-        WorkerConfig::new(WORKER.0, WORKER.1)
-            .scopes(["orders:read"])
-            .resource(crate::api_tokens::ORDERS)
+        if with_key {
+            WorkerConfig::with_private_key(WORKER.0, crate::cases::client_key(shape))
+        } else {
+            WorkerConfig::new(WORKER.0, WORKER.1)
+        }
+        .scopes(["orders:read"])
+        .resource(crate::api_tokens::ORDERS)
     };
     let first = app(
         adapter,
@@ -295,5 +307,15 @@ pub async fn oidc_provider_worker_tokens(adapter: Adapter, shape: crate::oidc_pr
     assert_eq!(
         stats.token.other, 1,
         "one client credentials call between both"
+    );
+    let method = if with_key {
+        "private_key_jwt"
+    } else {
+        "client_secret_basic"
+    };
+    assert_eq!(
+        stats.client_auth.get(&format!("token {method}")),
+        Some(&1),
+        "{stats:?}"
     );
 }

@@ -50,6 +50,9 @@ pub struct ProviderMetadata {
     /// ID token signing algorithms the provider may use.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// Algorithms the token endpoint accepts for JWT client authentication (RFC 8414 §2).
+    #[serde(default)]
+    pub token_endpoint_auth_signing_alg_values_supported: Option<Vec<String>>,
     /// Whether the provider sends back-channel logout tokens.
     #[serde(default)]
     pub backchannel_logout_supported: bool,

@@ -56,9 +56,22 @@ pub(crate) struct ProviderHttp {
 
 /// Client authentication for one request: HTTP Basic, form fields, or only `client_id`.
 pub(crate) enum ClientAuth<'a> {
-    Basic { id: &'a str, secret: &'a str },
-    Post { id: &'a str, secret: &'a str },
-    Public { id: &'a str },
+    Basic {
+        id: &'a str,
+        secret: &'a str,
+    },
+    Post {
+        id: &'a str,
+        secret: &'a str,
+    },
+    Public {
+        id: &'a str,
+    },
+    /// A signed JWT (RFC 7521 §4.2), with `client_id` beside it.
+    Assertion {
+        id: &'a str,
+        assertion: String,
+    },
 }
 
 impl ProviderHttp {
@@ -119,6 +132,14 @@ impl ProviderHttp {
                 }
                 ClientAuth::Public { id } => {
                     body.append_pair("client_id", id);
+                }
+                ClientAuth::Assertion { id, assertion } => {
+                    body.append_pair("client_id", id);
+                    body.append_pair(
+                        "client_assertion_type",
+                        crate::client_key::JWT_BEARER_ASSERTION,
+                    );
+                    body.append_pair("client_assertion", &assertion);
                 }
             }
             body.finish()

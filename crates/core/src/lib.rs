@@ -59,11 +59,14 @@ pub mod guides {
     pub mod redirect_less_sign_in {}
     #[doc = include_str!("../docs/step-up-and-silent-check.md")]
     pub mod step_up_and_silent_check {}
+    #[doc = include_str!("../docs/client-authentication.md")]
+    pub mod client_authentication {}
 }
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
 mod claims;
+mod client_key;
 mod config;
 mod cookies;
 mod crypto;
@@ -90,9 +93,10 @@ mod transaction;
 pub mod worker;
 
 pub use claims::Claims;
+pub use client_key::{ClientKey, SigningAlgorithm};
 pub use config::{
-    Config, ConfigBuilder, ConfigError, FlowApi, Par, ProviderSource, SameSite, Secret, SignIn,
-    TokenAuthMethod, DEFAULT_SCOPES,
+    Config, ConfigBuilder, ConfigError, FlowApi, Par, ProviderSource, RequestObject, SameSite,
+    Secret, SignIn, TokenAuthMethod, DEFAULT_SCOPES,
 };
 pub use discovery::{DiscoveryError, ProviderMetadata};
 pub use engine::{

@@ -51,9 +51,12 @@ pub(crate) struct Provider {
 }
 
 impl Provider {
-    fn client_auth<'a>(&self, config: &'a Config) -> ClientAuth<'a> {
+    /// The client's authentication for one call. The JWT methods make a fresh assertion each
+    /// time (a new `jti`), used at every endpoint.
+    fn client_auth<'a>(&self, config: &'a Config) -> Result<ClientAuth<'a>, ProviderError> {
         let id = config.client_id.as_str();
-        match (config.auth_method, &config.client_secret) {
+        let assertion = |sign: &dyn Fn(&Value) -> Option<String>| self.assertion(id, sign);
+        Ok(match (config.auth_method, &config.client_secret) {
             (TokenAuthMethod::ClientSecretBasic, Some(secret)) => ClientAuth::Basic {
                 id,
                 secret: secret.expose(),
@@ -62,8 +65,41 @@ impl Provider {
                 id,
                 secret: secret.expose(),
             },
+            (TokenAuthMethod::ClientSecretJwt, Some(secret)) => {
+                let alg = self.hmac_algorithm();
+                assertion(&|claims| crate::client_key::hmac_jwt(secret.expose(), alg, claims))?
+            }
+            (TokenAuthMethod::PrivateKeyJwt, _) => match &config.client_key {
+                Some(key) => assertion(&|claims| key.sign_jwt(None, claims))?,
+                None => ClientAuth::Public { id },
+            },
             _ => ClientAuth::Public { id },
-        }
+        })
+    }
+
+    /// A client assertion for `id`, signed by `sign`.
+    fn assertion<'a>(
+        &self,
+        id: &'a str,
+        sign: &dyn Fn(&Value) -> Option<String>,
+    ) -> Result<ClientAuth<'a>, ProviderError> {
+        crate::client_key::assertion_claims(id, &self.metadata.token_endpoint)
+            .and_then(|claims| sign(&claims))
+            .map(|assertion| ClientAuth::Assertion { id, assertion })
+            .ok_or_else(|| ProviderError::Invalid("could not sign the client assertion".into()))
+    }
+
+    /// The HMAC for `client_secret_jwt`: HS256 unless the provider lists only stronger ones.
+    fn hmac_algorithm(&self) -> &'static str {
+        let listed = self
+            .metadata
+            .token_endpoint_auth_signing_alg_values_supported
+            .as_deref()
+            .unwrap_or_default();
+        ["HS256", "HS384", "HS512"]
+            .into_iter()
+            .find(|alg| listed.is_empty() || listed.iter().any(|l| l == alg))
+            .unwrap_or("HS256")
     }
 
     pub(crate) async fn exchange_code(
@@ -122,7 +158,7 @@ impl Provider {
         endpoint: &str,
         params: &[(&str, &str)],
     ) -> Result<String, ProviderError> {
-        let auth = self.client_auth(config);
+        let auth = self.client_auth(config)?;
         // `client_id` is one of the request's parameters; the form methods add it themselves.
         let fields: Vec<(&str, &str)> = params
             .iter()
@@ -157,7 +193,9 @@ impl Provider {
         }
         let id = worker.client_id.as_str();
         let secret = worker.client_secret.expose();
-        let auth = if worker.post {
+        let auth = if let Some(key) = &worker.key {
+            self.assertion(id, &|claims| key.sign_jwt(None, claims))?
+        } else if worker.post {
             ClientAuth::Post { id, secret }
         } else {
             ClientAuth::Basic { id, secret }
@@ -178,7 +216,7 @@ impl Provider {
             .http
             .post_form(
                 &self.metadata.token_endpoint,
-                self.client_auth(config),
+                self.client_auth(config)?,
                 fields,
             )
             .await?;
@@ -198,7 +236,7 @@ impl Provider {
         let fields = [("token", token), ("token_type_hint", hint)];
         let response = self
             .http
-            .post_form(endpoint, self.client_auth(config), &fields)
+            .post_form(endpoint, self.client_auth(config)?, &fields)
             .await?;
         match response.status {
             200..=299 => Ok(true),

@@ -33,6 +33,8 @@ pub struct WorkerConfig {
     pub(crate) client_id: String,
     pub(crate) client_secret: Secret,
     pub(crate) post: bool,
+    /// Set for `private_key_jwt`; the secret is then empty and unused.
+    pub(crate) key: Option<std::sync::Arc<crate::ClientKey>>,
     pub(crate) scopes: Vec<String>,
     pub(crate) resource: Option<String>,
 }
@@ -44,8 +46,17 @@ impl WorkerConfig {
             client_id: client_id.into(),
             client_secret: Secret::new(client_secret.into()),
             post: false,
+            key: None,
             scopes: Vec::new(),
             resource: None,
+        }
+    }
+
+    /// A worker authenticating with `private_key_jwt` (RFC 7523): a JWT signed with `key`.
+    pub fn with_private_key(client_id: impl Into<String>, key: crate::ClientKey) -> Self {
+        Self {
+            key: Some(std::sync::Arc::new(key)),
+            ..Self::new(client_id, String::new())
         }
     }
 
@@ -71,8 +82,11 @@ impl WorkerConfig {
     }
 
     pub(crate) fn check(&self, name: &str) -> Result<(), String> {
-        if self.client_id.is_empty() || self.client_secret.expose().is_empty() {
-            return Err(format!("worker `{name}` needs a client id and a secret"));
+        let has_credential = self.key.is_some() || !self.client_secret.expose().is_empty();
+        if self.client_id.is_empty() || !has_credential {
+            return Err(format!(
+                "worker `{name}` needs a client id and a secret or private key"
+            ));
         }
         if !self
             .scopes

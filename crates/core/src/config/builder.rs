@@ -42,6 +42,8 @@ pub struct ConfigBuilder {
     allowed_acr_values: Vec<String>,
     sign_in: SignIn,
     par: Par,
+    request_object: RequestObject,
+    client_key: Option<std::sync::Arc<crate::ClientKey>>,
     sign_in_page: Option<SignInPage>,
     apis: Vec<crate::ApiConfig>,
     workers: Vec<(String, crate::worker::WorkerConfig)>,
@@ -276,6 +278,20 @@ impl ConfigBuilder {
         self
     }
 
+    /// The client's private key (`OIDC_PRIVATE_KEY_FILE`, `OIDC_PRIVATE_KEY_ID`): for
+    /// [`TokenAuthMethod::PrivateKeyJwt`] and signed request objects; its public half is
+    /// served at `/auth/jwks`. With a key and no secret, `private_key_jwt` is the default.
+    pub fn private_key(mut self, key: crate::ClientKey) -> Self {
+        self.client_key = Some(std::sync::Arc::new(key));
+        self
+    }
+
+    /// Signed request objects (`OIDC_REQUEST_OBJECT`, default [`RequestObject::Off`]).
+    pub fn request_object(mut self, mode: RequestObject) -> Self {
+        self.request_object = mode;
+        self
+    }
+
     /// Pushed authorization requests (`OIDC_PAR`, default [`Par::Auto`]).
     pub fn par(mut self, par: Par) -> Self {
         self.par = par;
@@ -336,6 +352,13 @@ impl ConfigBuilder {
                 )
             })?;
         let auth_method = match (self.auth_method, &self.client_secret) {
+            (Some(TokenAuthMethod::PrivateKeyJwt), _) if self.client_key.is_none() => {
+                return Err(setting_error("private_key",
+                    "token auth method `private_key_jwt` needs the client's private key: set OIDC_PRIVATE_KEY_FILE",
+                ))
+            }
+            (Some(TokenAuthMethod::PrivateKeyJwt), _) => TokenAuthMethod::PrivateKeyJwt,
+            (None, None) if self.client_key.is_some() => TokenAuthMethod::PrivateKeyJwt,
             (Some(TokenAuthMethod::None), Some(_)) => {
                 return Err(setting_error("token_auth_method", 
                     "token auth method `none` was chosen but a client secret is set; remove one of them",
@@ -351,6 +374,13 @@ impl ConfigBuilder {
             (None, Some(_)) => TokenAuthMethod::ClientSecretBasic,
             (None, None) => TokenAuthMethod::None,
         };
+
+        if self.request_object == RequestObject::Signed && self.client_key.is_none() {
+            return Err(setting_error(
+                "request_object",
+                "signed request objects need the client's private key: set OIDC_PRIVATE_KEY_FILE",
+            ));
+        }
 
         let mut scopes = vec!["openid".to_string()];
         let asked = self
@@ -583,6 +613,8 @@ impl ConfigBuilder {
 
         Ok(Config {
             par: self.par,
+            request_object: self.request_object,
+            client_key: self.client_key,
             workers: self.workers,
             apis: self.apis,
             sign_in: self.sign_in,

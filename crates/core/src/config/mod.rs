@@ -56,16 +56,23 @@ pub enum TokenAuthMethod {
     ClientSecretBasic,
     /// Client id and secret in the form body.
     ClientSecretPost,
+    /// A JWT signed with the client secret (HMAC; RFC 7523 §2.2, OIDC Core §9).
+    ClientSecretJwt,
+    /// A JWT signed with the client's private key ([`crate::ClientKey`]).
+    PrivateKeyJwt,
     /// A public client: only the client id is sent (PKCE protects the code).
     None,
 }
 
 impl TokenAuthMethod {
-    /// Parses the OAuth name (`client_secret_basic`, `client_secret_post`, `none`).
+    /// Parses the OAuth name (`client_secret_basic`, `client_secret_post`,
+    /// `client_secret_jwt`, `private_key_jwt`, `none`).
     pub fn parse(name: &str) -> Option<Self> {
         match name {
             "client_secret_basic" => Some(Self::ClientSecretBasic),
             "client_secret_post" => Some(Self::ClientSecretPost),
+            "client_secret_jwt" => Some(Self::ClientSecretJwt),
+            "private_key_jwt" => Some(Self::PrivateKeyJwt),
             "none" => Some(Self::None),
             _ => None,
         }
@@ -76,6 +83,8 @@ impl TokenAuthMethod {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::PrivateKeyJwt => "private_key_jwt",
             Self::None => "none",
         }
     }
@@ -155,6 +164,30 @@ impl Par {
     }
 }
 
+/// Whether the authorization request is a signed request object (JAR, RFC 9101;
+/// `OIDC_REQUEST_OBJECT`). Signed with the client's private key; sent by value, or inside the
+/// pushed request when PAR is used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestObject {
+    /// Plain parameters.
+    #[default]
+    Off,
+    /// A signed request object (needs [`ConfigBuilder::private_key`]).
+    Signed,
+}
+
+impl RequestObject {
+    /// Parses `off` or `signed` (the values of `OIDC_REQUEST_OBJECT`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "off" => Some(Self::Off),
+            "signed" => Some(Self::Signed),
+            _ => None,
+        }
+    }
+}
+
 /// The `SameSite` attribute of the session cookie.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -225,7 +258,7 @@ fn config_error(message: impl Into<String>) -> ConfigError {
 }
 
 /// A problem with one setting.
-fn setting_error(setting: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn setting_error(setting: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError {
         setting: Some(setting),
         message: message.into(),
@@ -268,6 +301,8 @@ pub struct Config {
     pub(crate) allowed_acr_values: Vec<String>,
     pub(crate) sign_in: SignIn,
     pub(crate) par: Par,
+    pub(crate) request_object: RequestObject,
+    pub(crate) client_key: Option<std::sync::Arc<crate::ClientKey>>,
     pub(crate) apis: Vec<crate::ApiConfig>,
     pub(crate) workers: Vec<(String, crate::worker::WorkerConfig)>,
     pub(crate) sign_in_page: std::sync::Arc<crate::signin::CompiledPage>,
@@ -350,7 +385,7 @@ impl Config {
         if let Some(method) = lookup("OIDC_TOKEN_AUTH_METHOD") {
             let parsed = TokenAuthMethod::parse(&method).ok_or_else(|| {
                 setting_error("token_auth_method", format!(
-                    "OIDC_TOKEN_AUTH_METHOD `{method}` is not supported; use client_secret_basic, client_secret_post or none"
+                    "OIDC_TOKEN_AUTH_METHOD `{method}` is not supported; use client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt or none"
                 ))
             })?;
             builder = builder.token_auth_method(parsed);
@@ -380,6 +415,19 @@ impl Config {
                 )
             })?;
             builder = builder.par(par);
+        }
+        if let Some(path) = lookup("OIDC_PRIVATE_KEY_FILE") {
+            let kid = lookup("OIDC_PRIVATE_KEY_ID");
+            builder = builder.private_key(crate::ClientKey::from_file(&path, kid.as_deref())?);
+        }
+        if let Some(mode) = lookup("OIDC_REQUEST_OBJECT") {
+            let mode = RequestObject::parse(&mode).ok_or_else(|| {
+                setting_error(
+                    "request_object",
+                    format!("OIDC_REQUEST_OBJECT `{mode}` is not one of off, signed"),
+                )
+            })?;
+            builder = builder.request_object(mode);
         }
         if let Some(mode) = lookup("OIDC_SIGN_IN") {
             let mode = SignIn::parse(&mode).ok_or_else(|| {

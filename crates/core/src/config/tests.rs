@@ -185,3 +185,65 @@ fn secret_is_redacted_in_debug() {
     let debug = format!("{config:?}");
     assert!(!debug.contains("hunter2"));
 }
+
+/// The JWT client methods and signed request objects from the environment, and the settings
+/// each needs.
+#[test]
+fn jwt_client_authentication_from_env() {
+    let key_file = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/client-key-rsa.pem");
+    let base = [
+        ("OIDC_ISSUER", "https://idp.example/as"),
+        ("OIDC_CLIENT_ID", "app"),
+    ];
+    let build = |extra: &[(&str, &str)]| {
+        let pairs: Vec<(&str, &str)> = base.iter().chain(extra).copied().collect();
+        Config::builder_from_lookup(env(&pairs)).and_then(ConfigBuilder::build)
+    };
+    let config = build(&[
+        ("OIDC_TOKEN_AUTH_METHOD", "private_key_jwt"),
+        ("OIDC_PRIVATE_KEY_FILE", key_file),
+        ("OIDC_PRIVATE_KEY_ID", "key-1"),
+        ("OIDC_REQUEST_OBJECT", "signed"),
+    ])
+    .expect("valid");
+    assert_eq!(config.auth_method, TokenAuthMethod::PrivateKeyJwt);
+    assert_eq!(config.request_object, RequestObject::Signed);
+    assert_eq!(config.client_key.as_ref().map(|k| k.kid()), Some("key-1"));
+    // A key and no secret: private_key_jwt without saying so.
+    let config = build(&[("OIDC_PRIVATE_KEY_FILE", key_file)]).expect("valid");
+    assert_eq!(config.auth_method, TokenAuthMethod::PrivateKeyJwt);
+    let config = build(&[
+        ("OIDC_TOKEN_AUTH_METHOD", "client_secret_jwt"),
+        ("OIDC_CLIENT_SECRET", "s3cret"),
+    ])
+    .expect("valid");
+    assert_eq!(config.auth_method, TokenAuthMethod::ClientSecretJwt);
+
+    let refused = [
+        (
+            &[("OIDC_TOKEN_AUTH_METHOD", "private_key_jwt")][..],
+            "OIDC_PRIVATE_KEY_FILE",
+        ),
+        (
+            &[("OIDC_TOKEN_AUTH_METHOD", "client_secret_jwt")][..],
+            "OIDC_CLIENT_SECRET",
+        ),
+        (
+            &[("OIDC_REQUEST_OBJECT", "signed")][..],
+            "OIDC_PRIVATE_KEY_FILE",
+        ),
+        (&[("OIDC_REQUEST_OBJECT", "unsigned")][..], "off, signed"),
+        (
+            &[("OIDC_PRIVATE_KEY_FILE", "/no/such/key.pem")][..],
+            "could not read",
+        ),
+    ];
+    for (extra, hint) in refused {
+        let error = build(extra).expect_err("refused");
+        assert!(
+            error.message().contains(hint),
+            "{extra:?}: {}",
+            error.message()
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! Backend-for-frontend endpoints: `GET /auth/user` and `GET /auth/token`.
+//! Backend-for-frontend endpoints: `GET /auth/user`, `GET /auth/token` and `GET /auth/jwks`.
 
 use serde_json::json;
 
@@ -6,6 +6,20 @@ use super::{PingOidc, RequestInfo, RequestKind};
 use crate::response::AuthResponse;
 
 impl PingOidc {
+    /// `GET /auth/jwks`: the client's public key as a JWK Set (RFC 7517 §5), or 404 when
+    /// the client has no key.
+    pub(crate) fn client_jwks(&self) -> AuthResponse {
+        match &self.inner.config.client_key {
+            // `no-store` like every auth route: a replaced key is served at once.
+            Some(key) => AuthResponse::json(200, json!({ "keys": [key.public_jwk()] })),
+            None => AuthResponse::json_error(
+                404,
+                "not_found",
+                "This client has no signing key (OIDC_PRIVATE_KEY_FILE).",
+            ),
+        }
+    }
+
     /// `200 {"sub", "claims"}`, or `401 {"login_url"}`. A guarded request like any other: it
     /// slides the idle expiry and refreshes when due.
     pub(crate) async fn user_info<R: RequestInfo + ?Sized>(&self, request: &R) -> AuthResponse {

@@ -327,6 +327,36 @@ impl PingOidc {
             params.push(("max_age", max_age));
         }
         let metadata = &provider.metadata;
+        // RFC 9101 §4: the whole request as a signed JWT; only `client_id` and `request` (and,
+        // by value, OIDC Core §6.1's `response_type` and `scope`) stay beside it.
+        let request_object = match (config.request_object, &config.client_key) {
+            (crate::RequestObject::Signed, Some(key)) => {
+                let signed = crate::client_key::request_object_claims(
+                    &config.client_id,
+                    &metadata.issuer,
+                    &params,
+                )
+                .and_then(|claims| key.sign_jwt(Some("oauth-authz-req+jwt"), &claims));
+                let Some(signed) = signed else {
+                    return AuthResponse::page(
+                        503,
+                        "Temporarily unavailable",
+                        "Sign-in could not start. Try again.",
+                        None,
+                    );
+                };
+                Some(signed)
+            }
+            _ => None,
+        };
+        if let Some(signed) = &request_object {
+            params = vec![
+                ("response_type", "code"),
+                ("client_id", &config.client_id),
+                ("scope", &scope),
+                ("request", signed),
+            ];
+        }
         let push = match config.par {
             _ if metadata.require_pushed_authorization_requests => true,
             crate::Par::Always => true,
@@ -344,6 +374,10 @@ impl PingOidc {
                     None,
                 );
             };
+            if request_object.is_some() {
+                // RFC 9126 §3: a pushed request object carries everything itself.
+                params.retain(|(name, _)| matches!(*name, "client_id" | "request"));
+            }
             let request_uri = match provider
                 .push_authorization_request(config, endpoint, &params)
                 .await

@@ -76,6 +76,9 @@ pub enum AuthRoute {
     Flow,
     /// `GET|POST /auth/signin`: the embedded sign-in page.
     SignIn,
+    /// `GET /auth/jwks`: the public half of the client's key, for providers that fetch it
+    /// (`private_key_jwt`, signed request objects).
+    Jwks,
 }
 
 impl AuthRoute {
@@ -340,6 +343,7 @@ impl PingOidc {
             "/backchannel-logout" => AuthRoute::BackchannelLogout,
             "/flow" => AuthRoute::Flow,
             "/signin" => AuthRoute::SignIn,
+            "/jwks" => AuthRoute::Jwks,
             flow if flow.starts_with("/flow/") => AuthRoute::Flow,
             _ => return None,
         })
@@ -373,6 +377,7 @@ impl PingOidc {
                 AuthRoute::BackchannelLogout => self.backchannel_logout(request, body).await,
                 AuthRoute::Flow => self.flow(request, body).await,
                 AuthRoute::SignIn => self.sign_in_page(request, body).await,
+                AuthRoute::Jwks => self.client_jwks(),
             }
         };
         // Auth URLs carry codes and states: never let them leak through a Referer (the
