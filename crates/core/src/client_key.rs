@@ -481,6 +481,30 @@ mod tests {
     }
 
     #[test]
+    fn a_private_jwk_is_the_same_key_as_its_pem() {
+        for (pem, jwk) in [
+            (
+                RSA_PKCS8,
+                include_str!("../testdata/client-key-rsa.jwk.json"),
+            ),
+            (EC_PKCS8, include_str!("../testdata/client-key-ec.jwk.json")),
+        ] {
+            let from_pem = ClientKey::from_pem(pem.as_bytes(), Some("k")).expect("pem");
+            let from_jwk = ClientKey::from_jwk(jwk, Some("k")).expect("jwk");
+            assert_eq!(from_pem.public_jwk(), from_jwk.public_jwk());
+            let jwt = from_jwk.sign_jwt(None, &json!({})).expect("sign");
+            assert!(verify(&from_pem, &jwt));
+        }
+        let with_alg = include_str!("../testdata/client-key-rsa.jwk.json").replacen(
+            '{',
+            r#"{"alg":"PS384","#,
+            1,
+        );
+        let key = ClientKey::from_jwk(&with_alg, None).expect("jwk with alg");
+        assert_eq!(key.algorithm(), SigningAlgorithm::PS384);
+    }
+
+    #[test]
     fn a_private_jwk_round_trips_through_its_public_half() {
         let pem = ClientKey::from_pem(EC_PKCS8.as_bytes(), None).expect("ec");
         // The thumbprint is stable and is the default kid.
