@@ -31,6 +31,7 @@ use rustls_pki_types::PrivateKeyDer;
 use serde_json::{json, Map, Value};
 
 use crate::crypto::{b64url_decode, b64url_encode, random_token};
+use crate::jose::Algorithm;
 use crate::ConfigError;
 
 /// `client_assertion_type` for a JWT (RFC 7523 §2.2).
@@ -43,65 +44,17 @@ const ASSERTION_LIFETIME_SECS: u64 = 60;
 /// How long a signed request object is valid: the browser carries it to the provider.
 const REQUEST_OBJECT_LIFETIME_SECS: u64 = 300;
 
-/// A JWS algorithm the client signs with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SigningAlgorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    RS256,
-    /// RSASSA-PKCS1-v1_5 with SHA-384.
-    RS384,
-    /// RSASSA-PKCS1-v1_5 with SHA-512.
-    RS512,
-    /// RSASSA-PSS with SHA-256.
-    PS256,
-    /// RSASSA-PSS with SHA-384.
-    PS384,
-    /// RSASSA-PSS with SHA-512.
-    PS512,
-    /// ECDSA on P-256 with SHA-256.
-    ES256,
-}
-
-impl SigningAlgorithm {
-    /// Parses a JWS `alg` name such as `RS256`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Some(match name {
-            "RS256" => Self::RS256,
-            "RS384" => Self::RS384,
-            "RS512" => Self::RS512,
-            "PS256" => Self::PS256,
-            "PS384" => Self::PS384,
-            "PS512" => Self::PS512,
-            "ES256" => Self::ES256,
-            _ => return None,
-        })
-    }
-
-    /// The JWS `alg` name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RS256 => "RS256",
-            Self::RS384 => "RS384",
-            Self::RS512 => "RS512",
-            Self::PS256 => "PS256",
-            Self::PS384 => "PS384",
-            Self::PS512 => "PS512",
-            Self::ES256 => "ES256",
-        }
-    }
-
-    fn rsa_padding(self) -> Option<&'static dyn signature::RsaEncoding> {
-        Some(match self {
-            Self::RS256 => &signature::RSA_PKCS1_SHA256,
-            Self::RS384 => &signature::RSA_PKCS1_SHA384,
-            Self::RS512 => &signature::RSA_PKCS1_SHA512,
-            Self::PS256 => &signature::RSA_PSS_SHA256,
-            Self::PS384 => &signature::RSA_PSS_SHA384,
-            Self::PS512 => &signature::RSA_PSS_SHA512,
-            Self::ES256 => return None,
-        })
-    }
+/// The RSA padding and hash of `alg`; `None` for the EC algorithms.
+fn rsa_padding(alg: Algorithm) -> Option<&'static dyn signature::RsaEncoding> {
+    Some(match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_SHA512,
+        _ => return None,
+    })
 }
 
 enum Pair {
@@ -113,7 +66,7 @@ enum Pair {
 /// ever shown: `Debug` prints the `kid` and the algorithm.
 pub struct ClientKey {
     kid: String,
-    alg: SigningAlgorithm,
+    alg: Algorithm,
     pair: Pair,
 }
 
@@ -238,17 +191,17 @@ impl ClientKey {
         let key = Self::new(pair, kid.or(own_kid), None);
         match jwk.get("alg").and_then(Value::as_str) {
             Some(alg) => key.with_algorithm(
-                SigningAlgorithm::parse(alg)
-                    .ok_or_else(|| key_error(format!("the JWK's alg `{alg}` is not supported")))?,
+                Algorithm::parse(alg)
+                    .map_err(|_| key_error(format!("the JWK's alg `{alg}` is not supported")))?,
             ),
             None => Ok(key),
         }
     }
 
-    fn new(pair: Pair, kid: Option<&str>, alg: Option<SigningAlgorithm>) -> Self {
+    fn new(pair: Pair, kid: Option<&str>, alg: Option<Algorithm>) -> Self {
         let alg = alg.unwrap_or(match pair {
-            Pair::Rsa(_) => SigningAlgorithm::RS256,
-            Pair::Ec(_) => SigningAlgorithm::ES256,
+            Pair::Rsa(_) => Algorithm::RS256,
+            Pair::Ec(_) => Algorithm::ES256,
         });
         let mut key = Self {
             kid: String::new(),
@@ -263,15 +216,15 @@ impl ClientKey {
     }
 
     /// Signs with `alg` instead: RS/PS 256/384/512 for RSA keys, ES256 for EC keys.
-    pub fn with_algorithm(mut self, alg: SigningAlgorithm) -> Result<Self, ConfigError> {
+    pub fn with_algorithm(mut self, alg: Algorithm) -> Result<Self, ConfigError> {
         let fits = match self.pair {
-            Pair::Rsa(_) => alg != SigningAlgorithm::ES256,
-            Pair::Ec(_) => alg == SigningAlgorithm::ES256,
+            Pair::Rsa(_) => rsa_padding(alg).is_some(),
+            Pair::Ec(_) => alg == Algorithm::ES256,
         };
         if !fits {
             return Err(key_error(format!(
                 "{} does not fit this key's type",
-                alg.as_str()
+                alg.name()
             )));
         }
         self.alg = alg;
@@ -284,7 +237,7 @@ impl ClientKey {
     }
 
     /// The algorithm it signs with.
-    pub fn algorithm(&self) -> SigningAlgorithm {
+    pub fn algorithm(&self) -> Algorithm {
         self.alg
     }
 
@@ -292,7 +245,7 @@ impl ClientKey {
     pub fn public_jwk(&self) -> Value {
         let mut jwk = self.public_members();
         jwk.insert("kid".into(), Value::String(self.kid.clone()));
-        jwk.insert("alg".into(), Value::String(self.alg.as_str().into()));
+        jwk.insert("alg".into(), Value::String(self.alg.name().into()));
         jwk.insert("use".into(), Value::String("sig".into()));
         Value::Object(jwk)
     }
@@ -331,7 +284,7 @@ impl ClientKey {
 
     /// A compact JWS of `claims`, with `kid` and `typ` in the header.
     pub(crate) fn sign_jwt(&self, typ: Option<&str>, claims: &Value) -> Option<String> {
-        let mut header = json!({ "alg": self.alg.as_str(), "kid": self.kid });
+        let mut header = json!({ "alg": self.alg.name(), "kid": self.kid });
         if let Some(typ) = typ {
             header["typ"] = Value::String(typ.into());
         }
@@ -345,7 +298,7 @@ impl ClientKey {
             Pair::Rsa(pair) => {
                 let mut signature = vec![0; pair.public().modulus_len()];
                 pair.sign(
-                    self.alg.rsa_padding()?,
+                    rsa_padding(self.alg)?,
                     &rng,
                     signing_input.as_bytes(),
                     &mut signature,
@@ -460,24 +413,21 @@ mod tests {
     #[test]
     fn rsa_and_ec_keys_sign_what_their_public_jwk_verifies() {
         let rsa = ClientKey::from_pem(RSA_PKCS8.as_bytes(), Some("k1")).expect("rsa");
-        assert_eq!(
-            (rsa.kid(), rsa.algorithm()),
-            ("k1", SigningAlgorithm::RS256)
-        );
+        assert_eq!((rsa.kid(), rsa.algorithm()), ("k1", Algorithm::RS256));
         let claims = json!({ "iss": "me" });
         assert!(verify(&rsa, &rsa.sign_jwt(None, &claims).expect("sign")));
         let pss = ClientKey::from_pem(RSA_PKCS8.as_bytes(), None)
             .expect("rsa")
-            .with_algorithm(SigningAlgorithm::PS256)
+            .with_algorithm(Algorithm::PS256)
             .expect("ps256");
         assert!(verify(
             &pss,
             &pss.sign_jwt(Some("x"), &claims).expect("sign")
         ));
         let ec = ClientKey::from_pem(EC_PKCS8.as_bytes(), None).expect("ec");
-        assert_eq!(ec.algorithm(), SigningAlgorithm::ES256);
+        assert_eq!(ec.algorithm(), Algorithm::ES256);
         assert!(verify(&ec, &ec.sign_jwt(None, &claims).expect("sign")));
-        assert!(ec.with_algorithm(SigningAlgorithm::RS256).is_err());
+        assert!(ec.with_algorithm(Algorithm::RS256).is_err());
     }
 
     #[test]
@@ -501,7 +451,7 @@ mod tests {
             1,
         );
         let key = ClientKey::from_jwk(&with_alg, None).expect("jwk with alg");
-        assert_eq!(key.algorithm(), SigningAlgorithm::PS384);
+        assert_eq!(key.algorithm(), Algorithm::PS384);
     }
 
     #[test]

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use crate::crypto::b64url_decode;
 use crate::error::TokenError;
 
-/// Signature algorithms accepted for ID and logout tokens.
+/// JWS signature algorithms: those accepted for ID and logout tokens, and those the
+/// client signs with ([`ClientKey`](crate::ClientKey): all but ES384).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Algorithm {
@@ -69,7 +70,8 @@ impl Algorithm {
         }
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    /// The JWS `alg` name, such as `RS256`.
+    pub fn name(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
             Self::RS384 => "RS384",

@@ -93,7 +93,7 @@ mod transaction;
 pub mod worker;
 
 pub use claims::Claims;
-pub use client_key::{ClientKey, SigningAlgorithm};
+pub use client_key::ClientKey;
 pub use config::{
     Config, ConfigBuilder, ConfigError, FlowApi, Par, ProviderSource, RequestObject, SameSite,
     Secret, SignIn, TokenAuthMethod, DEFAULT_SCOPES,
@@ -104,6 +104,7 @@ pub use engine::{
 };
 pub use error::{ProviderError, StoreError, TokenError};
 pub use flow::{DeviceKind, FlowDevice, FlowStep, PasswordPolicy};
+pub use jose::Algorithm;
 pub use pingone::Region;
 pub use scope::{ApiConfig, RequiredScopes, Requirement};
 pub use store::MemoryStore;
