@@ -343,18 +343,19 @@ fn unix_now() -> u64 {
 }
 
 /// The claims of a client assertion (RFC 7523 §3): the client as `iss` and `sub`, `aud` the
-/// provider's token endpoint, a fresh `jti` and a one-minute `exp`.
+/// provider's token endpoint (or its issuer, [`crate::AssertionAudience`]), a fresh `jti`
+/// and a one-minute `exp`.
 ///
 /// `aud` is the token endpoint URL at every endpoint: OIDC Core §9 says so, PingOne and
 /// PingFederate both document it, and RFC 7523 allows it for the other endpoints of the
 /// same server. (The issuer, which RFC 7523bis moves to, is not accepted by every
 /// PingFederate version.)
-pub(crate) fn assertion_claims(client_id: &str, token_endpoint: &str) -> Option<Value> {
+pub(crate) fn assertion_claims(client_id: &str, audience: &str) -> Option<Value> {
     let now = unix_now();
     Some(json!({
         "iss": client_id,
         "sub": client_id,
-        "aud": token_endpoint,
+        "aud": audience,
         "jti": random_token(18)?,
         "iat": now,
         "exp": now + ASSERTION_LIFETIME_SECS,

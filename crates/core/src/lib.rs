@@ -95,8 +95,8 @@ pub mod worker;
 pub use claims::Claims;
 pub use client_key::ClientKey;
 pub use config::{
-    Config, ConfigBuilder, ConfigError, FlowApi, Par, ProviderSource, RequestObject, SameSite,
-    Secret, SignIn, TokenAuthMethod, DEFAULT_SCOPES,
+    AssertionAudience, Config, ConfigBuilder, ConfigError, FlowApi, Par, ProviderSource,
+    RequestObject, SameSite, Secret, SignIn, TokenAuthMethod, DEFAULT_SCOPES,
 };
 pub use discovery::{DiscoveryError, ProviderMetadata};
 pub use engine::{

@@ -55,7 +55,12 @@ impl Provider {
     /// time (a new `jti`), used at every endpoint.
     fn client_auth<'a>(&self, config: &'a Config) -> Result<ClientAuth<'a>, ProviderError> {
         let id = config.client_id.as_str();
-        let assertion = |sign: &dyn Fn(&Value) -> Option<String>| self.assertion(id, sign);
+        let audience = match config.assertion_audience {
+            crate::AssertionAudience::Issuer => self.metadata.issuer.as_str(),
+            _ => self.metadata.token_endpoint.as_str(),
+        };
+        let assertion =
+            |sign: &dyn Fn(&Value) -> Option<String>| self.assertion(audience, id, sign);
         Ok(match (config.auth_method, &config.client_secret) {
             (TokenAuthMethod::ClientSecretBasic, Some(secret)) => ClientAuth::Basic {
                 id,
@@ -71,7 +76,11 @@ impl Provider {
             }
             (TokenAuthMethod::PrivateKeyJwt, _) => match &config.client_key {
                 Some(key) => assertion(&|claims| key.sign_jwt(None, claims))?,
-                None => ClientAuth::Public { id },
+                None => {
+                    return Err(ProviderError::Invalid(
+                        "private_key_jwt without a client key".into(),
+                    ))
+                }
             },
             _ => ClientAuth::Public { id },
         })
@@ -80,10 +89,11 @@ impl Provider {
     /// A client assertion for `id`, signed by `sign`.
     fn assertion<'a>(
         &self,
+        audience: &str,
         id: &'a str,
         sign: &dyn Fn(&Value) -> Option<String>,
     ) -> Result<ClientAuth<'a>, ProviderError> {
-        crate::client_key::assertion_claims(id, &self.metadata.token_endpoint)
+        crate::client_key::assertion_claims(id, audience)
             .and_then(|claims| sign(&claims))
             .map(|assertion| ClientAuth::Assertion { id, assertion })
             .ok_or_else(|| ProviderError::Invalid("could not sign the client assertion".into()))
@@ -194,7 +204,10 @@ impl Provider {
         let id = worker.client_id.as_str();
         let secret = worker.client_secret.expose();
         let auth = if let Some(key) = &worker.key {
-            self.assertion(id, &|claims| key.sign_jwt(None, claims))?
+            // Workers talk to the token endpoint only.
+            self.assertion(&self.metadata.token_endpoint, id, &|claims| {
+                key.sign_jwt(None, claims)
+            })?
         } else if worker.post {
             ClientAuth::Post { id, secret }
         } else {

@@ -17,6 +17,7 @@ use axum::extract::State as AxState;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use url::Url;
 
 use crate::http::{self as h, Params};
@@ -33,6 +34,9 @@ pub(crate) const REQUEST_REF_HEADER: &str = "x-dev-provider-request-ref";
 pub(crate) enum AuthzError {
     /// The client or redirect URI cannot be trusted: show an error page.
     Fatal(String),
+    /// The request object (`request`) is invalid (`invalid_request_object`): its
+    /// `redirect_uri` cannot be trusted, so show an error page.
+    RequestObject(String),
     /// Redirect back to the client with an OAuth error.
     Redirect {
         redirect_uri: String,
@@ -44,9 +48,17 @@ pub(crate) enum AuthzError {
 
 /// Validates an authorization request (client, redirect URI, response type, scope, PKCE S256,
 /// prompt, max_age). `flow`: a `response_mode=pi.flow` request, where `redirect_uri` is
-/// optional (the client's first registered one is used).
-pub(crate) fn validate(st: &State, p: &Params, flow: bool) -> Result<AuthRequest, AuthzError> {
-    if let Some(k) = p.repeated() {
+/// optional (the client's first registered one is used). A signed request object
+/// (`request`, RFC 9101) is verified against `issuer` and the client's keys, and its claims
+/// replace the parameters.
+pub(crate) fn validate(
+    st: &State,
+    issuer: &str,
+    p: &Params,
+    flow: bool,
+) -> Result<AuthRequest, AuthzError> {
+    // RFC 8707 §2: `resource` may be repeated.
+    if let Some(k) = p.repeated_except("resource") {
         return Err(AuthzError::Fatal(format!(
             "parameter {k:?} was sent more than once"
         )));
@@ -58,6 +70,21 @@ pub(crate) fn validate(st: &State, p: &Params, flow: bool) -> Result<AuthRequest
         .clients
         .get(client_id)
         .ok_or_else(|| AuthzError::Fatal(format!("unknown client_id {client_id:?}")))?;
+    let from_request_object;
+    let signed = p.get("request").is_some();
+    let p = match p.get("request") {
+        Some(request) => {
+            if p.get("request_uri").is_some() {
+                return Err(AuthzError::Fatal(
+                    "request and request_uri cannot both be sent".into(),
+                ));
+            }
+            from_request_object = request_object_params(client, issuer, p, request)
+                .map_err(AuthzError::RequestObject)?;
+            &from_request_object
+        }
+        None => p,
+    };
     let redirect_uri_sent = p.get("redirect_uri").is_some();
     let redirect_uri = match p.get("redirect_uri") {
         Some(u) => u,
@@ -81,10 +108,10 @@ pub(crate) fn validate(st: &State, p: &Params, flow: bool) -> Result<AuthRequest
         description: description.to_owned(),
     };
 
-    if p.get("request").is_some() {
+    if client.require_signed_request_object && !signed {
         return Err(err(
-            "request_not_supported",
-            "request objects are not supported",
+            "invalid_request",
+            "this client must send its authorization request as a signed request object (request)",
         ));
     }
     if p.get("request_uri").is_some() {
@@ -202,6 +229,65 @@ pub(crate) fn validate(st: &State, p: &Params, flow: bool) -> Result<AuthRequest
         login_hint: p.get("login_hint").map(str::to_owned),
         acr_values: p.get("acr_values").map(str::to_owned),
     })
+}
+
+/// JWT claims of a request object that are not authorization parameters.
+const REQUEST_OBJECT_JWT_CLAIMS: [&str; 6] = ["iss", "aud", "iat", "nbf", "exp", "jti"];
+
+/// Verifies the request object `request` of `client` and returns its claims as the
+/// authorization parameters (RFC 9101 §5: only those are used). The outer `client_id` must
+/// equal the inner one, and an outer `response_type` the inner one. `max_age` numbers become
+/// text, a `resource` array repeated parameters, a `claims` object its JSON.
+fn request_object_params(
+    client: &crate::config::ClientRegistration,
+    issuer: &str,
+    outer: &Params,
+    request: &str,
+) -> Result<Params, String> {
+    let claims = crate::client_jwt::verify_request_object(client, issuer, request, now_secs())?;
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (name, value) in claims {
+        if REQUEST_OBJECT_JWT_CLAIMS.contains(&name.as_str()) {
+            continue;
+        }
+        if name == "request" || name == "request_uri" {
+            return Err(format!("a request object must not contain {name}"));
+        }
+        match value {
+            Value::Null => {}
+            Value::String(text) => pairs.push((name, text)),
+            Value::Number(n) => pairs.push((name, n.to_string())),
+            Value::Bool(b) => pairs.push((name, b.to_string())),
+            Value::Array(items) if name == "resource" => {
+                for item in items {
+                    match item {
+                        Value::String(text) => pairs.push((name.clone(), text)),
+                        _ => {
+                            return Err("`resource` must be a string or an array of strings".into())
+                        }
+                    }
+                }
+            }
+            Value::Object(_) if name == "claims" => pairs.push((name, value.to_string())),
+            _ => return Err(format!("the claim {name:?} must be a string")),
+        }
+    }
+    let inner = Params::from_pairs(pairs);
+    match inner.get("client_id") {
+        Some(id) if id == client.client_id => {}
+        Some(_) => {
+            return Err(
+                "the request object's client_id differs from the client_id parameter".into(),
+            )
+        }
+        None => return Err("the request object has no client_id".into()),
+    }
+    if let Some(outer_type) = outer.get("response_type") {
+        if inner.get("response_type") != Some(outer_type) {
+            return Err("the response_type parameter differs from the request object's".into());
+        }
+    }
+    Ok(inner)
 }
 
 /// Space-separated, duplicates removed, order kept.
@@ -366,10 +452,13 @@ fn authorization_request(
 ) -> Response {
     let mut st = shared.lock();
     st.prune();
-    let req = match validate(&st, params, false) {
+    let req = match validate(&st, &shared.urls.issuer, params, false) {
         Ok(r) => r,
         Err(AuthzError::Fatal(msg)) => {
             return h::error_page(StatusCode::BAD_REQUEST, "invalid_request", &msg)
+        }
+        Err(AuthzError::RequestObject(msg)) => {
+            return h::error_page(StatusCode::BAD_REQUEST, "invalid_request_object", &msg)
         }
         Err(AuthzError::Redirect {
             redirect_uri,
@@ -569,8 +658,13 @@ pub(crate) fn sign_in(shared: &Shared, authorize_url: &str, username: &str) -> R
     let params = Params::parse(url.query().unwrap_or_default().as_bytes());
     let mut st = shared.lock();
     st.prune();
-    let built = match validate(&st, &params, false) {
+    let built = match validate(&st, &shared.urls.issuer, &params, false) {
         Err(AuthzError::Fatal(msg)) => return Err(Error::InvalidAuthorizationRequest(msg)),
+        Err(AuthzError::RequestObject(msg)) => {
+            return Err(Error::InvalidAuthorizationRequest(format!(
+                "invalid_request_object: {msg}"
+            )))
+        }
         Err(AuthzError::Redirect {
             redirect_uri,
             state,

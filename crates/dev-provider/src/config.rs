@@ -102,24 +102,39 @@ impl fmt::Display for SigningAlg {
 /// use ping_oidc_dev_provider::AuthMethod;
 /// assert_eq!(AuthMethod::default(), AuthMethod::ClientSecretBasic);
 /// assert_eq!(AuthMethod::None.as_str(), "none");
+/// assert_eq!(AuthMethod::PrivateKeyJwt.as_str(), "private_key_jwt");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum AuthMethod {
     /// HTTP Basic with the form-urlencoded client id and secret.
     #[default]
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// A client assertion (RFC 7523 §2.2, OIDC Core §9) signed with HMAC (`HS256`, `HS384`
+    /// or `HS512`) under the client secret's UTF-8 bytes: form fields
+    /// `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer` and
+    /// `client_assertion`. Needs [`ClientRegistration::client_secret`].
+    ClientSecretJwt,
+    /// A client assertion signed with the client's private key (`RS256`/`384`/`512`,
+    /// `PS256`/`384`/`512` or `ES256`), verified with the public keys in
+    /// [`ClientRegistration::jwks`] (the key whose `kid` matches, or the only one). Needs
+    /// `jwks`.
+    PrivateKeyJwt,
     /// Public client: `client_id` in the body, no secret (PKCE is mandatory anyway).
     None,
 }
 
 impl AuthMethod {
-    /// The registered name (`client_secret_basic`, `client_secret_post`, `none`).
+    /// The registered name (`client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
+    /// `private_key_jwt`, `none`).
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
             AuthMethod::None => "none",
         }
     }
@@ -481,12 +496,34 @@ pub(crate) fn uuid_text(mut b: [u8; 16], version: u8) -> String {
 /// };
 /// assert!(spa.client_secret.is_none());
 /// ```
+///
+/// A client that authenticates with `private_key_jwt` and may send signed request objects
+/// registers its public keys:
+///
+/// ```
+/// use ping_oidc_dev_provider::{AuthMethod, ClientRegistration};
+///
+/// let jwks = serde_json::json!({"keys": [{
+///     "kty": "EC", "crv": "P-256", "kid": "client-key-1",
+///     "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+///     "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+/// }]});
+/// let app = ClientRegistration::private_key_jwt("jwt-app", jwks.clone(), "http://127.0.0.1:3000/auth/callback")
+///     .require_signed_request_object(true);
+/// assert_eq!(app.auth_method, AuthMethod::PrivateKeyJwt);
+/// assert!(app.client_secret.is_none() && app.jwks.is_some());
+///
+/// // A client_secret_basic client can register keys for its request objects only.
+/// let jar = ClientRegistration::confidential("jar-app", "s3cret", "http://127.0.0.1:3000/cb")
+///     .jwks(jwks);
+/// assert!(jar.jwks.is_some());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClientRegistration {
     /// The client id.
     pub client_id: String,
-    /// The secret; required for `client_secret_basic` / `client_secret_post`, must be `None`
-    /// for `none`.
+    /// The secret; required for `client_secret_basic`, `client_secret_post` and
+    /// `client_secret_jwt` (its UTF-8 bytes are the HMAC key), must be `None` for `none`.
     pub client_secret: Option<String>,
     /// Registered redirect URIs (exact string match).
     pub redirect_uris: Vec<String>,
@@ -503,6 +540,15 @@ pub struct ClientRegistration {
     pub signing_alg: Option<SigningAlg>,
     /// Whether the client may use the client credentials grant (a worker application).
     pub client_credentials: bool,
+    /// The client's public keys: a JWK Set (`{"keys": [...]}`), one JWK, or an array of JWKs
+    /// (RSA of 2048 bits or more, or EC P-256; keys with `use` other than `sig` and other key
+    /// types are ignored). They verify `private_key_jwt` assertions and signed request
+    /// objects. Required for [`AuthMethod::PrivateKeyJwt`] and
+    /// [`require_signed_request_object`](Self::require_signed_request_object).
+    pub jwks: Option<serde_json::Value>,
+    /// Whether every authorization request of this client must be a signed request object
+    /// (`request`, RFC 9101); a plain one is refused with `invalid_request`. Needs `jwks`.
+    pub require_signed_request_object: bool,
 }
 
 impl ClientRegistration {
@@ -552,6 +598,36 @@ impl ClientRegistration {
             auth_method: AuthMethod::None,
             ..Default::default()
         }
+    }
+
+    /// A confidential client using `private_key_jwt`, verified with `jwks` (see
+    /// [`ClientRegistration::jwks`](Self::jwks)); it has no secret.
+    pub fn private_key_jwt(
+        client_id: impl Into<String>,
+        jwks: impl Into<serde_json::Value>,
+        redirect_uri: impl Into<String>,
+    ) -> Self {
+        ClientRegistration {
+            client_id: client_id.into(),
+            redirect_uris: vec![redirect_uri.into()],
+            auth_method: AuthMethod::PrivateKeyJwt,
+            jwks: Some(jwks.into()),
+            ..Default::default()
+        }
+    }
+
+    /// Registers the client's public keys (a JWK Set, one JWK, or an array of JWKs), for
+    /// `private_key_jwt` and signed request objects.
+    pub fn jwks(mut self, jwks: impl Into<serde_json::Value>) -> Self {
+        self.jwks = Some(jwks.into());
+        self
+    }
+
+    /// Requires signed request objects (`request`) for every authorization request: a plain
+    /// request is refused with `invalid_request`. The keys come from [`jwks`](Self::jwks).
+    pub fn require_signed_request_object(mut self, required: bool) -> Self {
+        self.require_signed_request_object = required;
+        self
     }
 
     /// Adds a redirect URI.
@@ -612,7 +688,12 @@ impl ClientRegistration {
                     self.client_id
                 ))
             }
-            (AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost, None) => {
+            (
+                AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretPost
+                | AuthMethod::ClientSecretJwt,
+                None,
+            ) => {
                 return Err(format!(
                     "client {:?} uses {} but has no secret",
                     self.client_id,
@@ -620,6 +701,25 @@ impl ClientRegistration {
                 ))
             }
             _ => {}
+        }
+        match &self.jwks {
+            Some(jwks) => {
+                crate::client_jwt::parse_jwks(jwks)
+                    .map_err(|e| format!("client {:?}: jwks: {e}", self.client_id))?;
+            }
+            None if self.auth_method == AuthMethod::PrivateKeyJwt => {
+                return Err(format!(
+                    "client {:?} uses private_key_jwt but has no public keys: register them with .jwks(..)",
+                    self.client_id
+                ))
+            }
+            None if self.require_signed_request_object => {
+                return Err(format!(
+                    "client {:?} requires signed request objects but has no public keys: register them with .jwks(..)",
+                    self.client_id
+                ))
+            }
+            None => {}
         }
         for uri in self
             .redirect_uris

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
+use crate::client_jwt::{ASYMMETRIC_ALGS, HMAC_ALGS};
 use crate::config::PathShape;
 use crate::http::json_response;
 use crate::misbehave::{Misbehavior, WRONG_ISSUER};
@@ -29,7 +30,15 @@ pub(crate) fn document(urls: &Urls, misbehavior: &Misbehavior) -> Value {
     } else {
         urls.issuer.clone()
     };
-    let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
+    let auth_methods = [
+        "client_secret_basic",
+        "client_secret_post",
+        "client_secret_jwt",
+        "private_key_jwt",
+        "none",
+    ];
+    let mut assertion_algs = HMAC_ALGS.to_vec();
+    assertion_algs.extend(ASYMMETRIC_ALGS);
     let mut doc = json!({
         "issuer": issuer,
         "authorization_endpoint": urls.authorize,
@@ -46,8 +55,11 @@ pub(crate) fn document(urls: &Urls, misbehavior: &Misbehavior) -> Value {
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "revocation_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "introspection_endpoint_auth_methods_supported": auth_methods,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
         "scopes_supported": SUPPORTED_SCOPES,
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp",
@@ -58,7 +70,8 @@ pub(crate) fn document(urls: &Urls, misbehavior: &Misbehavior) -> Value {
         ],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_parameter_supported": false,
-        "request_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ASYMMETRIC_ALGS,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "backchannel_logout_supported": true,

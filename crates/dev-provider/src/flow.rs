@@ -691,9 +691,12 @@ pub(crate) fn start(shared: &Shared, params: &Params) -> Response {
     st.stats.flow_starts += 1;
     st.prune();
     prune_flows(&mut st);
-    let req = match authorize::validate(&st, params, true) {
+    let req = match authorize::validate(&st, &shared.urls.issuer, params, true) {
         Ok(r) => r,
         Err(AuthzError::Fatal(msg)) => return authorize_error(shared, "invalid_request", &msg),
+        Err(AuthzError::RequestObject(msg)) => {
+            return authorize_error(shared, "invalid_request_object", &msg)
+        }
         Err(AuthzError::Redirect {
             error, description, ..
         }) => return authorize_error(shared, error, &description),

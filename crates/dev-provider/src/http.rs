@@ -10,8 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use crate::client_jwt;
 use crate::config::{AuthMethod, ClientRegistration};
-use crate::state::State;
+use crate::state::{now_secs, State, Urls};
 
 /// Form or query parameters. Empty values count as absent (RFC 6749 §3.1).
 #[derive(Debug, Default)]
@@ -22,15 +23,25 @@ pub(crate) struct Params {
 
 impl Params {
     pub(crate) fn parse(bytes: &[u8]) -> Self {
+        Self::from_pairs(
+            url::form_urlencoded::parse(bytes).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        )
+    }
+
+    /// Parameters from name/value pairs, with the same rules as [`Params::parse`].
+    pub(crate) fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut p = Params::default();
-        for (k, v) in url::form_urlencoded::parse(bytes) {
+        for (k, v) in pairs {
             if v.is_empty() {
                 continue;
             }
-            if p.map.contains_key(k.as_ref()) {
-                p.repeated.push(k.into_owned());
-            } else {
-                p.map.insert(k.into_owned(), v.into_owned());
+            match p.map.entry(k) {
+                std::collections::hash_map::Entry::Occupied(seen) => {
+                    p.repeated.push(seen.key().clone())
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(v);
+                }
             }
         }
         p
@@ -43,6 +54,14 @@ impl Params {
     /// The first parameter sent more than once, if any.
     pub(crate) fn repeated(&self) -> Option<&str> {
         self.repeated.first().map(String::as_str)
+    }
+
+    /// The first parameter sent more than once other than `allowed` (which may repeat).
+    pub(crate) fn repeated_except(&self, allowed: &str) -> Option<&str> {
+        self.repeated
+            .iter()
+            .map(String::as_str)
+            .find(|k| *k != allowed)
     }
 }
 
@@ -227,9 +246,12 @@ fn form_decode(s: &str) -> String {
 }
 
 /// Authenticates the client at the token, introspection and revocation endpoints according to
-/// its registered method.
+/// its registered method. `endpoint` is the URL of the endpoint called: a client assertion's
+/// `aud` may name it, the token endpoint or the issuer.
 pub(crate) fn authenticate_client(
-    state: &State,
+    state: &mut State,
+    urls: &Urls,
+    endpoint: &str,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<ClientRegistration, OAuthError> {
@@ -257,6 +279,21 @@ pub(crate) fn authenticate_client(
     };
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
+    let assertion_type = params.get("client_assertion_type");
+    let assertion = params.get("client_assertion");
+    if assertion_type.is_some() || assertion.is_some() {
+        if basic.is_some() || body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "more than one client authentication method used",
+            ));
+        }
+        let (Some(assertion_type), Some(assertion)) = (assertion_type, assertion) else {
+            return Err(OAuthError::invalid_request(
+                "client_assertion_type and client_assertion must be sent together",
+            ));
+        };
+        return authenticate_assertion(state, urls, endpoint, body_id, assertion_type, assertion);
+    }
 
     let (client_id, method, secret) = match (&basic, body_secret) {
         (Some(_), Some(_)) => {
@@ -310,6 +347,74 @@ pub(crate) fn authenticate_client(
         }
     }
     Ok(client.clone())
+}
+
+/// `client_secret_jwt` / `private_key_jwt` (RFC 7523 §3): the assertion's `alg` names the
+/// method, which must be the registered one; then signature, claims and `jti` replay.
+fn authenticate_assertion(
+    state: &mut State,
+    urls: &Urls,
+    endpoint: &str,
+    body_id: Option<&str>,
+    assertion_type: &str,
+    assertion: &str,
+) -> Result<ClientRegistration, OAuthError> {
+    if assertion_type != client_jwt::JWT_BEARER {
+        return Err(OAuthError::invalid_client(format!(
+            "unsupported client_assertion_type {assertion_type:?}: use {}",
+            client_jwt::JWT_BEARER
+        )));
+    }
+    let jws = client_jwt::Jws::parse(assertion)
+        .map_err(|e| OAuthError::invalid_client(format!("client_assertion: {e}")))?;
+    let alg = jws.alg();
+    let method = if client_jwt::HMAC_ALGS.contains(&alg) {
+        AuthMethod::ClientSecretJwt
+    } else if client_jwt::ASYMMETRIC_ALGS.contains(&alg) {
+        AuthMethod::PrivateKeyJwt
+    } else if alg.eq_ignore_ascii_case("none") {
+        return Err(OAuthError::invalid_client(
+            "client_assertion: unsigned assertions (alg none) are not accepted",
+        ));
+    } else {
+        return Err(OAuthError::invalid_client(format!(
+            "client_assertion: alg {alg:?} is not supported"
+        )));
+    };
+    let client_id = match (body_id, jws.claim_str("iss")) {
+        (Some(id), _) => id,
+        (None, Some(iss)) => iss,
+        (None, None) => {
+            return Err(OAuthError::invalid_client(
+                "client_assertion has no iss and no client_id was sent",
+            ))
+        }
+    };
+    let client = state
+        .clients
+        .get(client_id)
+        .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+    if client.auth_method != method {
+        return Err(OAuthError::invalid_client(format!(
+            "client is registered for {} but used {}",
+            client.auth_method.as_str(),
+            method.as_str()
+        )));
+    }
+    let now = now_secs();
+    let audiences = [urls.token.as_str(), urls.issuer.as_str(), endpoint];
+    let verified = client_jwt::verify_assertion(client, &jws, &audiences, now)
+        .map_err(|e| OAuthError::invalid_client(format!("client_assertion: {e}")))?;
+    let client = client.clone();
+    if !state
+        .assertion_jtis
+        .record(&client.client_id, &verified.jti, verified.exp, now)
+    {
+        return Err(OAuthError::invalid_client(
+            "client_assertion was already used (jti replay)",
+        ));
+    }
+    Ok(client)
 }
 
 /// The `Bearer` token of an `Authorization` header.

@@ -66,8 +66,23 @@
 //!   introspection. Refresh tokens are opaque.
 //! * ID tokens: `iss sub aud azp exp iat auth_time sid at_hash amr` (+ `nonce` when sent) and
 //!   the user's claims for the granted scopes.
-//! * Client authentication: `client_secret_basic`, `client_secret_post` or `none`, exactly as
-//!   registered; the same at token, introspection and revocation.
+//! * Client authentication: `client_secret_basic`, `client_secret_post`, `client_secret_jwt`,
+//!   `private_key_jwt` or `none`, exactly as registered ([`AuthMethod`]); the same at token,
+//!   introspection and revocation. A client assertion (`client_assertion_type`
+//!   `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`) is `HS256`/`384`/`512` under
+//!   the secret, or `RS*`/`PS*`/`ES256` under a key of [`ClientRegistration::jwks`] (by `kid`,
+//!   or the only key); `iss` = `sub` = the client id, `aud` the token endpoint URL, the
+//!   issuer or the endpoint called, `exp` required (30 s of skew), `jti` single use
+//!   (remembered until `exp`, at most 10,000). `alg: none` is refused; every failure is
+//!   `invalid_client`, two methods at once `invalid_request`.
+//! * Signed request objects (RFC 9101) by value: `request` on the authorization endpoint
+//!   (redirect, programmatic sign-in and `pi.flow`), signed with a key of
+//!   [`ClientRegistration::jwks`] (`typ`, when present, `oauth-authz-req+jwt`; `iss` the client
+//!   id, `aud` the issuer, `exp` required). Its claims replace the query parameters (the
+//!   outer `client_id`, and `response_type` when sent, must match). A bad one is refused with
+//!   an `invalid_request_object` page (its `redirect_uri` cannot be trusted);
+//!   [`ClientRegistration::require_signed_request_object`] refuses plain requests with
+//!   `invalid_request`. `request_uri` (and PAR) is not supported.
 //! * End session: `id_token_hint` (may be expired, must verify against a current JWKS key),
 //!   `client_id`, `post_logout_redirect_uri` (must be registered; `TargetResource` is accepted
 //!   as an alias on `/idp/startSLO.ping`), `state`. Ends the cookie's session and the hint's
@@ -94,6 +109,7 @@
 #![warn(missing_docs)]
 
 mod authorize;
+mod client_jwt;
 mod config;
 mod discovery;
 mod error;
@@ -440,6 +456,7 @@ impl DevProviderBuilder {
             flow_order: std::collections::VecDeque::new(),
             flow_config: self.flow,
             resources: self.resources,
+            assertion_jtis: Default::default(),
         };
         let shared = Arc::new(Shared::new(urls, state));
         let app = server::router(shared.clone());

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::client_jwt::JtiCache;
 use crate::config::{ClientRegistration, PathShape, SigningAlg, TestUser};
 use crate::flow::{Flow, FlowConfig};
 use crate::keys::{b64, KeyStore};
@@ -253,6 +254,8 @@ pub(crate) struct State {
     pub(crate) flows: HashMap<String, Flow>,
     pub(crate) flow_order: VecDeque<String>,
     pub(crate) flow_config: FlowConfig,
+    /// Client assertion `jti`s already used (RFC 7523 §3 replay protection).
+    pub(crate) assertion_jtis: JtiCache,
 }
 
 impl State {

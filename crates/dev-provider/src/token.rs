@@ -255,7 +255,7 @@ fn token_inner(
             "parameter {k:?} was sent more than once"
         )));
     }
-    let client = h::authenticate_client(st, headers, params)?;
+    let client = h::authenticate_client(st, &shared.urls, &shared.urls.token, headers, params)?;
     match params.get("grant_type") {
         None => Err(OAuthError::invalid_request("grant_type is missing")),
         Some("authorization_code") => code_grant(shared, st, &client, params),
@@ -615,7 +615,13 @@ fn introspect_sync(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<
     let params = Params::parse(body);
     let mut st = shared.lock();
     st.stats.introspections += 1;
-    h::authenticate_client(&st, headers, &params)?;
+    h::authenticate_client(
+        &mut st,
+        &shared.urls,
+        &shared.urls.introspect,
+        headers,
+        &params,
+    )?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;
@@ -659,7 +665,8 @@ fn revoke_sync(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<(), 
     let params = Params::parse(body);
     let mut st = shared.lock();
     st.stats.revocations += 1;
-    let client = h::authenticate_client(&st, headers, &params)?;
+    let client =
+        h::authenticate_client(&mut st, &shared.urls, &shared.urls.revoke, headers, &params)?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is missing"))?;

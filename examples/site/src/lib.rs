@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 
 use ping_oidc::adapter::escape_html as escape;
 use ping_oidc::store::RedisStore;
-use ping_oidc::{Authenticated, Config, PingOidc};
+use ping_oidc::{Authenticated, Config, PingOidc, RequestObject, TokenAuthMethod};
 use ping_oidc_dev_provider::{
-    ClientRegistration, DevProvider, PathShape, TestUser, DEFAULT_PASSWORD, DEFAULT_USERNAME,
-    DEV_OTP,
+    AuthMethod, ClientRegistration, DevProvider, PathShape, TestUser, DEFAULT_PASSWORD,
+    DEFAULT_USERNAME, DEV_OTP,
 };
 use serde_json::{json, Value};
 
@@ -84,10 +84,13 @@ pub async fn start_from_env() -> Result<Example, String> {
         let flow_api = std::env::var("OIDC_FLOW_API").unwrap_or_default();
         let pingfederate = flow_api.trim().eq_ignore_ascii_case("pingfederate");
         let provider = start_dev_provider(&app_url, pingfederate).await?;
+        // A private_key_jwt client has no secret: the key file authenticates it.
+        let secret = (dev_token_auth_method() != Some(TokenAuthMethod::PrivateKeyJwt))
+            .then(|| DEV_CLIENT_SECRET.to_string());
         let builder = Config::builder_from_lookup(|name| match name {
             "OIDC_ISSUER" => Some(provider.issuer()),
             "OIDC_CLIENT_ID" => Some(DEV_CLIENT_ID.into()),
-            "OIDC_CLIENT_SECRET" => Some(DEV_CLIENT_SECRET.into()),
+            "OIDC_CLIENT_SECRET" => secret.clone(),
             "APP_URL" => Some(app_url.clone()),
             // The embedded provider is PingOne-shaped (or PingFederate's, as asked), flow
             // API included: on unless switched off.
@@ -191,6 +194,55 @@ pub const DEV_CLIENT_ID: &str = "ping-oidc-example";
 /// Its secret (a development value, printed nowhere but here).
 pub const DEV_CLIENT_SECRET: &str = "dev-secret";
 
+/// A variable of the environment, unless unset or blank.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// `OIDC_TOKEN_AUTH_METHOD`, read as the engine reads it (`None` when unset or unknown: the
+/// engine then reports it).
+fn dev_token_auth_method() -> Option<TokenAuthMethod> {
+    env_var("OIDC_TOKEN_AUTH_METHOD").and_then(|m| TokenAuthMethod::parse(&m))
+}
+
+/// Registers the example client the way the environment makes the engine authenticate:
+/// `OIDC_TOKEN_AUTH_METHOD` (`client_secret_post`, `client_secret_jwt` with the dev secret,
+/// `private_key_jwt` with the public half of `OIDC_PRIVATE_KEY_FILE` / `OIDC_PRIVATE_KEY_ID`),
+/// and with `OIDC_REQUEST_OBJECT=signed` the key too, so its request objects verify. With
+/// none of them set, the client stays `client_secret_basic`.
+fn dev_client_auth(client: ClientRegistration) -> Result<ClientRegistration, String> {
+    let method = dev_token_auth_method();
+    let mut client = match method {
+        Some(TokenAuthMethod::ClientSecretPost) => client.auth_method(AuthMethod::ClientSecretPost),
+        Some(TokenAuthMethod::ClientSecretJwt) => client.auth_method(AuthMethod::ClientSecretJwt),
+        Some(TokenAuthMethod::PrivateKeyJwt) => ClientRegistration {
+            client_secret: None,
+            ..client.auth_method(AuthMethod::PrivateKeyJwt)
+        },
+        _ => client,
+    };
+    let private_key_jwt = method == Some(TokenAuthMethod::PrivateKeyJwt);
+    let signed_requests = env_var("OIDC_REQUEST_OBJECT").and_then(|m| RequestObject::parse(&m))
+        == Some(RequestObject::Signed);
+    if private_key_jwt || signed_requests {
+        let Some(path) = env_var("OIDC_PRIVATE_KEY_FILE") else {
+            let setting = if private_key_jwt {
+                "OIDC_TOKEN_AUTH_METHOD=private_key_jwt"
+            } else {
+                "OIDC_REQUEST_OBJECT=signed"
+            };
+            return Err(format!(
+                "{setting} needs the client's private key: set OIDC_PRIVATE_KEY_FILE"
+            ));
+        };
+        let kid = env_var("OIDC_PRIVATE_KEY_ID");
+        let key =
+            ping_oidc::ClientKey::from_file(&path, kid.as_deref()).map_err(|e| e.to_string())?;
+        client = client.jwks(json!({ "keys": [key.public_jwk()] }));
+    }
+    Ok(client)
+}
+
 async fn start_dev_provider(app_url: &str, pingfederate: bool) -> Result<DevProvider, String> {
     let client = ClientRegistration::confidential(
         DEV_CLIENT_ID,
@@ -199,6 +251,7 @@ async fn start_dev_provider(app_url: &str, pingfederate: bool) -> Result<DevProv
     )
     .post_logout_redirect_uri(format!("{app_url}/"))
     .backchannel_logout_uri(format!("{app_url}/auth/backchannel-logout"));
+    let client = dev_client_auth(client)?;
     let mut builder = DevProvider::builder()
         .client(client)
         .client(ClientRegistration::worker(DEV_WORKER_ID, DEV_WORKER_SECRET))

@@ -43,6 +43,7 @@ pub struct ConfigBuilder {
     sign_in: SignIn,
     par: Par,
     request_object: RequestObject,
+    assertion_audience: AssertionAudience,
     client_key: Option<std::sync::Arc<crate::ClientKey>>,
     sign_in_page: Option<SignInPage>,
     apis: Vec<crate::ApiConfig>,
@@ -286,7 +287,16 @@ impl ConfigBuilder {
         self
     }
 
+    /// The `aud` of client assertions (`OIDC_CLIENT_ASSERTION_AUDIENCE`, default
+    /// [`AssertionAudience::TokenEndpoint`]).
+    pub fn client_assertion_audience(mut self, audience: AssertionAudience) -> Self {
+        self.assertion_audience = audience;
+        self
+    }
+
     /// Signed request objects (`OIDC_REQUEST_OBJECT`, default [`RequestObject::Off`]).
+    /// They sign `/auth/login`'s request; the redirect-less flows (`/auth/flow`,
+    /// `/auth/signin`) start from the server over TLS and send plain parameters.
     pub fn request_object(mut self, mode: RequestObject) -> Self {
         self.request_object = mode;
         self
@@ -357,7 +367,12 @@ impl ConfigBuilder {
                     "token auth method `private_key_jwt` needs the client's private key: set OIDC_PRIVATE_KEY_FILE",
                 ))
             }
-            (Some(TokenAuthMethod::PrivateKeyJwt), _) => TokenAuthMethod::PrivateKeyJwt,
+            (Some(TokenAuthMethod::PrivateKeyJwt), secret) => {
+                if secret.is_some() {
+                    tracing::warn!("private_key_jwt is chosen: the client secret that is also set is not used");
+                }
+                TokenAuthMethod::PrivateKeyJwt
+            }
             (None, None) if self.client_key.is_some() => TokenAuthMethod::PrivateKeyJwt,
             (Some(TokenAuthMethod::None), Some(_)) => {
                 return Err(setting_error("token_auth_method", 
@@ -614,6 +629,7 @@ impl ConfigBuilder {
         Ok(Config {
             par: self.par,
             request_object: self.request_object,
+            assertion_audience: self.assertion_audience,
             client_key: self.client_key,
             workers: self.workers,
             apis: self.apis,

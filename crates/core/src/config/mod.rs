@@ -164,6 +164,29 @@ impl Par {
     }
 }
 
+/// The `aud` of client assertions (`OIDC_CLIENT_ASSERTION_AUDIENCE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AssertionAudience {
+    /// The token endpoint URL at every endpoint (OIDC Core §9): what PingOne and PingFederate
+    /// take.
+    #[default]
+    TokenEndpoint,
+    /// The issuer identifier, as FAPI 2.0 and RFC 7523bis require.
+    Issuer,
+}
+
+impl AssertionAudience {
+    /// Parses `token_endpoint` or `issuer`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "token_endpoint" => Some(Self::TokenEndpoint),
+            "issuer" => Some(Self::Issuer),
+            _ => None,
+        }
+    }
+}
+
 /// Whether the authorization request is a signed request object (JAR, RFC 9101;
 /// `OIDC_REQUEST_OBJECT`). Signed with the client's private key; sent by value, or inside the
 /// pushed request when PAR is used.
@@ -302,6 +325,7 @@ pub struct Config {
     pub(crate) sign_in: SignIn,
     pub(crate) par: Par,
     pub(crate) request_object: RequestObject,
+    pub(crate) assertion_audience: AssertionAudience,
     pub(crate) client_key: Option<std::sync::Arc<crate::ClientKey>>,
     pub(crate) apis: Vec<crate::ApiConfig>,
     pub(crate) workers: Vec<(String, crate::worker::WorkerConfig)>,
@@ -316,7 +340,9 @@ impl Config {
 
     /// Reads the variables of the example contract: `OIDC_ISSUER` or `PINGONE_ENV_ID` +
     /// `PINGONE_REGION` or `PINGONE_CUSTOM_DOMAIN`, `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`,
-    /// `OIDC_TOKEN_AUTH_METHOD`, `OIDC_SCOPES`, `APP_URL`, `SESSION_KEY`.
+    /// `OIDC_TOKEN_AUTH_METHOD`, `OIDC_PRIVATE_KEY_FILE`, `OIDC_PRIVATE_KEY_ID`,
+    /// `OIDC_REQUEST_OBJECT`, `OIDC_PAR`, `OIDC_SCOPES`, `APP_URL`, `SESSION_KEY`,
+    /// `OIDC_FLOW_API`, `OIDC_SIGN_IN` and `SIGNIN_*` (the README's table).
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::builder_from_env()?.build()
     }
@@ -416,9 +442,26 @@ impl Config {
             })?;
             builder = builder.par(par);
         }
-        if let Some(path) = lookup("OIDC_PRIVATE_KEY_FILE") {
-            let kid = lookup("OIDC_PRIVATE_KEY_ID");
-            builder = builder.private_key(crate::ClientKey::from_file(&path, kid.as_deref())?);
+        match (lookup("OIDC_PRIVATE_KEY_FILE"), lookup("OIDC_PRIVATE_KEY_ID")) {
+            (Some(path), kid) => {
+                builder = builder.private_key(crate::ClientKey::from_file(&path, kid.as_deref())?);
+            }
+            (None, Some(_)) => {
+                return Err(setting_error(
+                    "private_key",
+                    "OIDC_PRIVATE_KEY_ID is set but OIDC_PRIVATE_KEY_FILE is not: set the key's file too",
+                ))
+            }
+            (None, None) => {}
+        }
+        if let Some(audience) = lookup("OIDC_CLIENT_ASSERTION_AUDIENCE") {
+            let audience = AssertionAudience::parse(&audience).ok_or_else(|| {
+                setting_error(
+                    "client_assertion_audience",
+                    format!("OIDC_CLIENT_ASSERTION_AUDIENCE `{audience}` is not one of token_endpoint, issuer"),
+                )
+            })?;
+            builder = builder.client_assertion_audience(audience);
         }
         if let Some(mode) = lookup("OIDC_REQUEST_OBJECT") {
             let mode = RequestObject::parse(&mode).ok_or_else(|| {

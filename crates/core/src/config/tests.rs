@@ -247,3 +247,28 @@ fn jwt_client_authentication_from_env() {
         );
     }
 }
+
+/// `OIDC_PRIVATE_KEY_ID` alone, and the assertion audience.
+#[test]
+fn key_id_alone_is_refused_and_the_audience_is_read() {
+    let lookup = |extra: (&'static str, &'static str)| {
+        env(&[
+            ("OIDC_ISSUER", "https://idp.example/as"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_CLIENT_SECRET", "s3cret"),
+            extra,
+        ])
+    };
+    let error =
+        Config::builder_from_lookup(lookup(("OIDC_PRIVATE_KEY_ID", "k"))).expect_err("refused");
+    assert!(
+        error.message().contains("OIDC_PRIVATE_KEY_FILE"),
+        "{}",
+        error.message()
+    );
+    let config = Config::builder_from_lookup(lookup(("OIDC_CLIENT_ASSERTION_AUDIENCE", "issuer")))
+        .and_then(ConfigBuilder::build)
+        .expect("valid");
+    assert_eq!(config.assertion_audience, AssertionAudience::Issuer);
+    assert!(Config::builder_from_lookup(lookup(("OIDC_CLIENT_ASSERTION_AUDIENCE", "x"))).is_err());
+}
