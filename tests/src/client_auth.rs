@@ -1,5 +1,5 @@
 //! Client authentication with signed JWTs (RFC 7523: `client_secret_jwt`, `private_key_jwt`),
-//! signed request objects (RFC 9101), the client's `/auth/jwks`, and a public client through
+//! signed request objects (RFC 9101; PS256 and ES256), the client's `/auth/jwks`, and a public client through
 //! PAR, the silent check and step-up, all against `oidc-provider` in either path shape.
 //! Written once; `tests/tests/client_auth.rs` runs each case for every adapter and shape.
 
@@ -59,7 +59,14 @@ async fn jar_setup(
     request_object: Option<RequestObject>,
 ) -> (OidcProvider, TestApp) {
     let slot = AppSlot::new();
-    let key = client_key(shape);
+    // PS256 in the PingOne shape (RS256 is what the JWT client-auth case there uses), ES256
+    // in PingFederate's.
+    let key = match shape {
+        Shape::PingOne => client_key(shape)
+            .with_algorithm(ping_oidc::Algorithm::PS256)
+            .expect("an RSA key signs PS256"),
+        Shape::PingFederate => client_key(shape),
+    };
     let mut client = confidential_client(
         "rp",
         "rp-secret",
