@@ -507,10 +507,15 @@ fn jwt_audience(token: &str) -> Value {
             .decode(part)
             .ok()
     });
+    // Only `aud` is read: the other claims are skipped, not built into a map.
+    #[derive(serde::Deserialize)]
+    struct Audience {
+        #[serde(default)]
+        aud: Value,
+    }
     payload
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .and_then(|claims| claims.get("aud").cloned())
-        .unwrap_or(Value::Null)
+        .and_then(|bytes| serde_json::from_slice::<Audience>(&bytes).ok())
+        .map_or(Value::Null, |claims| claims.aud)
 }
 
 fn display_name(user: &Authenticated) -> &str {
