@@ -135,6 +135,16 @@ impl CallbackFailure {
 }
 
 /// 503 while the provider has not been reached since start.
+/// Sign-in could not begin for a reason of ours (a cookie or a signature not made).
+fn sign_in_could_not_start() -> AuthResponse {
+    AuthResponse::page(
+        503,
+        "Temporarily unavailable",
+        "Sign-in could not start. Try again.",
+        None,
+    )
+}
+
 fn provider_unreachable_page() -> AuthResponse {
     AuthResponse::page(
         503,
@@ -290,12 +300,7 @@ impl PingOidc {
             tx.to_cookie(config),
             url::Url::parse(&provider.metadata.authorization_endpoint),
         ) else {
-            return AuthResponse::page(
-                503,
-                "Temporarily unavailable",
-                "Sign-in could not start. Try again.",
-                None,
-            );
+            return sign_in_could_not_start();
         };
         let mut scope = config.scopes.join(" ");
         for extra in &tx.extra_scopes {
@@ -327,8 +332,14 @@ impl PingOidc {
             params.push(("max_age", max_age));
         }
         let metadata = &provider.metadata;
-        // RFC 9101 §4: the whole request as a signed JWT; only `client_id` and `request` (and,
-        // by value, OIDC Core §6.1's `response_type` and `scope`) stay beside it.
+        let push = match config.par {
+            _ if metadata.require_pushed_authorization_requests => true,
+            crate::Par::Always => true,
+            crate::Par::Auto => metadata.pushed_authorization_request_endpoint.is_some(),
+            _ => false,
+        };
+        // RFC 9101 §4: the whole request as a signed JWT. Beside it only `client_id` when
+        // pushed (RFC 9126 §3), and by value also OIDC Core §6.1's `response_type` and `scope`.
         let request_object = match (config.request_object, &config.client_key) {
             (crate::RequestObject::Signed, Some(key)) => {
                 let signed = crate::client_key::request_object_claims(
@@ -338,31 +349,24 @@ impl PingOidc {
                 )
                 .and_then(|claims| key.sign_jwt(Some("oauth-authz-req+jwt"), &claims));
                 let Some(signed) = signed else {
-                    return AuthResponse::page(
-                        503,
-                        "Temporarily unavailable",
-                        "Sign-in could not start. Try again.",
-                        None,
-                    );
+                    return sign_in_could_not_start();
                 };
                 Some(signed)
             }
             _ => None,
         };
         if let Some(signed) = &request_object {
-            params = vec![
-                ("response_type", "code"),
-                ("client_id", &config.client_id),
-                ("scope", &scope),
-                ("request", signed),
-            ];
+            params = if push {
+                vec![("client_id", &config.client_id), ("request", signed)]
+            } else {
+                vec![
+                    ("response_type", "code"),
+                    ("client_id", &config.client_id),
+                    ("scope", &scope),
+                    ("request", signed),
+                ]
+            };
         }
-        let push = match config.par {
-            _ if metadata.require_pushed_authorization_requests => true,
-            crate::Par::Always => true,
-            crate::Par::Auto => metadata.pushed_authorization_request_endpoint.is_some(),
-            _ => false,
-        };
         if push {
             // RFC 9126 §4: only `client_id` and `request_uri` go through the browser.
             let Some(endpoint) = &metadata.pushed_authorization_request_endpoint else {
@@ -374,10 +378,6 @@ impl PingOidc {
                     None,
                 );
             };
-            if request_object.is_some() {
-                // RFC 9126 §3: a pushed request object carries everything itself.
-                params.retain(|(name, _)| matches!(*name, "client_id" | "request"));
-            }
             let request_uri = match provider
                 .push_authorization_request(config, endpoint, &params)
                 .await
