@@ -135,7 +135,8 @@ impl CallbackFailure {
 }
 
 /// 503 while the provider has not been reached since start.
-/// Sign-in could not begin for a reason of ours (a cookie or a signature not made).
+/// Sign-in could not begin for a reason of ours (no randomness, a cookie or a signature
+/// not made).
 fn sign_in_could_not_start() -> AuthResponse {
     AuthResponse::page(
         503,
@@ -281,12 +282,7 @@ impl PingOidc {
         extra_scopes.retain(|scope| scope.len() <= 64);
         extra_scopes.truncate(8);
         let Some(mut tx) = LoginTransaction::new(return_to, extra_scopes, self.now()) else {
-            return AuthResponse::page(
-                503,
-                "Temporarily unavailable",
-                "Sign-in could not start. Try again.",
-                None,
-            );
+            return sign_in_could_not_start();
         };
         tx.apis = apis.iter().map(|api| api.name.clone()).collect();
         tx.silent = prompt.as_deref() == Some("none");
