@@ -190,6 +190,7 @@ function emptyStats() {
     token_errors: 0,
     revocations: 0,
     introspections: 0,
+    jwks: 0,
     end_sessions: 0,
     ping_slo: 0,
     userinfo: 0,
@@ -607,6 +608,9 @@ provider.use(async (ctx, next) => {
       break;
     case 'introspection':
       if (ctx.method === 'POST') stats.introspections += 1;
+      break;
+    case 'jwks':
+      if (ctx.method === 'GET') stats.jwks += 1;
       break;
     case 'userinfo':
       if (ctx.method === 'GET' || ctx.method === 'POST') stats.userinfo += 1;

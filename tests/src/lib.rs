@@ -12,6 +12,7 @@ pub mod conformance;
 pub mod flow;
 pub mod log_capture;
 pub mod oidc_provider;
+pub mod resource_server;
 pub mod signin_page;
 pub mod step_up;
 pub mod store_suite;

@@ -191,6 +191,9 @@ pub struct ProviderStats {
     pub revocations: u64,
     #[serde(default)]
     pub introspections: u64,
+    /// JWKS fetches.
+    #[serde(default)]
+    pub jwks: u64,
     pub end_sessions: u64,
     /// Calls to PingFederate's `startSLO.ping` (with `END_SESSION=ping`).
     #[serde(default)]

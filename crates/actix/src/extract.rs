@@ -76,16 +76,18 @@ impl ResponseError for AuthRejection {
 /// What the extractors' futures are: ready at once when the engine answered without waiting
 /// (a memory-held session with a fresh token: most requests), else boxed (not `Send`: actix
 /// runs each on its worker).
-type Extraction<T> = Either<
+pub(crate) type Extraction<T> = Either<
     Ready<Result<T, AuthRejection>>,
     Pin<Box<dyn Future<Output = Result<T, AuthRejection>>>>,
 >;
 
-fn waiting<T>(future: impl Future<Output = Result<T, AuthRejection>> + 'static) -> Extraction<T> {
+pub(crate) fn waiting<T>(
+    future: impl Future<Output = Result<T, AuthRejection>> + 'static,
+) -> Extraction<T> {
     Either::Right(Box::pin(future))
 }
 
-fn answered<T>(answer: Result<T, AuthRejection>) -> Extraction<T> {
+pub(crate) fn answered<T>(answer: Result<T, AuthRejection>) -> Extraction<T> {
     Either::Left(ready(answer))
 }
 

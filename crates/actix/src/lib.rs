@@ -53,6 +53,9 @@
 //! - [`OptionalUser`]: the same, or `None`. Prefer it to `Option<AuthenticatedUser>`, which
 //!   actix-web turns into `None` on any refusal, outages included.
 //! - [`ScopedToken<S>`]: a user whose token carries the scopes `S` names.
+//! - [`BearerUser`] and [`BearerToken<S>`]: for the app's own APIs, a caller with an
+//!   `Authorization: Bearer` access token for the app's resource (no session involved); see
+//!   [`ping_oidc::guides::protecting_apis`].
 //!
 //! Several extractors in one handler ask the engine once: the user is kept in the request's
 //! extensions.
@@ -70,10 +73,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bearer;
 mod convert;
 mod extract;
 mod middleware;
 
+pub use bearer::{BearerToken, BearerUser};
 pub use extract::{AuthRejection, AuthenticatedUser, OptionalUser, ScopedToken};
 pub use middleware::{AuthAnswer, OidcMiddleware, OidcMiddlewareService, ResponseFuture};
 pub use ping_oidc::{self, api, required_scopes, ApiConfig, PingOidc, RequiredScopes};
@@ -83,4 +88,5 @@ pub use ping_oidc::store::RedisStore;
 pub use ping_oidc::{
     AccessToken, Authenticated, Claims, Config, ConfigBuilder, ConfigError, DeviceKind, FlowApi,
     FlowDevice, FlowStep, MemoryStore, PingOidcBuilder, Rejection, StartError, StoreError,
+    VerifiedAccessToken,
 };

@@ -11,5 +11,7 @@
 //!    [`Pending::authenticate`] (or [`Pending::optional_user`]) only when the answer is
 //!    [`Immediate::MustWait`].
 
-pub use crate::engine::{AuthRoute, Immediate, Pending, RequestAuth, RequestInfo, RequestKind};
+pub use crate::engine::{
+    AuthRoute, BearerNow, Immediate, Pending, PendingBearer, RequestAuth, RequestInfo, RequestKind,
+};
 pub use crate::response::{escape as escape_html, AuthResponse};

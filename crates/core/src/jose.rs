@@ -85,6 +85,18 @@ impl Algorithm {
     }
 }
 
+/// Every algorithm a provider's signature is verified with.
+pub(crate) const VERIFIED_ALGORITHMS: [Algorithm; 8] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
+
 #[derive(Deserialize)]
 struct RawHeader {
     alg: String,

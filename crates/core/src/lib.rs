@@ -61,10 +61,13 @@ pub mod guides {
     pub mod step_up_and_silent_check {}
     #[doc = include_str!("../docs/client-authentication.md")]
     pub mod client_authentication {}
+    #[doc = include_str!("../docs/protecting-apis.md")]
+    pub mod protecting_apis {}
 }
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
+mod access_token;
 mod claims;
 mod client_key;
 mod config;
@@ -92,6 +95,7 @@ mod time;
 mod transaction;
 pub mod worker;
 
+pub use access_token::VerifiedAccessToken;
 pub use claims::Claims;
 pub use client_key::ClientKey;
 pub use config::{

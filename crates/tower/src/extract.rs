@@ -61,12 +61,12 @@ impl IntoResponse for AuthRejection {
 
 /// What the extractors' futures are: ready at once when the engine answered without waiting
 /// (a memory-held session with a fresh token: most requests), else boxed.
-type Extraction<'a, T> = Either<
+pub(crate) type Extraction<'a, T> = Either<
     Ready<Result<T, AuthRejection>>,
     Pin<Box<dyn Future<Output = Result<T, AuthRejection>> + Send + 'a>>,
 >;
 
-fn answered<'a, T>(answer: Result<T, AuthRejection>) -> Extraction<'a, T> {
+pub(crate) fn answered<'a, T>(answer: Result<T, AuthRejection>) -> Extraction<'a, T> {
     Either::Left(ready(answer))
 }
 

@@ -19,7 +19,8 @@
 //! # What the layer does
 //! - Requests under the route prefix (default `/auth`) are answered by the engine:
 //!   `GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`, `GET /auth/user`,
-//!   `GET /auth/token` and `POST /auth/backchannel-logout`. Other paths under the prefix go to
+//!   `GET /auth/token`, `POST /auth/backchannel-logout` and the resource's metadata at
+//!   `GET /.well-known/oauth-protected-resource`. Other paths under the prefix go to
 //!   your router.
 //! - Every other request passes through with the engine in its extensions, for the extractors.
 //!   The layer itself reads no session: unguarded routes pay nothing.
@@ -30,6 +31,9 @@
 //!   requests ask at once).
 //! - [`OptionalUser`]: the same, or `None`.
 //! - [`ScopedToken<S>`]: a user whose token carries the scopes `S` names.
+//! - [`BearerUser`] and [`BearerToken<S>`]: for the app's own APIs, a caller with an
+//!   `Authorization: Bearer` access token for the app's resource (no session involved); see
+//!   [`ping_oidc::guides::protecting_apis`].
 //!
 //! A refusal is an [`AuthRejection`]: browser navigations (`Sec-Fetch-Mode: navigate`, or
 //! `Accept: text/html`) are redirected to sign-in and come back afterwards; other requests get
@@ -43,10 +47,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bearer;
 mod convert;
 mod extract;
 mod layer;
 
+pub use bearer::{BearerToken, BearerUser};
 pub use extract::{AuthRejection, AuthenticatedUser, OptionalUser, ScopedToken};
 pub use layer::{OidcLayer, OidcService};
 pub use ping_oidc::{self, api, required_scopes, ApiConfig, PingOidc, RequiredScopes};
@@ -56,4 +62,5 @@ pub use ping_oidc::store::RedisStore;
 pub use ping_oidc::{
     AccessToken, Authenticated, Claims, Config, ConfigBuilder, ConfigError, DeviceKind, FlowApi,
     FlowDevice, FlowStep, MemoryStore, PingOidcBuilder, Rejection, StartError, StoreError,
+    VerifiedAccessToken,
 };

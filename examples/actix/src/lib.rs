@@ -11,8 +11,10 @@ use actix_web::dev::{ServerHandle, ServiceFactory, ServiceRequest, ServiceRespon
 use actix_web::http::header::ContentType;
 use actix_web::web::{self, ServiceConfig};
 use actix_web::{guard, App, HttpResponse, HttpServer, Route};
-use ping_oidc_actix::{AuthenticatedUser, OidcMiddleware, OptionalUser, PingOidc, ScopedToken};
-use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa};
+use ping_oidc_actix::{
+    AuthenticatedUser, BearerToken, OidcMiddleware, OptionalUser, PingOidc, ScopedToken,
+};
+use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa, ResourceRead};
 
 /// Worker threads per server: the example is small, and CI machines have two cores.
 pub const WORKERS: usize = 2;
@@ -42,6 +44,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/api/orders", get().to(orders))
         .route("/api/devices", get().to(devices))
         .route("/api/step-up", get().to(step_up))
+        .route("/api/resource", get().to(resource))
         .route("/healthz", get().to(|| async { "ok" }));
 }
 
@@ -70,6 +73,10 @@ async fn me(user: AuthenticatedUser) -> HttpResponse {
 
 async fn orders(token: ScopedToken<OrdersRead>) -> HttpResponse {
     HttpResponse::Ok().json(site::orders_json(&token))
+}
+
+async fn resource(caller: BearerToken<ResourceRead>) -> HttpResponse {
+    HttpResponse::Ok().json(site::resource_json(&caller))
 }
 
 async fn step_up(user: ScopedToken<RecentMfa>) -> HttpResponse {

@@ -5,8 +5,10 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
-use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa};
-use ping_oidc_tower::{AuthenticatedUser, OidcLayer, OptionalUser, PingOidc, ScopedToken};
+use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa, ResourceRead};
+use ping_oidc_tower::{
+    AuthenticatedUser, BearerToken, OidcLayer, OptionalUser, PingOidc, ScopedToken,
+};
 
 /// The whole site, `/auth/*` included.
 pub fn router(oidc: PingOidc) -> Router {
@@ -18,6 +20,7 @@ pub fn router(oidc: PingOidc) -> Router {
         .route("/api/orders", get(|token: ScopedToken<OrdersRead>| async move { Json(site::orders_json(&token)) }))
         .route("/api/devices", get(|user: AuthenticatedUser| async move { let (status, body) = site::devices_json(&user).await; (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), Json(body)) }))
         .route("/api/step-up", get(|user: ScopedToken<RecentMfa>| async move { Json(site::step_up_json(&user)) }))
+        .route("/api/resource", get(|caller: BearerToken<ResourceRead>| async move { Json(site::resource_json(&caller)) }))
         .route("/healthz", get(|| async { "ok" }))
         .layer(OidcLayer::new(oidc))
 }

@@ -17,6 +17,9 @@ pub mod readme_run;
 // The orders API: its own token (audience `ORDERS_API_RESOURCE`), scope `orders:read`.
 ping_oidc::api!(pub OrdersRead => "orders", scopes = ["orders:read"]);
 
+// `/api/resource`: bearer callers of this app's own API need this scope.
+ping_oidc::required_scopes!(pub ResourceRead => "orders:read");
+
 // `/api/step-up`: the stronger sign-on policy (the example's name for it), at most 5 minutes old.
 ping_oidc::step_up!(pub RecentMfa => acr_values = ["Multi_Factor"], max_age = 300);
 
@@ -114,6 +117,13 @@ pub async fn start_from_env() -> Result<Example, String> {
     );
     if let (Some(id), Some(secret)) = worker {
         builder = builder.worker(MANAGEMENT_WORKER, ping_oidc::WorkerConfig::new(id, secret));
+    }
+    if env_var("OIDC_RESOURCE_SCOPES").is_none() {
+        builder = builder.resource_scopes(
+            <ResourceRead as ping_oidc::RequiredScopes>::SCOPES
+                .iter()
+                .copied(),
+        );
     }
     let config = builder
         .allowed_acr_values(
@@ -484,6 +494,11 @@ pub fn step_up_json(user: &Authenticated) -> Value {
 /// `GET /api/me`: `{"sub", "claims"}`.
 pub fn me_json(user: &Authenticated) -> Value {
     json!({ "sub": user.subject(), "claims": user.claims() })
+}
+
+/// `GET /api/resource`: who called this app's API with a bearer token, and with which scopes.
+pub fn resource_json(token: &ping_oidc::VerifiedAccessToken) -> Value {
+    json!({ "sub": token.subject(), "scope": token.scopes().join(" ") })
 }
 
 /// `GET /api/orders`: the token the app would send to the orders API, by its audience and

@@ -37,6 +37,8 @@ pub struct ConfigBuilder {
     refresh_lease: Option<Duration>,
     end_session_endpoint: Option<String>,
     trusted_audiences: Vec<String>,
+    resource: Option<String>,
+    resource_scopes: Vec<String>,
     fetch_userinfo: Option<bool>,
     flow_api: Option<FlowApi>,
     allowed_acr_values: Vec<String>,
@@ -220,6 +222,24 @@ impl ConfigBuilder {
     /// `end_session_endpoint`, for example).
     pub fn end_session_endpoint(mut self, url: impl Into<String>) -> Self {
         self.end_session_endpoint = Some(url.into());
+        self
+    }
+
+    /// The resource identifier (RFC 8707) of this app's own API: bearer tokens sent to it
+    /// must name it in `aud` (`OIDC_RESOURCE`). Default: the app URL, without a trailing `/`.
+    pub fn resource(mut self, identifier: impl Into<String>) -> Self {
+        self.resource = Some(identifier.into());
+        self
+    }
+
+    /// The scopes this app's API understands, listed as `scopes_supported` in its protected
+    /// resource metadata (`OIDC_RESOURCE_SCOPES`, space-separated). Default: none listed.
+    pub fn resource_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resource_scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 
@@ -442,6 +462,8 @@ impl ConfigBuilder {
         }
         let app_origin = app_url.origin().ascii_serialization();
         let https = app_url.scheme() == "https";
+        let (resource, resource_metadata_url, resource_metadata_paths) =
+            resource_server(self.resource.as_deref(), &app_url)?;
 
         let route_prefix = self.route_prefix.unwrap_or_else(|| "/auth".into());
         if !route_prefix.starts_with('/')
@@ -665,7 +687,47 @@ impl ConfigBuilder {
             refresh_lease,
             end_session_endpoint,
             trusted_audiences: self.trusted_audiences,
+            resource,
+            resource_metadata_url,
+            resource_metadata_paths,
+            resource_scopes: self.resource_scopes,
             fetch_userinfo: self.fetch_userinfo.unwrap_or(true),
         })
     }
+}
+
+/// The resource identifier, its metadata URL and the paths the metadata is served at
+/// (RFC 9728 §3.1: `/.well-known/oauth-protected-resource`, then the resource's path). The
+/// bare well-known path is always served, so an app with one API on its own origin can be
+/// found either way.
+fn resource_server(
+    configured: Option<&str>,
+    app_url: &Url,
+) -> Result<(String, String, Vec<String>), ConfigError> {
+    const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+    let resource = match configured {
+        Some(resource) => resource.to_string(),
+        None => app_url.as_str().trim_end_matches('/').to_string(),
+    };
+    let url = Url::parse(&resource).map_err(|e| {
+        setting_error(
+            "resource",
+            format!("OIDC_RESOURCE `{resource}` is not an absolute URL: {e}"),
+        )
+    })?;
+    // RFC 8707 §2: an absolute URI without a fragment.
+    if url.fragment().is_some() || url.cannot_be_a_base() {
+        return Err(setting_error(
+            "resource",
+            format!("OIDC_RESOURCE `{resource}` must be an absolute URL without a fragment"),
+        ));
+    }
+    let path = url.path().trim_end_matches('/');
+    let suffixed = format!("{WELL_KNOWN}{path}");
+    let metadata_url = format!("{}{suffixed}", url.origin().ascii_serialization());
+    let mut paths = vec![WELL_KNOWN.to_string()];
+    if !path.is_empty() {
+        paths.push(suffixed);
+    }
+    Ok((resource, metadata_url, paths))
 }

@@ -319,6 +319,13 @@ pub struct Config {
     pub(crate) refresh_lease: Duration,
     pub(crate) end_session_endpoint: Option<String>,
     pub(crate) trusted_audiences: Vec<String>,
+    /// The resource identifier bearer tokens must name in `aud`.
+    pub(crate) resource: String,
+    /// Where the resource's RFC 9728 metadata is, for `WWW-Authenticate`.
+    pub(crate) resource_metadata_url: String,
+    /// The paths the metadata is served at.
+    pub(crate) resource_metadata_paths: Vec<String>,
+    pub(crate) resource_scopes: Vec<String>,
     pub(crate) fetch_userinfo: bool,
     pub(crate) flow_api: FlowApi,
     pub(crate) allowed_acr_values: Vec<String>,
@@ -472,6 +479,12 @@ impl Config {
             })?;
             builder = builder.request_object(mode);
         }
+        if let Some(resource) = lookup("OIDC_RESOURCE") {
+            builder = builder.resource(resource);
+        }
+        if let Some(scopes) = lookup("OIDC_RESOURCE_SCOPES") {
+            builder = builder.resource_scopes(scopes.split_whitespace().map(str::to_string));
+        }
         if let Some(mode) = lookup("OIDC_SIGN_IN") {
             let mode = SignIn::parse(&mode).ok_or_else(|| {
                 setting_error(
@@ -503,6 +516,16 @@ impl Config {
     /// How the client authenticates at the provider (`none` for a public client).
     pub fn token_auth_method(&self) -> TokenAuthMethod {
         self.auth_method
+    }
+
+    /// The resource identifier bearer tokens for this app's API must carry in `aud`.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    /// Where this app's RFC 9728 protected resource metadata is served.
+    pub fn resource_metadata_url(&self) -> &str {
+        &self.resource_metadata_url
     }
 
     /// The app's public base URL.

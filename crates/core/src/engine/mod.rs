@@ -20,6 +20,7 @@ use crate::provider::Provider;
 use crate::response::AuthResponse;
 use crate::store::{LoadedSession, MemoryStore, SessionStore};
 
+mod bearer;
 mod bff;
 mod flow;
 mod guard;
@@ -31,6 +32,7 @@ mod refusal;
 mod signin;
 mod user;
 
+pub use bearer::{BearerNow, PendingBearer};
 #[cfg(any(test, feature = "bench"))]
 pub(crate) use flow::step_work as flow_step_work;
 pub use guard::{Immediate, Pending};
@@ -79,6 +81,9 @@ pub enum AuthRoute {
     /// `GET /auth/jwks`: the public half of the client's key, for providers that fetch it
     /// (`private_key_jwt`, signed request objects).
     Jwks,
+    /// `GET /.well-known/oauth-protected-resource` (and its form suffixed with the resource's
+    /// path): RFC 9728 metadata for bearer-token callers. Outside the route prefix.
+    ResourceMetadata,
 }
 
 impl AuthRoute {
@@ -165,6 +170,8 @@ struct Inner {
     refresh_failures: Mutex<HashMap<Box<str>, std::time::Instant>>,
     /// Session cookies whose signature held (see `cookies::VerifiedCookies`).
     verified_cookies: crate::session_cookie::VerifiedCookies,
+    /// Bearer tokens verified before, until they expire.
+    verified_tokens: crate::access_token::VerifiedTokens,
     instance_id: String,
     touch_interval: i64,
     /// Each registered worker's token state, in `Config::workers` order.
@@ -245,6 +252,7 @@ impl PingOidcBuilder {
             refresh_gates: Mutex::default(),
             refresh_failures: Mutex::default(),
             verified_cookies: crate::session_cookie::VerifiedCookies::new(),
+            verified_tokens: Default::default(),
             instance_id,
             touch_interval,
             workers: config
@@ -333,7 +341,14 @@ impl PingOidc {
 
     /// The auth route at `path`, if any.
     pub fn match_route(&self, path: &str) -> Option<AuthRoute> {
-        let rest = path.strip_prefix(self.inner.config.route_prefix.as_str())?;
+        let config = &self.inner.config;
+        let Some(rest) = path.strip_prefix(config.route_prefix.as_str()) else {
+            return config
+                .resource_metadata_paths
+                .iter()
+                .any(|known| known == path)
+                .then_some(AuthRoute::ResourceMetadata);
+        };
         Some(match rest {
             "/login" => AuthRoute::Login,
             "/callback" => AuthRoute::Callback,
@@ -378,6 +393,7 @@ impl PingOidc {
                 AuthRoute::Flow => self.flow(request, body).await,
                 AuthRoute::SignIn => self.sign_in_page(request, body).await,
                 AuthRoute::Jwks => self.client_jwks(),
+                AuthRoute::ResourceMetadata => self.resource_metadata(),
             }
         };
         // Auth URLs carry codes and states: never let them leak through a Referer (the

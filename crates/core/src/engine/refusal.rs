@@ -29,6 +29,9 @@ pub enum RejectionKind {
     /// The session's authentication is weaker or older than the route asks (step-up):
     /// navigations sign in again asking for it, others get 401 with an RFC 9470 challenge.
     StepUpRequired,
+    /// A bearer token is missing, malformed, expired or not for this resource: 401 with an
+    /// RFC 6750 `WWW-Authenticate: Bearer` challenge.
+    InvalidToken,
 }
 
 /// A refused guarded request, with the response to send.
@@ -39,6 +42,10 @@ pub struct Rejection {
 }
 
 impl Rejection {
+    pub(crate) fn new(kind: RejectionKind, response: AuthResponse) -> Self {
+        Self { kind, response }
+    }
+
     /// Why.
     pub fn kind(&self) -> RejectionKind {
         self.kind

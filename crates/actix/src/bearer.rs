@@ -1,0 +1,136 @@
+//! The bearer-token extractors, for the app's own APIs: `BearerUser`, `BearerToken<S>`.
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use ping_oidc::adapter::{BearerNow, RequestAuth};
+use ping_oidc::{RequiredScopes, Requirement, VerifiedAccessToken};
+
+use crate::convert::RequestView;
+use crate::extract::{answered, waiting, AuthRejection, Extraction};
+
+/// A caller with an access token for this app's resource
+/// ([`Config::resource`](ping_oidc::Config::resource)): `Authorization: Bearer <token>`.
+///
+/// ```
+/// use actix_web::{web, App, HttpResponse};
+/// use ping_oidc_actix::BearerUser;
+///
+/// async fn whoami(caller: BearerUser) -> HttpResponse {
+///     HttpResponse::Ok().json(caller.subject())
+/// }
+/// let app = App::new().route("/api/whoami", web::get().to(whoami));
+/// # drop(app);
+/// ```
+///
+/// Refusals follow RFC 6750: `401` with `WWW-Authenticate: Bearer realm=...,
+/// error="invalid_token", resource_metadata=...` (no `error` when no token was sent), `400`
+/// for a malformed `Authorization` header, `503` with `Retry-After` when the provider's keys
+/// cannot be fetched. No session cookie is read.
+#[derive(Clone, Debug)]
+pub struct BearerUser(pub VerifiedAccessToken);
+
+impl Deref for BearerUser {
+    type Target = VerifiedAccessToken;
+    fn deref(&self) -> &VerifiedAccessToken {
+        &self.0
+    }
+}
+
+/// A bearer caller whose token carries the scopes `S` names (and its step-up, for a
+/// [`step_up!`](ping_oidc::step_up) type): `403 insufficient_scope` with `scope=`, or `401
+/// insufficient_user_authentication` with `acr_values` / `max_age` (RFC 9470), otherwise.
+///
+/// ```
+/// use ping_oidc_actix::{required_scopes, BearerToken};
+/// required_scopes!(OrdersRead => "orders:read");
+///
+/// async fn orders(caller: BearerToken<OrdersRead>) -> String {
+///     format!("orders for {:?}", caller.subject())
+/// }
+/// ```
+pub struct BearerToken<S: RequiredScopes> {
+    token: VerifiedAccessToken,
+    scopes: PhantomData<S>,
+}
+
+impl<S: RequiredScopes> BearerToken<S> {
+    /// The verified token.
+    pub fn token(&self) -> &VerifiedAccessToken {
+        &self.token
+    }
+}
+
+impl<S: RequiredScopes> Clone for BearerToken<S> {
+    fn clone(&self) -> Self {
+        Self {
+            token: self.token.clone(),
+            scopes: PhantomData,
+        }
+    }
+}
+
+impl<S: RequiredScopes> std::fmt::Debug for BearerToken<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerToken")
+            .field("scopes", &S::SCOPES)
+            .field("token", &self.token)
+            .finish()
+    }
+}
+
+impl<S: RequiredScopes> Deref for BearerToken<S> {
+    type Target = VerifiedAccessToken;
+    fn deref(&self) -> &VerifiedAccessToken {
+        &self.token
+    }
+}
+
+/// A verified token meeting `need`, without a future when it was verified before.
+fn require_bearer<T: 'static>(
+    request: &HttpRequest,
+    need: Requirement,
+    wrap: fn(VerifiedAccessToken) -> T,
+) -> Extraction<T> {
+    let now = {
+        let extensions = request.extensions();
+        let Some(slot) = extensions.get::<RequestAuth>() else {
+            return answered(Err(AuthRejection::MissingLayer));
+        };
+        slot.engine().bearer_now(&RequestView::of(request), need)
+    };
+    match now {
+        BearerNow::MustVerify(pending) => waiting(async move {
+            pending
+                .verify()
+                .await
+                .map(wrap)
+                .map_err(AuthRejection::Refused)
+        }),
+        BearerNow::Answered(answer) => answered(answer.map(wrap).map_err(AuthRejection::Refused)),
+        _ => answered(Err(AuthRejection::MissingLayer)),
+    }
+}
+
+impl FromRequest for BearerUser {
+    type Error = AuthRejection;
+    type Future = Extraction<Self>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        require_bearer(request, Requirement::SIGNED_IN, BearerUser)
+    }
+}
+
+impl<S: RequiredScopes> FromRequest for BearerToken<S> {
+    type Error = AuthRejection;
+    type Future = Extraction<Self>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        require_bearer(request, Requirement::of::<S>(), |token| Self {
+            token,
+            scopes: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,340 @@
+//! Access tokens sent to this app's own APIs (`Authorization: Bearer`): JWT access tokens
+//! (RFC 9068 and the plain JWTs PingOne and PingFederate issue), verified once and then
+//! recognised from a bounded cache until they expire.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Map, Value};
+
+use crate::claims::Claims;
+use crate::error::TokenError;
+use crate::id_token::{check_issuer, numeric};
+use crate::sync::lock;
+
+/// Longest `Authorization` header value read: real access tokens are a few KiB.
+pub(crate) const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
+/// Most tokens the cache keeps; when full, expired ones go first, then the one expiring soonest.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// An access token whose signature, issuer, audience and lifetime held. Only the verifier
+/// builds one. Cheap to clone (one `Arc`); `Debug` shows no token.
+#[derive(Clone)]
+pub struct VerifiedAccessToken {
+    inner: Arc<TokenFacts>,
+}
+
+struct TokenFacts {
+    claims: Claims,
+    scopes: Vec<String>,
+    expires_at: i64,
+}
+
+impl VerifiedAccessToken {
+    /// The `sub` claim: the user, or for a client-credentials token usually the client.
+    pub fn subject(&self) -> Option<&str> {
+        self.inner.claims.get_str("sub")
+    }
+
+    /// The client the token was issued to (`client_id`, else `azp`).
+    pub fn client_id(&self) -> Option<&str> {
+        self.inner
+            .claims
+            .get_str("client_id")
+            .or_else(|| self.inner.claims.get_str("azp"))
+    }
+
+    /// The granted scopes, from a `scope` string or an `scp` array.
+    pub fn scopes(&self) -> &[String] {
+        &self.inner.scopes
+    }
+
+    /// Whether every scope in `required` was granted.
+    pub fn has_scopes(&self, required: &[&str]) -> bool {
+        required
+            .iter()
+            .all(|scope| self.inner.scopes.iter().any(|have| have == scope))
+    }
+
+    /// Every claim of the token.
+    pub fn claims(&self) -> &Claims {
+        &self.inner.claims
+    }
+
+    /// `exp`, unix seconds.
+    pub fn expires_at(&self) -> i64 {
+        self.inner.expires_at
+    }
+}
+
+impl std::fmt::Debug for VerifiedAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedAccessToken")
+            .field("sub", &self.subject())
+            .field("client_id", &self.client_id())
+            .field("scopes", &self.inner.scopes)
+            .field("expires_at", &self.inner.expires_at)
+            .finish()
+    }
+}
+
+/// What a token must say to be accepted here.
+pub(crate) struct Expectations<'a> {
+    pub issuer: &'a str,
+    pub resource: &'a str,
+    pub now: i64,
+    pub skew: i64,
+}
+
+/// The header checks of RFC 9068 §4 step 1: `at+jwt` (written in full or not), or no `typ`
+/// or plain `JWT` as PingOne and PingFederate issue access tokens.
+pub(crate) fn check_typ(typ: Option<&str>) -> Result<(), TokenError> {
+    let accepted = ["at+jwt", "application/at+jwt", "jwt"];
+    match typ {
+        Some(typ) if !accepted.iter().any(|a| typ.eq_ignore_ascii_case(a)) => {
+            Err(TokenError::WrongClaim("typ"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// RFC 9068 §4 steps 2–5 on a signed payload: issuer, audience, lifetime; then the scopes.
+pub(crate) fn check_claims(
+    claims: Map<String, Value>,
+    expect: &Expectations<'_>,
+) -> Result<VerifiedAccessToken, TokenError> {
+    check_issuer(&claims, expect.issuer)?;
+    // RFC 9449 §7.1: a DPoP-bound token is not accepted as a plain bearer token.
+    if claims.get("cnf").and_then(|cnf| cnf.get("jkt")).is_some() {
+        return Err(TokenError::WrongClaim("cnf"));
+    }
+    let for_us = |aud: &str| same_resource(aud, expect.resource);
+    let audience_ok = match claims.get("aud") {
+        Some(Value::String(one)) => for_us(one),
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).any(for_us),
+        _ => return Err(TokenError::MissingClaim("aud")),
+    };
+    if !audience_ok {
+        return Err(TokenError::WrongClaim("aud"));
+    }
+    let exp = numeric(&claims, "exp")?.ok_or(TokenError::MissingClaim("exp"))?;
+    if exp.saturating_add(expect.skew) <= expect.now {
+        return Err(TokenError::Expired);
+    }
+    if let Some(nbf) = numeric(&claims, "nbf")? {
+        if nbf > expect.now.saturating_add(expect.skew) {
+            return Err(TokenError::WrongClaim("nbf"));
+        }
+    }
+    if let Some(iat) = numeric(&claims, "iat")? {
+        if iat > expect.now.saturating_add(expect.skew) {
+            return Err(TokenError::IssuedInFuture);
+        }
+    }
+    let scopes = granted_scopes(&claims);
+    Ok(VerifiedAccessToken {
+        inner: Arc::new(TokenFacts {
+            claims: Claims::from(claims),
+            scopes,
+            expires_at: exp.saturating_add(expect.skew),
+        }),
+    })
+}
+
+/// `aud` names this resource: exactly, or differing only by the `/` a bare origin may end in
+/// (`https://api.example.com` and `https://api.example.com/` are one resource).
+fn same_resource(aud: &str, resource: &str) -> bool {
+    aud == resource || aud.trim_end_matches('/') == resource.trim_end_matches('/')
+}
+
+/// RFC 8693 §4.2 `scope` (space-separated), or the `scp` array some providers use.
+fn granted_scopes(claims: &Map<String, Value>) -> Vec<String> {
+    match (claims.get("scope"), claims.get("scp")) {
+        (Some(Value::String(list)), _) => crate::scope::parse_scope_list(list),
+        (_, Some(Value::Array(list))) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|s| crate::scope::is_valid_scope_token(s))
+            .map(str::to_string)
+            .collect(),
+        (_, Some(Value::String(list))) => crate::scope::parse_scope_list(list),
+        _ => Vec::new(),
+    }
+}
+
+/// The token part of `Authorization: Bearer <token>` (RFC 6750 §2.1), or why not.
+pub(crate) fn bearer_token(header: &str) -> Result<&str, TokenError> {
+    if header.len() > MAX_AUTHORIZATION_BYTES {
+        return Err(TokenError::Malformed(
+            "the Authorization header is too long",
+        ));
+    }
+    let (scheme, token) = header
+        .split_once(' ')
+        .ok_or(TokenError::Malformed("not `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(TokenError::Malformed("not the Bearer scheme"));
+    }
+    let token = token.trim_start_matches(' ');
+    // b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "="s.
+    let body = token.trim_end_matches('=');
+    let valid = !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if !valid {
+        return Err(TokenError::Malformed("the token is not a b64token"));
+    }
+    Ok(token)
+}
+
+/// Verified tokens by the SHA-256 of their text, until their `exp` (plus skew).
+#[derive(Default)]
+pub(crate) struct VerifiedTokens {
+    tokens: Mutex<HashMap<[u8; 32], VerifiedAccessToken>>,
+}
+
+pub(crate) fn token_hash(token: &str) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest.as_ref());
+    key
+}
+
+impl VerifiedTokens {
+    /// The token verified earlier, while it has not expired.
+    pub(crate) fn get(&self, hash: &[u8; 32], now: i64) -> Option<VerifiedAccessToken> {
+        let tokens = lock(&self.tokens);
+        let token = tokens.get(hash)?;
+        (token.inner.expires_at > now).then(|| token.clone())
+    }
+
+    pub(crate) fn insert(&self, hash: [u8; 32], token: VerifiedAccessToken, now: i64) {
+        let mut tokens = lock(&self.tokens);
+        if tokens.len() >= CACHE_CAPACITY {
+            tokens.retain(|_, kept| kept.inner.expires_at > now);
+        }
+        if tokens.len() >= CACHE_CAPACITY {
+            let soonest = tokens
+                .iter()
+                .min_by_key(|(_, kept)| kept.inner.expires_at)
+                .map(|(key, _)| *key);
+            if let Some(key) = soonest {
+                tokens.remove(&key);
+            }
+        }
+        tokens.insert(hash, token);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn expect(now: i64) -> Expectations<'static> {
+        Expectations {
+            issuer: "https://as.example",
+            resource: "https://api.example",
+            now,
+            skew: 60,
+        }
+    }
+
+    fn claims(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    fn good() -> Value {
+        json!({"iss": "https://as.example", "aud": "https://api.example/", "exp": 2_000,
+               "iat": 1_000, "sub": "alice", "client_id": "app", "scope": "orders:read openid"})
+    }
+
+    #[test]
+    fn accepts_a_token_for_this_resource() {
+        let token = check_claims(claims(good()), &expect(1_500)).expect("valid");
+        assert_eq!(token.subject(), Some("alice"));
+        assert!(token.has_scopes(&["orders:read"]));
+        assert!(!token.has_scopes(&["orders:write"]));
+        assert!(!format!("{token:?}").contains("iss"));
+    }
+
+    #[test]
+    fn refuses_wrong_issuer_audience_and_times() {
+        let with = |name: &str, value: Value| {
+            let mut map = claims(good());
+            map.insert(name.into(), value);
+            check_claims(map, &expect(1_500)).err()
+        };
+        assert!(matches!(
+            with("iss", json!("https://evil")),
+            Some(TokenError::WrongClaim("iss"))
+        ));
+        assert!(matches!(
+            with("aud", json!(["https://other"])),
+            Some(TokenError::WrongClaim("aud"))
+        ));
+        assert!(matches!(
+            with("exp", json!(1_400)),
+            Some(TokenError::Expired)
+        ));
+        assert!(matches!(
+            with("nbf", json!(1_700)),
+            Some(TokenError::WrongClaim("nbf"))
+        ));
+        assert!(matches!(
+            with("iat", json!(1_600)),
+            Some(TokenError::IssuedInFuture)
+        ));
+        assert!(matches!(
+            with("cnf", json!({"jkt": "abc"})),
+            Some(TokenError::WrongClaim("cnf"))
+        ));
+        let mut map = claims(good());
+        map.remove("aud");
+        assert!(matches!(
+            check_claims(map, &expect(1_500)),
+            Err(TokenError::MissingClaim("aud"))
+        ));
+    }
+
+    #[test]
+    fn reads_scp_arrays() {
+        let mut map = claims(good());
+        map.remove("scope");
+        map.insert("scp".into(), json!(["a", "b"]));
+        let token = check_claims(map, &expect(1_500)).expect("valid");
+        assert_eq!(token.scopes(), ["a", "b"]);
+    }
+
+    #[test]
+    fn parses_the_authorization_header() {
+        assert_eq!(
+            bearer_token("Bearer abc.def-_~+/=").ok(),
+            Some("abc.def-_~+/=")
+        );
+        assert_eq!(bearer_token("bearer  abc").ok(), Some("abc"));
+        assert!(bearer_token("Basic abc").is_err());
+        assert!(bearer_token("Bearer").is_err());
+        assert!(bearer_token("Bearer a b").is_err());
+        assert!(bearer_token("Bearer =").is_err());
+        let long = format!("Bearer {}", "a".repeat(MAX_AUTHORIZATION_BYTES));
+        assert!(bearer_token(&long).is_err());
+    }
+
+    #[test]
+    fn the_cache_forgets_expired_tokens_and_stays_bounded() {
+        let cache = VerifiedTokens::default();
+        let token = check_claims(claims(good()), &expect(1_500)).expect("valid");
+        cache.insert(token_hash("a"), token.clone(), 1_500);
+        assert!(cache.get(&token_hash("a"), 1_500).is_some());
+        assert!(cache.get(&token_hash("a"), 2_060).is_none());
+        for i in 0..CACHE_CAPACITY + 10 {
+            cache.insert(token_hash(&i.to_string()), token.clone(), 1_500);
+        }
+        assert!(lock(&cache.tokens).len() <= CACHE_CAPACITY);
+    }
+}

@@ -1,0 +1,48 @@
+//! Bearer-protected APIs through every adapter, against `oidc-provider` in both path shapes.
+//! Each case is written once in `ping_oidc_tests::resource_server`.
+
+use ping_oidc_tests::app::Adapter;
+use ping_oidc_tests::oidc_provider::Shape;
+use ping_oidc_tests::resource_server;
+
+macro_rules! resource_suite {
+    ($module:ident, $adapter:expr) => {
+        mod $module {
+            use super::*;
+            const ADAPTER: Adapter = $adapter;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn accepts_tokens_for_this_resource_pingone_paths() {
+                resource_server::accepts_tokens_for_this_resource(ADAPTER, Shape::PingOne).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn accepts_tokens_for_this_resource_pingfederate_paths() {
+                resource_server::accepts_tokens_for_this_resource(ADAPTER, Shape::PingFederate)
+                    .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn refuses_bad_tokens() {
+                resource_server::refuses_bad_tokens(ADAPTER, Shape::PingOne).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn forged_kids_do_not_flood_the_provider() {
+                resource_server::forged_kids_do_not_flood_the_provider(
+                    ADAPTER,
+                    Shape::PingFederate,
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn serves_protected_resource_metadata() {
+                resource_server::serves_protected_resource_metadata(ADAPTER, Shape::PingOne).await;
+            }
+        }
+    };
+}
+
+resource_suite!(axum, Adapter::Axum);
+resource_suite!(actix, Adapter::Actix);
