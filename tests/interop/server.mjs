@@ -42,6 +42,8 @@
 //                      `resource` then gets a JWT access token whose `aud` is the indicator.
 //                      Code exchanges without `resource` get the userinfo token, as before.
 //                      Unknown indicators get `invalid_target`. Default: none.
+//   OPAQUE_RESOURCES   JSON array of resource indicators (keys of RESOURCES) whose access
+//                      tokens are opaque (for introspection) instead of JWTs.
 //   PAR                `on` (default): pushed authorization requests (RFC 9126) advertised;
 //                      `required`: every authorization request must be pushed
 //                      (`require_pushed_authorization_requests`); `off`: no PAR endpoint.
@@ -375,6 +377,7 @@ const signingKey = {
 };
 
 const RESOURCES = JSON.parse(process.env.RESOURCES || '{}');
+const OPAQUE_RESOURCES = new Set(JSON.parse(process.env.OPAQUE_RESOURCES || '[]'));
 const PAR = (process.env.PAR || 'on').toLowerCase();
 if (!['on', 'required', 'off'].includes(PAR)) {
   throw new Error(`PAR must be on, required or off, got ${JSON.stringify(PAR)}`);
@@ -455,6 +458,9 @@ const configuration = {
       getResourceServerInfo: (_ctx, indicator) => {
         const scope = RESOURCES[indicator];
         if (!scope) throw new oidcErrors.InvalidTarget();
+        if (OPAQUE_RESOURCES.has(indicator)) {
+          return { scope, audience: indicator, accessTokenTTL: ACCESS_TOKEN_TTL, accessTokenFormat: 'opaque' };
+        }
         return {
           scope,
           audience: indicator,

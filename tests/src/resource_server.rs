@@ -25,6 +25,11 @@ struct Fixture {
 }
 
 async fn fixture(adapter: Adapter, shape: Shape) -> Fixture {
+    fixture_for(adapter, shape, false).await
+}
+
+/// With `opaque`, the provider issues opaque tokens for [`RESOURCE`] (checked by introspection).
+async fn fixture_for(adapter: Adapter, shape: Shape, opaque: bool) -> Fixture {
     let slot = AppSlot::new();
     let options = OidcProviderOptions::new(shape)
         .with_client(confidential_client(
@@ -48,6 +53,11 @@ async fn fixture(adapter: Adapter, shape: Shape) -> Fixture {
         "RESOURCES".into(),
         json!({ RESOURCE: "orders:read orders:write", OTHER_RESOURCE: "orders:read" }).to_string(),
     ));
+    if opaque {
+        options
+            .extra_env
+            .push(("OPAQUE_RESOURCES".into(), json!([RESOURCE]).to_string()));
+    }
     let provider = OidcProvider::start(options)
         .await
         .unwrap_or_else(|e| panic!("oidc-provider: {e}"));
@@ -306,4 +316,68 @@ pub async fn serves_protected_resource_metadata(adapter: Adapter, shape: Shape) 
             .as_array()
             .is_some_and(|algs| algs.contains(&json!("RS256"))));
     }
+}
+
+/// Opaque tokens go through RFC 7662 introspection, once per token however often it is sent;
+/// an inactive answer is final (and not asked again); a revoked token stops working once
+/// the cached answer runs out.
+pub async fn accepts_opaque_tokens_through_introspection(adapter: Adapter, shape: Shape) {
+    let Fixture {
+        provider,
+        app,
+        clock,
+    } = fixture_for(adapter, shape, true).await;
+    let opaque = token(&app, "orders").await;
+    assert!(
+        opaque.matches('.').count() != 2,
+        "the provider issued a JWT: {opaque}"
+    );
+    let bearer = format!("Bearer {opaque}");
+    let before = provider.stats().await.expect("stats").introspections;
+    for _ in 0..3 {
+        let answer = call(&app, Some(&bearer)).await;
+        assert_eq!(answer.status, 200, "{:?} {}", answer.body, answer.challenge);
+        // oidc-provider's introspection of a client-credentials token has no `sub`.
+        assert_eq!(answer.body["sub"], Value::Null);
+        assert_eq!(answer.body["scope"], "orders:read");
+    }
+    let after = provider.stats().await.expect("stats").introspections;
+    assert_eq!(after - before, 1, "one introspection for three calls");
+
+    let reports = token(&app, "reports").await;
+    let answer = call(&app, Some(&format!("Bearer {reports}"))).await;
+    assert_refused(
+        &answer,
+        403,
+        Some("insufficient_scope"),
+        "opaque, missing scope",
+    );
+
+    let unknown = "Bearer not-a-token-the-provider-issued";
+    for _ in 0..2 {
+        assert_refused(
+            &call(&app, Some(unknown)).await,
+            401,
+            Some("invalid_token"),
+            "inactive",
+        );
+    }
+    let later = provider.stats().await.expect("stats").introspections;
+    assert_eq!(
+        later - after,
+        2,
+        "one for the scope check, one for the inactive token"
+    );
+
+    provider
+        .revoke(&opaque, WORKER.0, Some(WORKER.1))
+        .await
+        .unwrap_or_else(|e| panic!("revoke: {e}"));
+    clock.advance(Duration::from_secs(61));
+    assert_refused(
+        &call(&app, Some(&bearer)).await,
+        401,
+        Some("invalid_token"),
+        "revoked",
+    );
 }

@@ -23,6 +23,24 @@ macro_rules! resource_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn accepts_opaque_tokens_through_introspection_pingone_paths() {
+                resource_server::accepts_opaque_tokens_through_introspection(
+                    ADAPTER,
+                    Shape::PingOne,
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn accepts_opaque_tokens_through_introspection_pingfederate_paths() {
+                resource_server::accepts_opaque_tokens_through_introspection(
+                    ADAPTER,
+                    Shape::PingFederate,
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn refuses_bad_tokens() {
                 resource_server::refuses_bad_tokens(ADAPTER, Shape::PingOne).await;
             }

@@ -61,7 +61,8 @@ impl VerifiedAccessToken {
         &self.inner.claims
     }
 
-    /// `exp`, unix seconds.
+    /// Until when (unix seconds) the token is accepted without being checked again: `exp`
+    /// plus the clock skew; for an opaque token, at most a minute after its introspection.
     pub fn expires_at(&self) -> i64 {
         self.inner.expires_at
     }
@@ -141,6 +142,68 @@ pub(crate) fn check_claims(
     })
 }
 
+/// RFC 7662 §2.2 on an introspection response: `active` (an inactive token is final), then
+/// `iss`, `aud`, `exp`, `nbf` when present. The provider vouched for the token to this client,
+/// so a response without `aud` is accepted (PingFederate's often has none); one naming other
+/// audiences is not.
+pub(crate) fn check_introspection(
+    response: Map<String, Value>,
+    expect: &Expectations<'_>,
+    max_ttl: i64,
+) -> Result<VerifiedAccessToken, TokenError> {
+    if response.get("active") != Some(&Value::Bool(true)) {
+        return Err(TokenError::WrongClaim("active"));
+    }
+    if response.contains_key("iss") {
+        check_issuer(&response, expect.issuer)?;
+    }
+    // RFC 9449 §7.1: a DPoP-bound token is not accepted as a plain bearer token.
+    let dpop = response
+        .get("token_type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
+    if dpop || response.get("cnf").and_then(|cnf| cnf.get("jkt")).is_some() {
+        return Err(TokenError::WrongClaim("cnf"));
+    }
+    let for_us = |aud: &str| same_resource(aud, expect.resource);
+    let audience_ok = match response.get("aud") {
+        None => true,
+        Some(Value::String(one)) => for_us(one),
+        Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).any(for_us),
+        Some(_) => false,
+    };
+    if !audience_ok {
+        return Err(TokenError::WrongClaim("aud"));
+    }
+    let latest = expect.now.saturating_add(max_ttl);
+    let expires_at = match numeric(&response, "exp")? {
+        Some(exp) if exp.saturating_add(expect.skew) <= expect.now => {
+            return Err(TokenError::Expired)
+        }
+        Some(exp) => exp.saturating_add(expect.skew).min(latest),
+        None => latest,
+    };
+    if let Some(nbf) = numeric(&response, "nbf")? {
+        if nbf > expect.now.saturating_add(expect.skew) {
+            return Err(TokenError::WrongClaim("nbf"));
+        }
+    }
+    let scopes = granted_scopes(&response);
+    Ok(VerifiedAccessToken {
+        inner: Arc::new(TokenFacts {
+            claims: Claims::from(response),
+            scopes,
+            expires_at,
+        }),
+    })
+}
+
+/// Whether `token` is a compact JWS (three parts): verified locally; anything else is opaque
+/// and goes to introspection.
+pub(crate) fn is_jwt(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
 /// `aud` names this resource: exactly, or differing only by the `/` a bare origin may end in
 /// (`https://api.example.com` and `https://api.example.com/` are one resource).
 fn same_resource(aud: &str, resource: &str) -> bool {
@@ -188,11 +251,17 @@ pub(crate) fn bearer_token(header: &str) -> Result<&str, TokenError> {
     Ok(token)
 }
 
-/// Verified tokens by the SHA-256 of their text, until their `exp` (plus skew).
+/// Verified tokens by the SHA-256 of their text, until their `exp` (plus skew; for an
+/// introspected token at most [`INTROSPECTION_TTL_SECS`]), and opaque tokens the provider
+/// called inactive, for as long.
 #[derive(Default)]
 pub(crate) struct VerifiedTokens {
     tokens: Mutex<HashMap<[u8; 32], VerifiedAccessToken>>,
+    inactive: Mutex<HashMap<[u8; 32], i64>>,
 }
+
+/// How long an introspection answer is reused: a revoked token stops working within this.
+pub(crate) const INTROSPECTION_TTL_SECS: i64 = 60;
 
 pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
@@ -207,6 +276,28 @@ impl VerifiedTokens {
         let tokens = lock(&self.tokens);
         let token = tokens.get(hash)?;
         (token.inner.expires_at > now).then(|| token.clone())
+    }
+
+    /// Whether the provider called this opaque token inactive recently.
+    pub(crate) fn known_inactive(&self, hash: &[u8; 32], now: i64) -> bool {
+        lock(&self.inactive)
+            .get(hash)
+            .is_some_and(|until| *until > now)
+    }
+
+    /// Remembers an inactive opaque token (bounded like the verified ones).
+    pub(crate) fn insert_inactive(&self, hash: [u8; 32], now: i64) {
+        let mut inactive = lock(&self.inactive);
+        if inactive.len() >= CACHE_CAPACITY {
+            inactive.retain(|_, until| *until > now);
+        }
+        if inactive.len() >= CACHE_CAPACITY {
+            let first = inactive.keys().next().copied();
+            if let Some(key) = first {
+                inactive.remove(&key);
+            }
+        }
+        inactive.insert(hash, now.saturating_add(INTROSPECTION_TTL_SECS));
     }
 
     pub(crate) fn insert(&self, hash: [u8; 32], token: VerifiedAccessToken, now: i64) {
@@ -298,6 +389,44 @@ mod tests {
         assert!(matches!(
             check_claims(map, &expect(1_500)),
             Err(TokenError::MissingClaim("aud"))
+        ));
+    }
+
+    #[test]
+    fn introspection_answers() {
+        let check = |value: Value| check_introspection(claims(value), &expect(1_500), 60);
+        let active =
+            check(json!({"active": true, "scope": "orders:read", "exp": 1_520})).expect("active");
+        assert_eq!(
+            active.expires_at(),
+            1_560,
+            "exp + skew, under the minute's cap"
+        );
+        let capped = check(json!({"active": true, "exp": 9_000})).expect("active");
+        assert_eq!(capped.expires_at(), 1_560);
+        assert!(matches!(
+            check(json!({"active": false})),
+            Err(TokenError::WrongClaim("active"))
+        ));
+        assert!(matches!(
+            check(json!({"active": "true"})),
+            Err(TokenError::WrongClaim("active"))
+        ));
+        assert!(matches!(
+            check(json!({"active": true, "aud": "https://other"})),
+            Err(TokenError::WrongClaim("aud"))
+        ));
+        assert!(matches!(
+            check(json!({"active": true, "iss": "https://evil"})),
+            Err(TokenError::WrongClaim("iss"))
+        ));
+        assert!(matches!(
+            check(json!({"active": true, "token_type": "DPoP"})),
+            Err(TokenError::WrongClaim("cnf"))
+        ));
+        assert!(matches!(
+            check(json!({"active": true, "exp": 1_000})),
+            Err(TokenError::Expired)
         ));
     }
 

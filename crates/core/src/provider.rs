@@ -257,6 +257,27 @@ impl Provider {
         }
     }
 
+    /// RFC 7662 §2: what the provider says about `token`, authenticated as this client.
+    /// `Ok(None)` when the provider has no introspection endpoint.
+    pub(crate) async fn introspect(
+        &self,
+        config: &Config,
+        token: &str,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, ProviderError> {
+        let Some(endpoint) = &self.metadata.introspection_endpoint else {
+            return Ok(None);
+        };
+        let fields = [("token", token), ("token_type_hint", "access_token")];
+        let response = self
+            .http
+            .post_form(endpoint, self.client_auth(config)?, &fields)
+            .await?;
+        if response.status != 200 {
+            return Err(error_from(response));
+        }
+        response.json("introspection response").map(Some)
+    }
+
     /// Userinfo claims, or `None` when the provider has no userinfo endpoint.
     pub(crate) async fn userinfo(
         &self,

@@ -11,6 +11,9 @@ use crate::keys::KidSource;
 use crate::response::AuthResponse;
 use crate::{Rejection, RejectionKind, Requirement};
 
+/// Most introspection calls in flight at once; more wait (up to the HTTP timeout, then 503).
+pub(crate) const MAX_INTROSPECTIONS: usize = 8;
+
 /// The answer to a bearer-guarded request when no waiting is needed (no token, a malformed
 /// one, or one verified before), else the verification to await.
 #[derive(Debug)]
@@ -42,7 +45,7 @@ impl PendingBearer {
     /// route's requirement.
     pub async fn verify(self) -> Result<VerifiedAccessToken, Rejection> {
         let engine = &self.engine;
-        let verified = match engine.verify_access_token(&self.token).await {
+        let verified = match engine.verify_access_token(&self.token, &self.hash).await {
             Ok(token) => token,
             Err(error) if error.is_unavailable() => {
                 tracing::warn!(%error, "bearer token: the provider's keys are unavailable");
@@ -87,10 +90,17 @@ impl PingOidc {
 
     /// Signature (keys fetched at most once per refetch interval for unknown `kid`s: anyone
     /// can send these), `typ`, then the claims.
-    async fn verify_access_token(&self, token: &str) -> Result<VerifiedAccessToken, TokenError> {
+    async fn verify_access_token(
+        &self,
+        token: &str,
+        hash: &[u8; 32],
+    ) -> Result<VerifiedAccessToken, TokenError> {
         let provider = self
             .provider()
             .map_err(|_| TokenError::KeysUnavailable("the provider is not reachable yet".into()))?;
+        if !access_token::is_jwt(token) {
+            return self.introspect(&provider, token, hash).await;
+        }
         let signed = provider
             .keys
             .verify(&provider.http, token, KidSource::Anyone)
@@ -104,6 +114,51 @@ impl PingOidc {
             skew: super::duration_secs(config.clock_skew),
         };
         access_token::check_claims(signed.claims()?, &expect)
+    }
+
+    /// RFC 7662 for an opaque token: at most [`MAX_INTROSPECTIONS`] calls at once (anyone can
+    /// send tokens), and an inactive answer remembered so the same token is not asked again.
+    async fn introspect(
+        &self,
+        provider: &crate::provider::Provider,
+        token: &str,
+        hash: &[u8; 32],
+    ) -> Result<VerifiedAccessToken, TokenError> {
+        let tokens = &self.inner.verified_tokens;
+        if tokens.known_inactive(hash, self.now()) {
+            return Err(TokenError::WrongClaim("active"));
+        }
+        let permit = tokio::time::timeout(
+            self.inner.config.http_timeout,
+            self.inner.introspections.acquire(),
+        )
+        .await;
+        let Ok(Ok(_permit)) = permit else {
+            return Err(TokenError::KeysUnavailable(
+                "too many introspections at once".into(),
+            ));
+        };
+        let config = &self.inner.config;
+        let response = match provider.introspect(config, token).await {
+            Ok(Some(response)) => response,
+            Ok(None) => return Err(TokenError::Malformed("not a JWT, and no introspection")),
+            Err(error) => return Err(TokenError::KeysUnavailable(error.to_string())),
+        };
+        let expect = access_token::Expectations {
+            issuer: &config.issuer,
+            resource: &config.resource,
+            now: self.now(),
+            skew: super::duration_secs(config.clock_skew),
+        };
+        let verified = access_token::check_introspection(
+            response,
+            &expect,
+            access_token::INTROSPECTION_TTL_SECS,
+        );
+        if matches!(verified, Err(TokenError::WrongClaim("active"))) {
+            tokens.insert_inactive(*hash, self.now());
+        }
+        verified
     }
 
     /// The route's scopes (403) and step-up (401, RFC 9470) on a verified token.

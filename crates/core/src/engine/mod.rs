@@ -172,6 +172,8 @@ struct Inner {
     verified_cookies: crate::session_cookie::VerifiedCookies,
     /// Bearer tokens verified before, until they expire.
     verified_tokens: crate::access_token::VerifiedTokens,
+    /// Bounds the introspection calls that bearer tokens cause.
+    introspections: tokio::sync::Semaphore,
     instance_id: String,
     touch_interval: i64,
     /// Each registered worker's token state, in `Config::workers` order.
@@ -253,6 +255,7 @@ impl PingOidcBuilder {
             refresh_failures: Mutex::default(),
             verified_cookies: crate::session_cookie::VerifiedCookies::new(),
             verified_tokens: Default::default(),
+            introspections: tokio::sync::Semaphore::new(bearer::MAX_INTROSPECTIONS),
             instance_id,
             touch_interval,
             workers: config
