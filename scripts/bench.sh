@@ -3,7 +3,8 @@
 #   1. axum:  guarded GET /api/ok (valid session, memory store) against GET /healthz, same run
 #   2. actix: the same
 #   3. both adapters with the Redis store
-#   4. ScopedToken route GET /api/orders (scope orders:read), both adapters
+#   4. ScopedToken route GET /api/orders (scope orders:read), both adapters, and the bearer
+#      route GET /api/resource (a JWT access token, verified once and then recognised)
 #   5. refresh storm: 200 concurrent requests right after access-token expiry; token-endpoint
 #      calls counted at the provider, and latencies
 #   6. memory per session in the memory store at 100,000 sessions
@@ -140,9 +141,9 @@ $1 == "99%" { p99 = ms($2) }
 /Non-2xx or 3xx responses:/ { bad = $NF }
 END { printf "%s\t%.3f\t%.3f\t%s\t%s\n", rps, p50, p99, (bad == "" ? 0 : bad), reqs }'
 
-run_wrk() { # seconds url cookie
+run_wrk() { # seconds url header
   local args=(-t"$CLIENT_THREADS" -c"$CONNECTIONS" -d"$1"s --latency)
-  [ -n "$3" ] && args+=(-H "Cookie: $3")
+  [ -n "$3" ] && args+=(-H "$3")
   "${PIN_CLIENT[@]}" wrk "${args[@]}" "$2" | awk "$WRK_AWK"
 }
 
@@ -162,6 +163,7 @@ start_server() { # adapter store
   URL=$(sed -n 's/^URL=//p' "$WORK/serve.out")
   COOKIE=$(sed -n 's/^COOKIE=//p' "$WORK/serve.out")
   SCOPED=$(sed -n 's/^SCOPED_COOKIE=//p' "$WORK/serve.out")
+  BEARER=$(sed -n 's/^BEARER=//p' "$WORK/serve.out")
 }
 
 stop_server() {
@@ -200,11 +202,12 @@ measure() { # adapter store paths...
   stop_server
 }
 
-cookie_for() {
+cookie_for() { # the credential header a path is measured with
   case "$1" in
     /healthz) echo "" ;;
-    /api/orders) echo "$SCOPED" ;;
-    *) echo "$COOKIE" ;;
+    /api/orders) echo "Cookie: $SCOPED" ;;
+    /api/resource) echo "Authorization: Bearer $BEARER" ;;
+    *) echo "Cookie: $COOKIE" ;;
   esac
 }
 
@@ -229,8 +232,8 @@ if [ "$REDIS" = 1 ]; then
   fi
 fi
 
-measure axum memory /healthz /api/ok /api/orders
-measure actix memory /healthz /api/ok /api/orders
+measure axum memory /healthz /api/ok /api/orders /api/resource
+measure actix memory /healthz /api/ok /api/orders /api/resource
 if [ "$HAVE_REDIS" = 1 ]; then
   measure axum "$REDIS_URL" /healthz /api/ok
   measure actix "$REDIS_URL" /healthz /api/ok

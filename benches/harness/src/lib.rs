@@ -14,6 +14,21 @@ pub const CLIENT_ID: &str = "ping-oidc-bench";
 pub const CLIENT_SECRET: &str = "bench-secret";
 /// The session key every harness engine uses.
 pub const SESSION_KEY: &str = "bench-session-key-0123456789abcdef-0123456789abcdef";
+/// The worker whose token calls `/api/resource` (a bearer token for the app's own resource).
+pub const BEARER_WORKER: (&str, &str) = ("bench-api-caller", "bench-api-caller-secret");
+
+/// A bearer token for `/api/resource`: the worker's, from the provider.
+pub async fn bearer_token(oidc: &PingOidc) -> Result<String, String> {
+    let worker = oidc
+        .worker(BEARER_WORKER.0)
+        .ok_or("the bench worker is not registered")?;
+    let token = worker
+        .token()
+        .await
+        .map_err(|e| format!("worker token: {e}"))?;
+    Ok(token.secret().to_string())
+}
+
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "ping_oidc";
 
@@ -27,10 +42,13 @@ pub async fn start_provider(
         CLIENT_SECRET,
         format!("{app_base}/auth/callback"),
     );
-    // `/api/orders` uses the orders API's own token (its resource), as the example does.
+    // `/api/orders` uses the orders API's own token (its resource), as the example does;
+    // `/api/resource` a worker's token for the app itself.
     let mut builder = DevProvider::builder()
         .client(client)
-        .resource(ping_oidc_example_site::DEFAULT_ORDERS_API_RESOURCE);
+        .client(ClientRegistration::worker(BEARER_WORKER.0, BEARER_WORKER.1))
+        .resource(ping_oidc_example_site::DEFAULT_ORDERS_API_RESOURCE)
+        .resource(app_base);
     if let Some(ttl) = access_token_ttl {
         builder = builder.access_token_ttl(ttl);
     }
@@ -53,6 +71,12 @@ pub fn config(app_base: &str, provider: &DevProvider) -> Result<Config, String> 
         .api(
             ping_oidc::ApiConfig::of::<ping_oidc_example_site::OrdersRead>()
                 .resource(ping_oidc_example_site::DEFAULT_ORDERS_API_RESOURCE),
+        )
+        .worker(
+            BEARER_WORKER.0,
+            ping_oidc::WorkerConfig::new(BEARER_WORKER.0, BEARER_WORKER.1)
+                .scopes(["orders:read"])
+                .resource(app_base),
         )
         .build()
         .map_err(|e| e.to_string())

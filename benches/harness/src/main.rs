@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use ping_oidc::store::RedisStore;
 use ping_oidc::store::SessionStore;
 use ping_oidc::PingOidc;
-use ping_oidc_bench::{config, session_id, sign_in, start_provider};
+use ping_oidc_bench::{bearer_token, config, session_id, sign_in, start_provider};
 use ping_oidc_dev_provider::DevProvider;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -243,10 +243,15 @@ impl Connection {
 
     /// `GET path` with the cookie; the status. Bodies must have a `Content-Length`.
     async fn get(&mut self, path: &str, cookie: Option<&str>) -> io::Result<u16> {
+        self.get_with(path, cookie.map(|cookie| ("Cookie", cookie)))
+            .await
+    }
+
+    async fn get_with(&mut self, path: &str, header: Option<(&str, &str)>) -> io::Result<u16> {
         let mut request =
             format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n");
-        if let Some(cookie) = cookie {
-            request.push_str(&format!("Cookie: {cookie}\r\n"));
+        if let Some((name, value)) = header {
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
         self.stream.write_all(request.as_bytes()).await?;
@@ -293,7 +298,7 @@ impl Connection {
 }
 
 /// The app answers the routes the benchmark uses as expected.
-async fn check(app: &Running, cookie: &str, scoped: &str) -> Result<(), String> {
+async fn check(app: &Running, cookie: &str, scoped: &str, bearer: &str) -> Result<(), String> {
     let mut connection = Connection::open(app.address)
         .await
         .map_err(|e| e.to_string())?;
@@ -312,6 +317,19 @@ async fn check(app: &Running, cookie: &str, scoped: &str) -> Result<(), String> 
             return Err(format!("GET {path} answered {got}, expected {want}"));
         }
     }
+    let authorization = format!("Bearer {bearer}");
+    for (header, want) in [
+        (Some(("Authorization", authorization.as_str())), 200),
+        (None, 401),
+    ] {
+        let got = connection
+            .get_with("/api/resource", header)
+            .await
+            .map_err(|e| format!("GET /api/resource: {e}"))?;
+        if got != want {
+            return Err(format!("GET /api/resource answered {got}, expected {want}"));
+        }
+    }
     Ok(())
 }
 
@@ -327,9 +345,11 @@ fn serve(options: &Options) -> Result<(), String> {
         let app = start(adapter, &store, workers, None).await?;
         let cookie = sign_in(&app.oidc, &app.provider, None).await?;
         let scoped = sign_in(&app.oidc, &app.provider, Some("orders:read")).await?;
-        check(&app, &cookie, &scoped).await?;
+        let bearer = bearer_token(&app.oidc).await?;
+        check(&app, &cookie, &scoped, &bearer).await?;
         let mut out = io::stdout().lock();
         let _ = writeln!(out, "URL={}", app.base);
+        let _ = writeln!(out, "BEARER={bearer}");
         let _ = writeln!(out, "COOKIE={cookie}");
         let _ = writeln!(out, "SCOPED_COOKIE={scoped}");
         let _ = writeln!(out, "READY");
