@@ -214,9 +214,15 @@ pub async fn refuses_bad_tokens(adapter: Adapter, shape: Shape) {
     assert_refused(&call(&app, None).await, 401, None, "no token");
     assert_refused(
         &call(&app, Some("Basic YTpi")).await,
+        401,
+        None,
+        "another scheme",
+    );
+    assert_refused(
+        &call(&app, Some("Bearer two words")).await,
         400,
         Some("invalid_request"),
-        "another scheme",
+        "not a b64token",
     );
     let oversized = format!("Bearer {}", "a".repeat(9 * 1024));
     assert_refused(

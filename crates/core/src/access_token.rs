@@ -109,6 +109,14 @@ pub(crate) fn check_claims(
     if claims.get("cnf").and_then(|cnf| cnf.get("jkt")).is_some() {
         return Err(TokenError::WrongClaim("cnf"));
     }
+    // RFC 9068 §4 step 1 asks for `at+jwt`, which Ping's access tokens lack: keep out the
+    // provider's other JWTs (ID tokens, logout tokens) by the claims only they carry.
+    if let Some(claim) = ["nonce", "at_hash", "c_hash", "events"]
+        .into_iter()
+        .find(|claim| claims.contains_key(*claim))
+    {
+        return Err(TokenError::WrongClaim(claim));
+    }
     let for_us = |aud: &str| same_resource(aud, expect.resource);
     let audience_ok = match claims.get("aud") {
         Some(Value::String(one)) => for_us(one),
@@ -142,10 +150,10 @@ pub(crate) fn check_claims(
     })
 }
 
-/// RFC 7662 §2.2 on an introspection response: `active` (an inactive token is final), then
-/// `iss`, `aud`, `exp`, `nbf` when present. The provider vouched for the token to this client,
-/// so a response without `aud` is accepted (PingFederate's often has none); one naming other
-/// audiences is not.
+/// RFC 7662 §2.2 on an introspection response: `active` (an inactive token is final), an
+/// access token (`token_type` Bearer or absent), `aud` naming this resource (required: without
+/// it a token for any other API of the provider would pass), then `iss`, `exp`, `nbf` when
+/// present.
 pub(crate) fn check_introspection(
     response: Map<String, Value>,
     expect: &Expectations<'_>,
@@ -158,16 +166,18 @@ pub(crate) fn check_introspection(
         check_issuer(&response, expect.issuer)?;
     }
     // RFC 9449 §7.1: a DPoP-bound token is not accepted as a plain bearer token.
-    let dpop = response
-        .get("token_type")
-        .and_then(Value::as_str)
-        .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
-    if dpop || response.get("cnf").and_then(|cnf| cnf.get("jkt")).is_some() {
-        return Err(TokenError::WrongClaim("cnf"));
+    // An access token, not bound by DPoP (RFC 9449 §7.1): no `token_type`, or Bearer.
+    let bearer = match response.get("token_type") {
+        None => true,
+        Some(Value::String(kind)) => kind.eq_ignore_ascii_case("bearer"),
+        Some(_) => false,
+    };
+    if !bearer || response.get("cnf").and_then(|cnf| cnf.get("jkt")).is_some() {
+        return Err(TokenError::WrongClaim("token_type"));
     }
     let for_us = |aud: &str| same_resource(aud, expect.resource);
     let audience_ok = match response.get("aud") {
-        None => true,
+        None => return Err(TokenError::MissingClaim("aud")),
         Some(Value::String(one)) => for_us(one),
         Some(Value::Array(many)) => many.iter().filter_map(Value::as_str).any(for_us),
         Some(_) => false,
@@ -207,7 +217,14 @@ pub(crate) fn is_jwt(token: &str) -> bool {
 /// `aud` names this resource: exactly, or differing only by the `/` a bare origin may end in
 /// (`https://api.example.com` and `https://api.example.com/` are one resource).
 fn same_resource(aud: &str, resource: &str) -> bool {
-    aud == resource || aud.trim_end_matches('/') == resource.trim_end_matches('/')
+    aud == resource || bare_origin(aud).is_some_and(|aud| bare_origin(resource) == Some(aud))
+}
+
+/// `uri` without its one trailing `/`, when it is a bare origin (no path beyond that `/`).
+fn bare_origin(uri: &str) -> Option<&str> {
+    let uri = uri.strip_suffix('/').unwrap_or(uri);
+    let rest = uri.split_once("://").map_or("/", |(_, rest)| rest);
+    (!rest.contains('/')).then_some(uri)
 }
 
 /// RFC 8693 §4.2 `scope` (space-separated), or the `scp` array some providers use.
@@ -225,18 +242,24 @@ fn granted_scopes(claims: &Map<String, Value>) -> Vec<String> {
     }
 }
 
+/// What the `Authorization` header holds.
+pub(crate) enum Credentials<'a> {
+    /// `Bearer <token>`.
+    Bearer(&'a str),
+    /// Another scheme: no credentials this resource understands (RFC 6750 §3.1: no error code).
+    OtherScheme,
+}
+
 /// The token part of `Authorization: Bearer <token>` (RFC 6750 §2.1), or why not.
-pub(crate) fn bearer_token(header: &str) -> Result<&str, TokenError> {
+pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> {
     if header.len() > MAX_AUTHORIZATION_BYTES {
         return Err(TokenError::Malformed(
             "the Authorization header is too long",
         ));
     }
-    let (scheme, token) = header
-        .split_once(' ')
-        .ok_or(TokenError::Malformed("not `Bearer <token>`"))?;
+    let (scheme, token) = header.split_once(' ').unwrap_or((header, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(TokenError::Malformed("not the Bearer scheme"));
+        return Ok(Credentials::OtherScheme);
     }
     let token = token.trim_start_matches(' ');
     // b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "="s.
@@ -248,7 +271,7 @@ pub(crate) fn bearer_token(header: &str) -> Result<&str, TokenError> {
     if !valid {
         return Err(TokenError::Malformed("the token is not a b64token"));
     }
-    Ok(token)
+    Ok(Credentials::Bearer(token))
 }
 
 /// Verified tokens by the SHA-256 of their text, until their `exp` (plus skew; for an
@@ -384,6 +407,15 @@ mod tests {
             with("cnf", json!({"jkt": "abc"})),
             Some(TokenError::WrongClaim("cnf"))
         ));
+        assert!(matches!(
+            with("nonce", json!("n")),
+            Some(TokenError::WrongClaim("nonce"))
+        ));
+        assert!(same_resource("https://api.example/", "https://api.example"));
+        assert!(!same_resource(
+            "https://api.example/mcp/",
+            "https://api.example/mcp"
+        ));
         let mut map = claims(good());
         map.remove("aud");
         assert!(matches!(
@@ -394,7 +426,11 @@ mod tests {
 
     #[test]
     fn introspection_answers() {
-        let check = |value: Value| check_introspection(claims(value), &expect(1_500), 60);
+        let check = |value: Value| {
+            let mut map = claims(value);
+            map.entry("aud").or_insert(json!("https://api.example"));
+            check_introspection(map, &expect(1_500), 60)
+        };
         let active =
             check(json!({"active": true, "scope": "orders:read", "exp": 1_520})).expect("active");
         assert_eq!(
@@ -422,7 +458,15 @@ mod tests {
         ));
         assert!(matches!(
             check(json!({"active": true, "token_type": "DPoP"})),
-            Err(TokenError::WrongClaim("cnf"))
+            Err(TokenError::WrongClaim("token_type"))
+        ));
+        assert!(matches!(
+            check(json!({"active": true, "token_type": "refresh_token"})),
+            Err(TokenError::WrongClaim("token_type"))
+        ));
+        assert!(matches!(
+            check_introspection(claims(json!({"active": true})), &expect(1_500), 60),
+            Err(TokenError::MissingClaim("aud"))
         ));
         assert!(matches!(
             check(json!({"active": true, "exp": 1_000})),
@@ -441,12 +485,19 @@ mod tests {
 
     #[test]
     fn parses_the_authorization_header() {
+        let token = |header: &str| match bearer_token(header) {
+            Ok(Credentials::Bearer(token)) => Some(token.to_string()),
+            _ => None,
+        };
         assert_eq!(
-            bearer_token("Bearer abc.def-_~+/=").ok(),
+            token("Bearer abc.def-_~+/=").as_deref(),
             Some("abc.def-_~+/=")
         );
-        assert_eq!(bearer_token("bearer  abc").ok(), Some("abc"));
-        assert!(bearer_token("Basic abc").is_err());
+        assert_eq!(token("bearer  abc").as_deref(), Some("abc"));
+        assert!(matches!(
+            bearer_token("Basic abc"),
+            Ok(Credentials::OtherScheme)
+        ));
         assert!(bearer_token("Bearer").is_err());
         assert!(bearer_token("Bearer a b").is_err());
         assert!(bearer_token("Bearer =").is_err());

@@ -464,6 +464,13 @@ impl ConfigBuilder {
         let https = app_url.scheme() == "https";
         let (resource, resource_metadata_url, resource_metadata_paths) =
             resource_server(self.resource.as_deref(), &app_url)?;
+        // ID tokens carry the client id in `aud`: as the resource, they would open the API.
+        if resource == client_id || self.trusted_audiences.contains(&resource) {
+            return Err(setting_error(
+                "resource",
+                "OIDC_RESOURCE must not be the client id or a trusted ID-token audience",
+            ));
+        }
 
         let route_prefix = self.route_prefix.unwrap_or_else(|| "/auth".into());
         if !route_prefix.starts_with('/')
@@ -715,11 +722,11 @@ fn resource_server(
             format!("OIDC_RESOURCE `{resource}` is not an absolute URL: {e}"),
         )
     })?;
-    // RFC 8707 §2: an absolute URI without a fragment.
-    if url.fragment().is_some() || url.cannot_be_a_base() {
+    // RFC 8707 §2: an absolute URI without a fragment; ASCII, as it goes into headers.
+    if url.fragment().is_some() || url.cannot_be_a_base() || !resource.is_ascii() {
         return Err(setting_error(
             "resource",
-            format!("OIDC_RESOURCE `{resource}` must be an absolute URL without a fragment"),
+            format!("OIDC_RESOURCE `{resource}` must be an ASCII absolute URL without a fragment"),
         ));
     }
     let path = url.path().trim_end_matches('/');

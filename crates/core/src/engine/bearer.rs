@@ -73,7 +73,10 @@ impl PingOidc {
             return BearerNow::Answered(Err(self.no_token()));
         };
         let token = match access_token::bearer_token(header) {
-            Ok(token) => token,
+            Ok(access_token::Credentials::Bearer(token)) => token,
+            Ok(access_token::Credentials::OtherScheme) => {
+                return BearerNow::Answered(Err(self.no_token()))
+            }
             Err(error) => return BearerNow::Answered(Err(self.invalid_request(&error))),
         };
         let hash = token_hash(token);
@@ -124,6 +127,9 @@ impl PingOidc {
         token: &str,
         hash: &[u8; 32],
     ) -> Result<VerifiedAccessToken, TokenError> {
+        if provider.metadata.introspection_endpoint.is_none() {
+            return Err(TokenError::Malformed("not a JWT, and no introspection"));
+        }
         let tokens = &self.inner.verified_tokens;
         if tokens.known_inactive(hash, self.now()) {
             return Err(TokenError::WrongClaim("active"));
