@@ -269,9 +269,20 @@ impl WorkerTokens {
             .cloned()
     }
 
-    /// The store's key for this worker's token (and its lease): one per worker and client.
+    /// The store's key for this worker's token (and its lease): one per worker, client and
+    /// what the token is for (issuer, resource, scopes), so that instances sharing a store
+    /// with another configuration never take each other's tokens.
     fn store_key(&self) -> String {
-        format!("worker:{}:{}", self.name(), self.config().client_id)
+        let config = self.config();
+        let purpose = format!(
+            "{}\n{}\n{}",
+            self.engine.config().issuer,
+            config.resource.as_deref().unwrap_or(""),
+            config.scopes.join(" ")
+        );
+        let digest = ring::digest::digest(&ring::digest::SHA256, purpose.as_bytes());
+        let purpose = crate::crypto::b64url_encode(&digest.as_ref()[..12]);
+        format!("worker:{}:{}:{purpose}", self.name(), config.client_id)
     }
 
     /// The token another instance stored, else a new one under the store's lease.
