@@ -446,6 +446,8 @@ const configuration = {
     clientCredentials: { enabled: true },
     // Signed request objects (RFC 9101), required per client by `require_signed_request_object`.
     requestObjects: { enabled: true },
+    // DPoP (RFC 9449): a token request with a `DPoP` proof gets a key-bound token (`cnf.jkt`).
+    dPoP: { enabled: true },
     pushedAuthorizationRequests: {
       enabled: PAR !== 'off',
       requirePushedAuthorizationRequests: PAR === 'required',

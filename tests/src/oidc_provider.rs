@@ -625,6 +625,11 @@ impl OidcProvider {
         Ok((status, body))
     }
 
+    /// An endpoint from the provider's discovery document, such as `token_endpoint`.
+    pub async fn endpoint(&self, key: &str) -> Result<String, String> {
+        self.discovered_endpoint(key).await
+    }
+
     /// Calls the real introspection endpoint (RFC 7662) as the given client.
     pub async fn introspect(
         &self,

@@ -25,11 +25,12 @@ struct Fixture {
 }
 
 async fn fixture(adapter: Adapter, shape: Shape) -> Fixture {
-    fixture_for(adapter, shape, false).await
+    fixture_for(adapter, shape, false, false).await
 }
 
-/// With `opaque`, the provider issues opaque tokens for [`RESOURCE`] (checked by introspection).
-async fn fixture_for(adapter: Adapter, shape: Shape, opaque: bool) -> Fixture {
+/// With `opaque`, the provider issues opaque tokens for [`RESOURCE`] (checked by
+/// introspection); with `dpop_nonces`, the app requires its own nonce in DPoP proofs.
+async fn fixture_for(adapter: Adapter, shape: Shape, opaque: bool, dpop_nonces: bool) -> Fixture {
     let slot = AppSlot::new();
     let options = OidcProviderOptions::new(shape)
         .with_client(confidential_client(
@@ -72,7 +73,8 @@ async fn fixture_for(adapter: Adapter, shape: Shape, opaque: bool) -> Fixture {
         .resource_scopes(["orders:read", "orders:write"])
         .worker("orders", worker("orders:read", RESOURCE))
         .worker("reports", worker("orders:write", RESOURCE))
-        .worker("other-api", worker("orders:read", OTHER_RESOURCE));
+        .worker("other-api", worker("orders:read", OTHER_RESOURCE))
+        .dpop_nonces(dpop_nonces);
     let clock = TestClock::new();
     let app = slot
         .start_with_clock(adapter, config, None, &clock)
@@ -332,7 +334,7 @@ pub async fn accepts_opaque_tokens_through_introspection(adapter: Adapter, shape
         provider,
         app,
         clock,
-    } = fixture_for(adapter, shape, true).await;
+    } = fixture_for(adapter, shape, true, false).await;
     let opaque = token(&app, "orders").await;
     assert!(
         opaque.matches('.').count() != 2,
@@ -386,4 +388,365 @@ pub async fn accepts_opaque_tokens_through_introspection(adapter: Adapter, shape
         Some("invalid_token"),
         "revoked",
     );
+}
+
+/// A DPoP key (ES256), as a client holds one, and the proofs it signs (RFC 9449 §4.2).
+struct DpopKey {
+    pair: ring::signature::EcdsaKeyPair,
+}
+
+impl DpopKey {
+    fn new() -> Self {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .expect("key");
+        Self { pair }
+    }
+
+    fn jwk(&self) -> Value {
+        use ring::signature::KeyPair;
+        let point = self.pair.public_key().as_ref();
+        json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])})
+    }
+
+    /// A proof for `method` and `url`; with `token`, its `ath`; with `nonce`, that nonce.
+    fn proof(&self, method: &str, url: &str, token: Option<&str>, nonce: Option<&str>) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let mut claims = json!({
+            "jti": random_id(),
+            "htm": method,
+            "htu": url,
+            "iat": now,
+        });
+        if let Some(token) = token {
+            claims["ath"] = json!(b64(ring::digest::digest(
+                &ring::digest::SHA256,
+                token.as_bytes()
+            )
+            .as_ref()));
+        }
+        if let Some(nonce) = nonce {
+            claims["nonce"] = json!(nonce);
+        }
+        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk()});
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let signature = self
+            .pair
+            .sign(&ring::rand::SystemRandom::new(), input.as_bytes())
+            .expect("sign");
+        format!("{input}.{}", b64(signature.as_ref()))
+    }
+}
+
+fn random_id() -> String {
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("random");
+    b64(&bytes)
+}
+
+/// A DPoP-bound token from the provider's token endpoint: client credentials for [`RESOURCE`]
+/// with a proof by `key`.
+async fn dpop_token(provider: &OidcProvider, key: &DpopKey, scope: &str) -> String {
+    let endpoint = provider
+        .endpoint("token_endpoint")
+        .await
+        .unwrap_or_else(|e| panic!("token endpoint: {e}"));
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .basic_auth(WORKER.0, Some(WORKER.1))
+        .header("dpop", key.proof("POST", &endpoint, None, None))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            ("resource", RESOURCE),
+        ])
+        .send()
+        .await
+        .expect("token request");
+    let body: Value = response.json().await.expect("token response");
+    assert_eq!(body["token_type"], "DPoP", "{body}");
+    body["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access token: {body}"))
+        .to_string()
+}
+
+struct DpopAnswer {
+    answer: Answer,
+    nonce: Option<String>,
+}
+
+async fn call_dpop(
+    app: &TestApp,
+    method: &str,
+    authorization: &str,
+    proof: Option<&str>,
+) -> DpopAnswer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut request = reqwest::Client::new()
+        .request(method, app.url("/api/resource"))
+        .header("authorization", authorization);
+    if let Some(proof) = proof {
+        request = request.header("dpop", proof);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let challenge = header("www-authenticate").unwrap_or_default();
+    let nonce = header("dpop-nonce");
+    let body = response.json().await.unwrap_or(Value::Null);
+    DpopAnswer {
+        answer: Answer {
+            status,
+            challenge,
+            body,
+        },
+        nonce,
+    }
+}
+
+/// A DPoP refusal: `WWW-Authenticate: DPoP` with the error, the algorithms and the metadata.
+fn assert_dpop_refused(answer: &Answer, error: &str, what: &str) {
+    assert_eq!(answer.status, 401, "{what}: {:?}", answer.body);
+    let challenge = &answer.challenge;
+    assert!(
+        challenge.starts_with(&format!("DPoP realm=\"{RESOURCE}\"")),
+        "{what}: {challenge}"
+    );
+    assert!(
+        challenge.contains(&format!("error=\"{error}\"")),
+        "{what}: {challenge}"
+    );
+    assert!(
+        challenge.contains("algs=\"") && challenge.contains("ES256"),
+        "{what}: {challenge}"
+    );
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{}\"", metadata_url())),
+        "{what}: {challenge}"
+    );
+    assert_eq!(answer.body["error"], error, "{what}");
+}
+
+/// RFC 9449: a DPoP-bound token (JWT with `cnf.jkt`, or opaque with `opaque`) is accepted with
+/// a fresh proof by its key, for this method and URL, each proof once; refused as a plain
+/// Bearer token, with another key's proof, without a proof, or with a proof for another
+/// method or URL. A token not bound to a key is refused under the DPoP scheme.
+pub async fn accepts_dpop_bound_tokens(adapter: Adapter, shape: Shape, opaque: bool) {
+    let Fixture {
+        provider,
+        app,
+        clock: _clock,
+    } = fixture_for(adapter, shape, opaque, false).await;
+    let key = DpopKey::new();
+    let token = dpop_token(&provider, &key, "orders:read").await;
+    assert_eq!(
+        token.matches('.').count() != 2,
+        opaque,
+        "token format: {token}"
+    );
+    let url = app.url("/api/resource");
+    let authorization = format!("DPoP {token}");
+    let proof = key.proof("GET", &url, Some(&token), None);
+
+    let first = call_dpop(&app, "GET", &authorization, Some(&proof))
+        .await
+        .answer;
+    assert_eq!(first.status, 200, "{:?} {}", first.body, first.challenge);
+    assert_eq!(first.body["scope"], "orders:read");
+    // A second proof: the token is known now, the proof still checked.
+    let again = key.proof("GET", &url, Some(&token), None);
+    assert_eq!(
+        call_dpop(&app, "GET", &authorization, Some(&again))
+            .await
+            .answer
+            .status,
+        200
+    );
+
+    let replayed = call_dpop(&app, "GET", &authorization, Some(&proof))
+        .await
+        .answer;
+    assert_dpop_refused(&replayed, "invalid_dpop_proof", "replayed proof");
+
+    let post = key.proof("POST", &url, Some(&token), None);
+    let answer = call_dpop(&app, "GET", &authorization, Some(&post))
+        .await
+        .answer;
+    assert_dpop_refused(&answer, "invalid_dpop_proof", "proof for another method");
+
+    let elsewhere = key.proof("GET", &app.url("/api/orders"), Some(&token), None);
+    let answer = call_dpop(&app, "GET", &authorization, Some(&elsewhere))
+        .await
+        .answer;
+    assert_dpop_refused(&answer, "invalid_dpop_proof", "proof for another URL");
+
+    let other_key = DpopKey::new().proof("GET", &url, Some(&token), None);
+    let answer = call_dpop(&app, "GET", &authorization, Some(&other_key))
+        .await
+        .answer;
+    assert_dpop_refused(&answer, "invalid_dpop_proof", "another key's proof");
+
+    let no_ath = key.proof("GET", &url, None, None);
+    let answer = call_dpop(&app, "GET", &authorization, Some(&no_ath))
+        .await
+        .answer;
+    assert_dpop_refused(&answer, "invalid_dpop_proof", "proof without ath");
+
+    let answer = call_dpop(&app, "GET", &authorization, None).await.answer;
+    assert_dpop_refused(&answer, "invalid_dpop_proof", "no proof");
+
+    let as_bearer = call(&app, Some(&format!("Bearer {token}"))).await;
+    assert_refused(
+        &as_bearer,
+        401,
+        Some("invalid_token"),
+        "DPoP-bound token as Bearer",
+    );
+
+    let unbound = self::token(&app, "orders").await;
+    let proof = key.proof("GET", &url, Some(&unbound), None);
+    let answer = call_dpop(&app, "GET", &format!("DPoP {unbound}"), Some(&proof))
+        .await
+        .answer;
+    assert_dpop_refused(&answer, "invalid_token", "unbound token as DPoP");
+
+    // The answer without a token offers both schemes.
+    let response = reqwest::get(&url).await.expect("request");
+    let challenges: Vec<String> = response
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    assert_eq!(challenges.len(), 2, "{challenges:?}");
+    assert!(challenges[0].starts_with("Bearer ") && challenges[1].starts_with("DPoP "));
+}
+
+/// RFC 9449 §9: with nonces on, a proof without the app's nonce gets `use_dpop_nonce` and a
+/// `DPoP-Nonce`; the retry with it passes.
+pub async fn dpop_nonces(adapter: Adapter, shape: Shape) {
+    let Fixture {
+        provider,
+        app,
+        clock: _clock,
+    } = fixture_for(adapter, shape, false, true).await;
+    let key = DpopKey::new();
+    let token = dpop_token(&provider, &key, "orders:read").await;
+    let url = app.url("/api/resource");
+    let authorization = format!("DPoP {token}");
+    let first = call_dpop(
+        &app,
+        "GET",
+        &authorization,
+        Some(&key.proof("GET", &url, Some(&token), None)),
+    )
+    .await;
+    assert_dpop_refused(&first.answer, "use_dpop_nonce", "no nonce");
+    let nonce = first.nonce.expect("a DPoP-Nonce header");
+    let forged = key.proof("GET", &url, Some(&token), Some("0.forged"));
+    let answer = call_dpop(&app, "GET", &authorization, Some(&forged)).await;
+    assert_dpop_refused(&answer.answer, "use_dpop_nonce", "forged nonce");
+    let retry = key.proof("GET", &url, Some(&token), Some(&nonce));
+    let answer = call_dpop(&app, "GET", &authorization, Some(&retry))
+        .await
+        .answer;
+    assert_eq!(answer.status, 200, "{:?} {}", answer.body, answer.challenge);
+}
+
+/// `/api/caller` takes both kinds of caller: the session cookie or a bearer token, never
+/// one falling back to the other. A cross-site write with the cookie is refused (403); the
+/// same write from this site, or with a token, passes. With neither, a fetch gets the bearer
+/// challenge and a page goes to sign-in.
+pub async fn serves_session_and_token_callers(adapter: Adapter, shape: Shape) {
+    let Fixture {
+        provider,
+        app,
+        clock: _clock,
+    } = fixture(adapter, shape).await;
+    let url = app.url("/api/caller");
+    let browser = crate::browser::Browser::new();
+    browser
+        .sign_in(&app, &provider, "/profile")
+        .await
+        .unwrap_or_else(|e| panic!("sign-in: {e}"));
+
+    let by_cookie = browser.fetch(&url).await;
+    assert_eq!(by_cookie.status(), 200);
+    let body: Value = by_cookie.json().await.expect("json");
+    assert_eq!(body["via"], "session", "{body}");
+
+    let write = |site: &'static str| {
+        browser
+            .client
+            .post(&url)
+            .header("accept", "application/json")
+            .header("sec-fetch-mode", "cors")
+            .header("sec-fetch-site", site)
+            .send()
+    };
+    let cross_site = write("cross-site").await.expect("request");
+    assert_eq!(cross_site.status(), 403);
+    let body: Value = cross_site.json().await.expect("json");
+    assert_eq!(body["error"], "cross_site_request");
+    assert_eq!(write("same-origin").await.expect("request").status(), 200);
+
+    // A token wins over the cookie, and is checked as strictly as on a bearer-only route.
+    let token = token(&app, "orders").await;
+    let with_token = browser
+        .client
+        .post(&url)
+        .header("sec-fetch-site", "cross-site")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(with_token.status(), 200);
+    let body: Value = with_token.json().await.expect("json");
+    assert_eq!(body["via"], "token", "{body}");
+    assert_eq!(body["sub"], WORKER.0);
+    let other = self::token(&app, "other-api").await;
+    let refused = browser
+        .client
+        .get(&url)
+        .bearer_auth(&other)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), 401, "no fallback to the cookie");
+
+    let signed_out = crate::browser::Browser::new();
+    let fetch = signed_out.fetch(&url).await;
+    assert_eq!(fetch.status(), 401);
+    let challenge = fetch
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        challenge.starts_with(&format!("Bearer realm=\"{RESOURCE}\"")),
+        "{challenge}"
+    );
+    let page = signed_out.navigate(&url).await;
+    assert_eq!(page.status(), 302, "a page goes to sign-in");
 }

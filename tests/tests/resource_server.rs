@@ -55,6 +55,34 @@ macro_rules! resource_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn accepts_dpop_bound_tokens_pingone_paths() {
+                resource_server::accepts_dpop_bound_tokens(ADAPTER, Shape::PingOne, false).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn accepts_dpop_bound_tokens_pingfederate_paths() {
+                resource_server::accepts_dpop_bound_tokens(ADAPTER, Shape::PingFederate, false)
+                    .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn accepts_dpop_bound_opaque_tokens() {
+                resource_server::accepts_dpop_bound_tokens(ADAPTER, Shape::PingFederate, true)
+                    .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn dpop_nonces() {
+                resource_server::dpop_nonces(ADAPTER, Shape::PingOne).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn serves_session_and_token_callers() {
+                resource_server::serves_session_and_token_callers(ADAPTER, Shape::PingFederate)
+                    .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn serves_protected_resource_metadata() {
                 resource_server::serves_protected_resource_metadata(ADAPTER, Shape::PingOne).await;
             }

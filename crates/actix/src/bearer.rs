@@ -1,15 +1,17 @@
-//! The bearer-token extractors, for the app's own APIs: `BearerUser`, `BearerToken<S>`.
+//! The bearer-token extractors, for the app's own APIs: `BearerUser`, `BearerToken<S>`; and
+//! `SessionOrBearer` / `ScopedCaller<S>` for routes that serve both the app's pages and API
+//! clients.
 
 use std::marker::PhantomData;
 use std::ops::Deref;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use ping_oidc::adapter::{BearerNow, RequestAuth};
-use ping_oidc::{RequiredScopes, Requirement, VerifiedAccessToken};
+use ping_oidc::adapter::{BearerNow, CallerPath, RequestAuth, RequestKind};
+use ping_oidc::{Caller, RequiredScopes, Requirement, VerifiedAccessToken};
 
 use crate::convert::RequestView;
-use crate::extract::{answered, waiting, AuthRejection, Extraction};
+use crate::extract::{answered, require_user, then, waiting, AuthRejection, Extraction};
 
 /// A caller with an access token for this app's resource
 /// ([`Config::resource`](ping_oidc::Config::resource)): `Authorization: Bearer <token>`.
@@ -130,6 +132,129 @@ impl<S: RequiredScopes> FromRequest for BearerToken<S> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         require_bearer(request, Requirement::of::<S>(), |token| Self {
             token,
+            scopes: PhantomData,
+        })
+    }
+}
+
+/// A caller of a route that serves both this app's pages and API clients: the signed-in user
+/// (session cookie) or a client with an access token for this app's resource. Derefs to
+/// [`Caller`].
+///
+/// ```
+/// use actix_web::{web, App, HttpResponse};
+/// use ping_oidc_actix::SessionOrBearer;
+///
+/// async fn add_note(caller: SessionOrBearer) -> HttpResponse {
+///     HttpResponse::Ok().json(caller.subject())
+/// }
+/// let app = App::new().route("/api/notes", web::post().to(add_note));
+/// # drop(app);
+/// ```
+///
+/// A request with `Authorization: Bearer` (or `DPoP`) takes the bearer path and never falls
+/// back to the cookie; one without takes the session path. **CSRF:** the browser attaches the
+/// cookie to cross-site requests too, so a session caller's `POST`, `PUT`, `PATCH` or
+/// `DELETE` must come from this site (`Sec-Fetch-Site: same-origin`, else an `Origin` equal to
+/// `APP_URL`'s, else `X-CSRF: 1`), or it is refused with `403 cross_site_request`. Keep
+/// `GET` handlers free of side effects. A fetch with neither gets the bearer challenge
+/// (`401` with `WWW-Authenticate`); a page navigation goes to sign-in.
+#[derive(Clone, Debug)]
+pub struct SessionOrBearer(pub Caller);
+
+impl Deref for SessionOrBearer {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+/// [`SessionOrBearer`] with the scopes (and step-up) `S` names: on the session's access token
+/// for a session caller, on the sent token for a token caller.
+pub struct ScopedCaller<S: RequiredScopes> {
+    caller: Caller,
+    scopes: PhantomData<S>,
+}
+
+impl<S: RequiredScopes> Clone for ScopedCaller<S> {
+    fn clone(&self) -> Self {
+        Self {
+            caller: self.caller.clone(),
+            scopes: PhantomData,
+        }
+    }
+}
+
+impl<S: RequiredScopes> std::fmt::Debug for ScopedCaller<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopedCaller")
+            .field("scopes", &S::SCOPES)
+            .field("caller", &self.caller)
+            .finish()
+    }
+}
+
+impl<S: RequiredScopes> Deref for ScopedCaller<S> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+/// The caller, by the path the engine picks from the headers.
+fn require_caller<T: 'static>(
+    request: &HttpRequest,
+    need: Requirement,
+    wrap: fn(Caller) -> T,
+) -> Extraction<T> {
+    let engine = {
+        let extensions = request.extensions();
+        let Some(slot) = extensions.get::<RequestAuth>() else {
+            return answered(Err(AuthRejection::MissingLayer));
+        };
+        slot.engine().clone()
+    };
+    let view = RequestView::of(request);
+    match engine.caller_path(&view) {
+        CallerPath::Token => then(
+            require_bearer(request, need, Caller::Token),
+            move |answer| answer.map(wrap),
+        ),
+        CallerPath::Session => {
+            let kind = RequestKind::of(&view);
+            then(
+                require_user(request, need, Caller::Session),
+                move |answer| {
+                    answer.map(wrap).map_err(|rejection| match rejection {
+                        AuthRejection::Refused(refusal) => {
+                            AuthRejection::Refused(engine.caller_refusal(kind, refusal))
+                        }
+                        other => other,
+                    })
+                },
+            )
+        }
+        CallerPath::Refused(refusal) => answered(Err(AuthRejection::Refused(refusal))),
+        _ => answered(Err(AuthRejection::MissingLayer)),
+    }
+}
+
+impl FromRequest for SessionOrBearer {
+    type Error = AuthRejection;
+    type Future = Extraction<Self>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        require_caller(request, Requirement::SIGNED_IN, Self)
+    }
+}
+
+impl<S: RequiredScopes> FromRequest for ScopedCaller<S> {
+    type Error = AuthRejection;
+    type Future = Extraction<Self>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        require_caller(request, Requirement::of::<S>(), |caller| Self {
+            caller,
             scopes: PhantomData,
         })
     }

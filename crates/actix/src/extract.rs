@@ -91,6 +91,17 @@ pub(crate) fn answered<T>(answer: Result<T, AuthRejection>) -> Extraction<T> {
     Either::Left(ready(answer))
 }
 
+/// `extraction`'s answer passed through `then`, still without a future when it had none.
+pub(crate) fn then<A: 'static, T: 'static>(
+    extraction: Extraction<A>,
+    then: impl FnOnce(Result<A, AuthRejection>) -> Result<T, AuthRejection> + 'static,
+) -> Extraction<T> {
+    match extraction {
+        Either::Left(ready) => answered(then(ready.into_inner())),
+        Either::Right(future) => waiting(async move { then(future.await) }),
+    }
+}
+
 /// Keeps a user that took waiting to find (a store round trip, a touch or a refresh) for the
 /// request's later extractors. An answer given at once is cheaper to find again than to keep.
 fn remember(request: &HttpRequest, user: &Authenticated) {
@@ -123,7 +134,7 @@ fn first_look<A>(
 
 /// A user with `scopes` (a user found earlier is reused when its token carries them),
 /// without a future when the engine answers at once.
-fn require_user<T: 'static>(
+pub(crate) fn require_user<T: 'static>(
     request: &HttpRequest,
     need: Requirement,
     wrap: fn(Authenticated) -> T,

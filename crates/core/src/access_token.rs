@@ -28,6 +28,8 @@ struct TokenFacts {
     claims: Claims,
     scopes: Vec<String>,
     expires_at: i64,
+    /// `cnf.jkt` (RFC 9449 §6): the thumbprint of the key a DPoP-bound token is bound to.
+    jkt: Option<String>,
 }
 
 impl VerifiedAccessToken {
@@ -61,6 +63,17 @@ impl VerifiedAccessToken {
         &self.inner.claims
     }
 
+    /// Whether the token is bound to a DPoP key (`cnf.jkt`, RFC 9449): it was accepted only
+    /// with a proof signed by that key.
+    pub fn is_dpop_bound(&self) -> bool {
+        self.inner.jkt.is_some()
+    }
+
+    /// The thumbprint of the key a DPoP-bound token is bound to.
+    pub(crate) fn jkt(&self) -> Option<&str> {
+        self.inner.jkt.as_deref()
+    }
+
     /// Until when (unix seconds) the token is accepted without being checked again: `exp`
     /// plus the clock skew; for an opaque token, at most a minute after its introspection.
     pub fn expires_at(&self) -> i64 {
@@ -75,6 +88,7 @@ impl std::fmt::Debug for VerifiedAccessToken {
             .field("client_id", &self.client_id())
             .field("scopes", &self.inner.scopes)
             .field("expires_at", &self.inner.expires_at)
+            .field("dpop_bound", &self.is_dpop_bound())
             .finish()
     }
 }
@@ -105,10 +119,7 @@ pub(crate) fn check_claims(
     expect: &Expectations<'_>,
 ) -> Result<VerifiedAccessToken, TokenError> {
     check_issuer(&claims, expect.issuer)?;
-    // RFC 9449 §7.1: a DPoP-bound token is not accepted as a plain bearer token.
-    if claims.get("cnf").and_then(|cnf| cnf.get("jkt")).is_some() {
-        return Err(TokenError::WrongClaim("cnf"));
-    }
+    let jkt = confirmation(&claims)?;
     // RFC 9068 §4 step 1 asks for `at+jwt`, which Ping's access tokens lack: keep out the
     // provider's other JWTs (ID tokens, logout tokens) by the claims only they carry.
     if let Some(claim) = ["nonce", "at_hash", "c_hash", "events"]
@@ -146,6 +157,7 @@ pub(crate) fn check_claims(
             claims: Claims::from(claims),
             scopes,
             expires_at: exp.saturating_add(expect.skew),
+            jkt,
         }),
     })
 }
@@ -165,14 +177,16 @@ pub(crate) fn check_introspection(
     if response.contains_key("iss") {
         check_issuer(&response, expect.issuer)?;
     }
-    // RFC 9449 §7.1: a DPoP-bound token is not accepted as a plain bearer token.
-    // An access token, not bound by DPoP (RFC 9449 §7.1): no `token_type`, or Bearer.
-    let bearer = match response.get("token_type") {
+    // An access token (no `token_type`, Bearer, or DPoP with its key, RFC 9449 §6.2): not
+    // a refresh token.
+    let jkt = confirmation(&response)?;
+    let access = match response.get("token_type") {
         None => true,
+        Some(Value::String(kind)) if kind.eq_ignore_ascii_case("dpop") => jkt.is_some(),
         Some(Value::String(kind)) => kind.eq_ignore_ascii_case("bearer"),
         Some(_) => false,
     };
-    if !bearer || response.get("cnf").and_then(|cnf| cnf.get("jkt")).is_some() {
+    if !access {
         return Err(TokenError::WrongClaim("token_type"));
     }
     let for_us = |aud: &str| same_resource(aud, expect.resource);
@@ -204,8 +218,18 @@ pub(crate) fn check_introspection(
             claims: Claims::from(response),
             scopes,
             expires_at,
+            jkt,
         }),
     })
+}
+
+/// `cnf.jkt` (RFC 9449 §6.1), when the token is bound to a DPoP key.
+fn confirmation(claims: &Map<String, Value>) -> Result<Option<String>, TokenError> {
+    match claims.get("cnf").and_then(|cnf| cnf.get("jkt")) {
+        None => Ok(None),
+        Some(Value::String(jkt)) if !jkt.is_empty() => Ok(Some(jkt.clone())),
+        Some(_) => Err(TokenError::WrongClaim("cnf")),
+    }
 }
 
 /// Whether `token` is a compact JWS (three parts): verified locally; anything else is opaque
@@ -246,11 +270,14 @@ fn granted_scopes(claims: &Map<String, Value>) -> Vec<String> {
 pub(crate) enum Credentials<'a> {
     /// `Bearer <token>`.
     Bearer(&'a str),
+    /// `DPoP <token>` (RFC 9449 §7.1), with a proof in the `DPoP` header.
+    Dpop(&'a str),
     /// Another scheme: no credentials this resource understands (RFC 6750 §3.1: no error code).
     OtherScheme,
 }
 
-/// The token part of `Authorization: Bearer <token>` (RFC 6750 §2.1), or why not.
+/// The token part of `Authorization: Bearer <token>` (RFC 6750 §2.1) or `DPoP <token>`
+/// (RFC 9449 §7.1, the same syntax), or why not.
 pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> {
     if header.len() > MAX_AUTHORIZATION_BYTES {
         return Err(TokenError::Malformed(
@@ -258,7 +285,8 @@ pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> 
         ));
     }
     let (scheme, token) = header.split_once(' ').unwrap_or((header, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let dpop = scheme.eq_ignore_ascii_case("dpop");
+    if !dpop && !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(Credentials::OtherScheme);
     }
     let token = token.trim_start_matches(' ');
@@ -271,7 +299,11 @@ pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> 
     if !valid {
         return Err(TokenError::Malformed("the token is not a b64token"));
     }
-    Ok(Credentials::Bearer(token))
+    Ok(if dpop {
+        Credentials::Dpop(token)
+    } else {
+        Credentials::Bearer(token)
+    })
 }
 
 /// Verified tokens by the SHA-256 of their text, until their `exp` (plus skew; for an
@@ -404,9 +436,14 @@ mod tests {
             Some(TokenError::IssuedInFuture)
         ));
         assert!(matches!(
-            with("cnf", json!({"jkt": "abc"})),
+            with("cnf", json!({"jkt": 7})),
             Some(TokenError::WrongClaim("cnf"))
         ));
+        let mut bound = claims(good());
+        bound.insert("cnf".into(), json!({"jkt": "abc"}));
+        let bound = check_claims(bound, &expect(1_500)).expect("bound");
+        assert_eq!(bound.jkt(), Some("abc"));
+        assert!(bound.is_dpop_bound());
         assert!(matches!(
             with("nonce", json!("n")),
             Some(TokenError::WrongClaim("nonce"))
@@ -460,6 +497,9 @@ mod tests {
             check(json!({"active": true, "token_type": "DPoP"})),
             Err(TokenError::WrongClaim("token_type"))
         ));
+        let bound = check(json!({"active": true, "token_type": "DPoP", "cnf": {"jkt": "k"}}))
+            .expect("DPoP-bound");
+        assert_eq!(bound.jkt(), Some("k"));
         assert!(matches!(
             check(json!({"active": true, "token_type": "refresh_token"})),
             Err(TokenError::WrongClaim("token_type"))
@@ -494,6 +534,10 @@ mod tests {
             Some("abc.def-_~+/=")
         );
         assert_eq!(token("bearer  abc").as_deref(), Some("abc"));
+        assert!(matches!(
+            bearer_token("DPoP abc"),
+            Ok(Credentials::Dpop("abc"))
+        ));
         assert!(matches!(
             bearer_token("Basic abc"),
             Ok(Credentials::OtherScheme)

@@ -12,6 +12,7 @@
 //!    [`Immediate::MustWait`].
 
 pub use crate::engine::{
-    AuthRoute, BearerNow, Immediate, Pending, PendingBearer, RequestAuth, RequestInfo, RequestKind,
+    AuthRoute, BearerNow, CallerPath, Immediate, Pending, PendingBearer, RequestAuth, RequestInfo,
+    RequestKind,
 };
 pub use crate::response::{escape as escape_html, AuthResponse};

@@ -104,6 +104,8 @@ struct RawHeader {
     kid: Option<String>,
     #[serde(default)]
     typ: Option<String>,
+    #[serde(default)]
+    jwk: Option<serde_json::Value>,
 }
 
 /// A parsed, not yet verified, compact JWS.
@@ -111,6 +113,8 @@ pub(crate) struct UnverifiedJws<'a> {
     pub alg: Algorithm,
     pub kid: Option<String>,
     pub typ: Option<String>,
+    /// The `jwk` header: the signer's own public key (DPoP proofs carry one).
+    pub jwk: Option<serde_json::Value>,
     signing_input: &'a str,
     signature: Vec<u8>,
     pub payload: Vec<u8>,
@@ -156,6 +160,7 @@ impl<'a> UnverifiedJws<'a> {
             alg,
             kid: raw.kid,
             typ: raw.typ,
+            jwk: raw.jwk,
             signing_input,
             signature,
             payload,
@@ -211,7 +216,48 @@ pub(crate) struct PublicKey {
     material: KeyMaterial,
 }
 
+/// JWK members that only a private or symmetric key has.
+const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+
 impl PublicKey {
+    /// A key a JWS carries in its own `jwk` header (RFC 9449 §4.2): public members only.
+    pub(crate) fn from_embedded(jwk: &serde_json::Value) -> Option<Self> {
+        let object = jwk.as_object()?;
+        if PRIVATE_MEMBERS
+            .iter()
+            .any(|name| object.contains_key(*name))
+        {
+            return None;
+        }
+        Self::from_raw(serde_json::from_value(jwk.clone()).ok()?)
+    }
+
+    /// RFC 7638 thumbprint: base64url SHA-256 of the required members, sorted, no spaces.
+    pub(crate) fn thumbprint(&self) -> String {
+        use crate::crypto::b64url_encode;
+        let canonical = match &self.material {
+            KeyMaterial::Rsa { n, e } => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                b64url_encode(e),
+                b64url_encode(n)
+            ),
+            KeyMaterial::P256(point) | KeyMaterial::P384(point) => {
+                let (crv, size) = match &self.material {
+                    KeyMaterial::P256(_) => ("P-256", 32),
+                    _ => ("P-384", 48),
+                };
+                let x = point.get(1..1 + size).unwrap_or_default();
+                let y = point.get(1 + size..).unwrap_or_default();
+                format!(
+                    r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#,
+                    b64url_encode(x),
+                    b64url_encode(y)
+                )
+            }
+        };
+        b64url_encode(ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes()).as_ref())
+    }
+
     fn from_raw(raw: RawJwk) -> Option<Self> {
         if raw.use_.as_deref().is_some_and(|u| u != "sig") {
             return None;

@@ -74,6 +74,7 @@ mod config;
 mod cookies;
 mod crypto;
 mod discovery;
+mod dpop;
 mod engine;
 mod error;
 mod flow;
@@ -104,7 +105,8 @@ pub use config::{
 };
 pub use discovery::{DiscoveryError, ProviderMetadata};
 pub use engine::{
-    AccessToken, Authenticated, PingOidc, PingOidcBuilder, Rejection, RejectionKind, StartError,
+    AccessToken, Authenticated, Caller, PingOidc, PingOidcBuilder, Rejection, RejectionKind,
+    StartError,
 };
 pub use error::{ProviderError, StoreError, TokenError};
 pub use flow::{DeviceKind, FlowDevice, FlowStep, PasswordPolicy};

@@ -1,4 +1,6 @@
-//! The bearer-token extractors, for the app's own APIs: `BearerUser`, `BearerToken<S>`.
+//! The bearer-token extractors, for the app's own APIs: `BearerUser`, `BearerToken<S>`; and
+//! `SessionOrBearer` / `ScopedCaller<S>` for routes that serve both the app's pages and API
+//! clients.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -7,11 +9,11 @@ use std::ops::Deref;
 use axum::extract::FromRequestParts;
 use futures_util::future::Either;
 use http::request::Parts;
-use ping_oidc::adapter::{BearerNow, RequestAuth};
-use ping_oidc::{RequiredScopes, Requirement, VerifiedAccessToken};
+use ping_oidc::adapter::{BearerNow, CallerPath, RequestAuth, RequestKind};
+use ping_oidc::{Caller, RequiredScopes, Requirement, VerifiedAccessToken};
 
 use crate::convert::PartsView;
-use crate::extract::{answered, AuthRejection, Extraction};
+use crate::extract::{answered, require_user, then, AuthRejection, Extraction};
 
 /// A caller with an access token for this app's resource
 /// ([`Config::resource`](ping_oidc::Config::resource)): `Authorization: Bearer <token>`.
@@ -131,6 +133,125 @@ impl<St: Send + Sync, S: RequiredScopes> FromRequestParts<St> for BearerToken<S>
     ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
         require_bearer(parts, Requirement::of::<S>(), |token| Self {
             token,
+            scopes: PhantomData,
+        })
+    }
+}
+
+/// A caller of a route that serves both this app's pages and API clients: the signed-in user
+/// (session cookie) or a client with an access token for this app's resource. Derefs to
+/// [`Caller`].
+///
+/// ```
+/// use axum::{routing::post, Json, Router};
+/// use ping_oidc_tower::SessionOrBearer;
+///
+/// let api: Router = Router::new().route(
+///     "/api/notes",
+///     post(|caller: SessionOrBearer| async move { Json(caller.subject().map(str::to_string)) }),
+/// );
+/// ```
+///
+/// A request with `Authorization: Bearer` (or `DPoP`) takes the bearer path and never falls
+/// back to the cookie; one without takes the session path. **CSRF:** the browser attaches the
+/// cookie to cross-site requests too, so a session caller's `POST`, `PUT`, `PATCH` or
+/// `DELETE` must come from this site (`Sec-Fetch-Site: same-origin`, else an `Origin` equal to
+/// `APP_URL`'s, else `X-CSRF: 1`), or it is refused with `403 cross_site_request`. Keep
+/// `GET` handlers free of side effects. A fetch with neither gets the bearer challenge
+/// (`401` with `WWW-Authenticate`); a page navigation goes to sign-in.
+#[derive(Clone, Debug)]
+pub struct SessionOrBearer(pub Caller);
+
+impl Deref for SessionOrBearer {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+/// [`SessionOrBearer`] with the scopes (and step-up) `S` names: on the session's access token
+/// for a session caller, on the sent token for a token caller.
+pub struct ScopedCaller<S: RequiredScopes> {
+    caller: Caller,
+    scopes: PhantomData<S>,
+}
+
+impl<S: RequiredScopes> Clone for ScopedCaller<S> {
+    fn clone(&self) -> Self {
+        Self {
+            caller: self.caller.clone(),
+            scopes: PhantomData,
+        }
+    }
+}
+
+impl<S: RequiredScopes> std::fmt::Debug for ScopedCaller<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopedCaller")
+            .field("scopes", &S::SCOPES)
+            .field("caller", &self.caller)
+            .finish()
+    }
+}
+
+impl<S: RequiredScopes> Deref for ScopedCaller<S> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+/// The caller, by the path the engine picks from the headers.
+fn require_caller<'a, T: 'a>(
+    parts: &'a mut Parts,
+    need: Requirement,
+    wrap: fn(Caller) -> T,
+) -> Extraction<'a, T> {
+    let Some(slot) = parts.extensions.get::<RequestAuth>() else {
+        return answered(Err(AuthRejection::MissingLayer));
+    };
+    let engine = slot.engine().clone();
+    let view = PartsView(parts);
+    match engine.caller_path(&view) {
+        CallerPath::Token => then(require_bearer(parts, need, Caller::Token), move |answer| {
+            answer.map(wrap)
+        }),
+        CallerPath::Session => {
+            let kind = RequestKind::of(&view);
+            then(require_user(parts, need, Caller::Session), move |answer| {
+                answer.map(wrap).map_err(|rejection| match rejection {
+                    AuthRejection::Refused(refusal) => {
+                        AuthRejection::Refused(engine.caller_refusal(kind, refusal))
+                    }
+                    other => other,
+                })
+            })
+        }
+        CallerPath::Refused(refusal) => answered(Err(AuthRejection::Refused(refusal))),
+        _ => answered(Err(AuthRejection::MissingLayer)),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SessionOrBearer {
+    type Rejection = AuthRejection;
+
+    fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        require_caller(parts, Requirement::SIGNED_IN, Self)
+    }
+}
+
+impl<St: Send + Sync, S: RequiredScopes> FromRequestParts<St> for ScopedCaller<S> {
+    type Rejection = AuthRejection;
+
+    fn from_request_parts(
+        parts: &mut Parts,
+        _state: &St,
+    ) -> impl Future<Output = Result<Self, Self::Rejection>> + Send {
+        require_caller(parts, Requirement::of::<S>(), |caller| Self {
+            caller,
             scopes: PhantomData,
         })
     }

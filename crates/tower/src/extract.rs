@@ -70,6 +70,17 @@ pub(crate) fn answered<'a, T>(answer: Result<T, AuthRejection>) -> Extraction<'a
     Either::Left(ready(answer))
 }
 
+/// `extraction`'s answer passed through `then`, still without a future when it had none.
+pub(crate) fn then<'a, A: 'a, T: 'a>(
+    extraction: Extraction<'a, A>,
+    then: impl FnOnce(Result<A, AuthRejection>) -> Result<T, AuthRejection> + Send + 'a,
+) -> Extraction<'a, T> {
+    match extraction {
+        Either::Left(ready) => answered(then(ready.into_inner())),
+        Either::Right(waiting) => Either::Right(Box::pin(async move { then(waiting.await) })),
+    }
+}
+
 /// Keeps a user that took waiting to find (a store round trip, a touch or a refresh) for the
 /// request's later extractors. An answer given at once is cheaper to find again than to keep.
 fn remember(parts: &mut Parts, user: &Authenticated) {
@@ -80,7 +91,7 @@ fn remember(parts: &mut Parts, user: &Authenticated) {
 
 /// A user with `scopes` (a user found earlier is reused when its token carries them),
 /// without a future when the engine answers at once.
-fn require_user<'a, T: 'a>(
+pub(crate) fn require_user<'a, T: 'a>(
     parts: &'a mut Parts,
     need: Requirement,
     wrap: fn(Authenticated) -> T,

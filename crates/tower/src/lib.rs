@@ -52,7 +52,7 @@ mod convert;
 mod extract;
 mod layer;
 
-pub use bearer::{BearerToken, BearerUser};
+pub use bearer::{BearerToken, BearerUser, ScopedCaller, SessionOrBearer};
 pub use extract::{AuthRejection, AuthenticatedUser, OptionalUser, ScopedToken};
 pub use layer::{OidcLayer, OidcService};
 pub use ping_oidc::{self, api, required_scopes, ApiConfig, PingOidc, RequiredScopes};
@@ -60,7 +60,7 @@ pub use ping_oidc::{self, api, required_scopes, ApiConfig, PingOidc, RequiredSco
 #[cfg(feature = "redis")]
 pub use ping_oidc::store::RedisStore;
 pub use ping_oidc::{
-    AccessToken, Authenticated, Claims, Config, ConfigBuilder, ConfigError, DeviceKind, FlowApi,
-    FlowDevice, FlowStep, MemoryStore, PingOidcBuilder, Rejection, StartError, StoreError,
+    AccessToken, Authenticated, Caller, Claims, Config, ConfigBuilder, ConfigError, DeviceKind,
+    FlowApi, FlowDevice, FlowStep, MemoryStore, PingOidcBuilder, Rejection, StartError, StoreError,
     VerifiedAccessToken,
 };

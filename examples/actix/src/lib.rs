@@ -13,6 +13,7 @@ use actix_web::web::{self, ServiceConfig};
 use actix_web::{guard, App, HttpResponse, HttpServer, Route};
 use ping_oidc_actix::{
     AuthenticatedUser, BearerToken, OidcMiddleware, OptionalUser, PingOidc, ScopedToken,
+    SessionOrBearer,
 };
 use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa, ResourceRead};
 
@@ -45,6 +46,8 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/api/devices", get().to(devices))
         .route("/api/step-up", get().to(step_up))
         .route("/api/resource", get().to(resource))
+        .route("/api/caller", get().to(caller))
+        .route("/api/caller", web::post().to(caller))
         .route("/healthz", get().to(|| async { "ok" }));
 }
 
@@ -77,6 +80,10 @@ async fn orders(token: ScopedToken<OrdersRead>) -> HttpResponse {
 
 async fn resource(caller: BearerToken<ResourceRead>) -> HttpResponse {
     HttpResponse::Ok().json(site::resource_json(&caller))
+}
+
+async fn caller(caller: SessionOrBearer) -> HttpResponse {
+    HttpResponse::Ok().json(site::caller_json(&caller))
 }
 
 async fn step_up(user: ScopedToken<RecentMfa>) -> HttpResponse {

@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa, ResourceRead};
 use ping_oidc_tower::{
-    AuthenticatedUser, BearerToken, OidcLayer, OptionalUser, PingOidc, ScopedToken,
+    AuthenticatedUser, BearerToken, OidcLayer, OptionalUser, PingOidc, ScopedToken, SessionOrBearer,
 };
 
 /// The whole site, `/auth/*` included.
@@ -21,8 +21,13 @@ pub fn router(oidc: PingOidc) -> Router {
         .route("/api/devices", get(|user: AuthenticatedUser| async move { let (status, body) = site::devices_json(&user).await; (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), Json(body)) }))
         .route("/api/step-up", get(|user: ScopedToken<RecentMfa>| async move { Json(site::step_up_json(&user)) }))
         .route("/api/resource", get(|caller: BearerToken<ResourceRead>| async move { Json(site::resource_json(&caller)) }))
+        .route("/api/caller", get(caller).post(caller))
         .route("/healthz", get(|| async { "ok" }))
         .layer(OidcLayer::new(oidc))
+}
+
+async fn caller(caller: SessionOrBearer) -> impl axum::response::IntoResponse {
+    Json(site::caller_json(&caller))
 }
 
 /// Serves the site on `listener` until the future is dropped.

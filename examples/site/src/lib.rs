@@ -496,6 +496,17 @@ pub fn me_json(user: &Authenticated) -> Value {
     json!({ "sub": user.subject(), "claims": user.claims() })
 }
 
+/// `GET|POST /api/caller`: a route for both kinds of caller, this site's pages (the session
+/// cookie) and API clients (a bearer token for this app's resource).
+pub fn caller_json(caller: &ping_oidc::Caller) -> Value {
+    match caller {
+        ping_oidc::Caller::Token(token) => {
+            json!({ "via": "token", "sub": token.subject(), "scope": token.scopes().join(" ") })
+        }
+        other => json!({ "via": "session", "sub": other.subject() }),
+    }
+}
+
 /// `GET /api/resource`: who called this app's API with a bearer token, and with which scopes.
 pub fn resource_json(token: &ping_oidc::VerifiedAccessToken) -> Value {
     json!({ "sub": token.subject(), "scope": token.scopes().join(" ") })

@@ -39,6 +39,7 @@ pub struct ConfigBuilder {
     trusted_audiences: Vec<String>,
     resource: Option<String>,
     resource_scopes: Vec<String>,
+    dpop_nonces: bool,
     fetch_userinfo: Option<bool>,
     flow_api: Option<FlowApi>,
     allowed_acr_values: Vec<String>,
@@ -240,6 +241,16 @@ impl ConfigBuilder {
         S: Into<String>,
     {
         self.resource_scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether DPoP proofs sent to this app's API must carry a nonce it issued (RFC 9449 §9,
+    /// `OIDC_DPOP_NONCES=on`): a proof without a current one is refused with
+    /// `error="use_dpop_nonce"` and a fresh `DPoP-Nonce` header, so a proof made ahead of time
+    /// is useless. Nonces are stateless (a MAC of the time, from the session key), so every
+    /// instance with the same `SESSION_KEY` accepts them. Default: off.
+    pub fn dpop_nonces(mut self, required: bool) -> Self {
+        self.dpop_nonces = required;
         self
     }
 
@@ -698,6 +709,7 @@ impl ConfigBuilder {
             resource_metadata_url,
             resource_metadata_paths,
             resource_scopes: self.resource_scopes,
+            dpop_nonces: self.dpop_nonces,
             fetch_userinfo: self.fetch_userinfo.unwrap_or(true),
         })
     }

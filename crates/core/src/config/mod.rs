@@ -326,6 +326,7 @@ pub struct Config {
     /// The paths the metadata is served at.
     pub(crate) resource_metadata_paths: Vec<String>,
     pub(crate) resource_scopes: Vec<String>,
+    pub(crate) dpop_nonces: bool,
     pub(crate) fetch_userinfo: bool,
     pub(crate) flow_api: FlowApi,
     pub(crate) allowed_acr_values: Vec<String>,
@@ -484,6 +485,19 @@ impl Config {
         }
         if let Some(scopes) = lookup("OIDC_RESOURCE_SCOPES") {
             builder = builder.resource_scopes(scopes.split_whitespace().map(str::to_string));
+        }
+        if let Some(mode) = lookup("OIDC_DPOP_NONCES") {
+            let required = match mode.to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => {
+                    return Err(setting_error(
+                        "dpop_nonces",
+                        format!("OIDC_DPOP_NONCES `{mode}` is not one of on, off"),
+                    ))
+                }
+            };
+            builder = builder.dpop_nonces(required);
         }
         if let Some(mode) = lookup("OIDC_SIGN_IN") {
             let mode = SignIn::parse(&mode).ok_or_else(|| {

@@ -1,10 +1,12 @@
-//! Bearer-token callers of the app's own APIs (RFC 6750, RFC 9068) and the protected resource
-//! metadata that tells them where to get a token (RFC 9728).
+//! Bearer-token callers of the app's own APIs (RFC 6750, RFC 9068), DPoP-bound tokens with
+//! their proofs (RFC 9449), and the protected resource metadata that tells callers where to
+//! get a token (RFC 9728).
 
 use serde_json::json;
 
 use super::{PingOidc, RequestInfo};
 use crate::access_token::{self, token_hash, VerifiedAccessToken};
+use crate::dpop::{self, CheckedProof, ProofError};
 use crate::engine::refusal::RETRY_AFTER_SECS;
 use crate::error::TokenError;
 use crate::keys::KidSource;
@@ -26,12 +28,25 @@ pub enum BearerNow {
     MustVerify(PendingBearer),
 }
 
-/// A bearer token still to verify. Holds its own copy of the token.
+/// A token still to verify, or a DPoP proof still to check for replay. Holds its own copy of
+/// the token.
 pub struct PendingBearer {
     engine: PingOidc,
     token: String,
     hash: [u8; 32],
     need: Requirement,
+    /// The token, when it was verified before.
+    known: Option<VerifiedAccessToken>,
+    /// For `Authorization: DPoP`, the proof that held (its `jti` not yet checked for replay).
+    proof: Option<CheckedProof>,
+}
+
+/// How the token came: `Authorization: Bearer` or `Authorization: DPoP` with a proof. Refusals
+/// answer in the same scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
 }
 
 impl std::fmt::Debug for PendingBearer {
@@ -41,26 +56,40 @@ impl std::fmt::Debug for PendingBearer {
 }
 
 impl PendingBearer {
-    /// Verifies the token (RFC 9068 §4), remembers it until it expires, and checks the
-    /// route's requirement.
+    /// Verifies the token (RFC 9068 §4) unless it was before, remembering it until it
+    /// expires; for DPoP, checks it is bound to the proof's key and that the proof is not a
+    /// replay; then checks the route's requirement.
     pub async fn verify(self) -> Result<VerifiedAccessToken, Rejection> {
         let engine = &self.engine;
-        let verified = match engine.verify_access_token(&self.token, &self.hash).await {
-            Ok(token) => token,
-            Err(error) if error.is_unavailable() => {
-                tracing::warn!(%error, "bearer token: the provider's keys are unavailable");
-                return Err(engine.bearer_unavailable());
-            }
-            Err(error) => {
-                tracing::debug!(%error, "bearer token refused");
-                return Err(engine.invalid_token(&error));
-            }
+        let scheme = match self.proof {
+            Some(_) => Scheme::Dpop,
+            None => Scheme::Bearer,
         };
-        engine
-            .inner
-            .verified_tokens
-            .insert(self.hash, verified.clone(), engine.now());
-        engine.meets(verified, &self.need)
+        let verified = match self.known {
+            Some(known) => known,
+            None => match engine.verify_access_token(&self.token, &self.hash).await {
+                Ok(token) => {
+                    engine
+                        .inner
+                        .verified_tokens
+                        .insert(self.hash, token.clone(), engine.now());
+                    token
+                }
+                Err(error) if error.is_unavailable() => {
+                    tracing::warn!(%error, "bearer token: the provider's keys are unavailable");
+                    return Err(engine.bearer_unavailable());
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "bearer token refused");
+                    return Err(engine.invalid_token(scheme, &error));
+                }
+            },
+        };
+        engine.bound_as_sent(&verified, self.proof.as_ref())?;
+        if let Some(proof) = &self.proof {
+            engine.refuse_replayed(proof).await?;
+        }
+        engine.meets(verified, &self.need, scheme)
     }
 }
 
@@ -72,22 +101,116 @@ impl PingOidc {
         let Some(header) = request.header("authorization") else {
             return BearerNow::Answered(Err(self.no_token()));
         };
-        let token = match access_token::bearer_token(header) {
-            Ok(access_token::Credentials::Bearer(token)) => token,
+        let (token, scheme) = match access_token::bearer_token(header) {
+            Ok(access_token::Credentials::Bearer(token)) => (token, Scheme::Bearer),
+            Ok(access_token::Credentials::Dpop(token)) => (token, Scheme::Dpop),
             Ok(access_token::Credentials::OtherScheme) => {
                 return BearerNow::Answered(Err(self.no_token()))
             }
-            Err(error) => return BearerNow::Answered(Err(self.invalid_request(&error))),
+            Err(error) => {
+                let scheme = match header.get(..5) {
+                    Some(start) if start.eq_ignore_ascii_case("dpop ") => Scheme::Dpop,
+                    _ => Scheme::Bearer,
+                };
+                return BearerNow::Answered(Err(self.invalid_request(scheme, &error)));
+            }
         };
+        let now = self.now();
         let hash = token_hash(token);
-        match self.inner.verified_tokens.get(&hash, self.now()) {
-            Some(verified) => BearerNow::Answered(self.meets(verified, &need)),
-            None => BearerNow::MustVerify(PendingBearer {
+        let known = self.inner.verified_tokens.get(&hash, now);
+        let proof = match scheme {
+            Scheme::Bearer => None,
+            Scheme::Dpop => match self.check_proof(request, token, now) {
+                Ok(proof) => Some(proof),
+                Err(rejection) => return BearerNow::Answered(Err(rejection)),
+            },
+        };
+        match (known, proof) {
+            (Some(verified), None) => BearerNow::Answered(
+                self.bound_as_sent(&verified, None)
+                    .and_then(|()| self.meets(verified, &need, scheme)),
+            ),
+            (known, proof) => BearerNow::MustVerify(PendingBearer {
                 engine: self.clone(),
                 token: token.to_string(),
                 hash,
                 need,
+                known,
+                proof,
             }),
+        }
+    }
+
+    /// RFC 9449 §4.3 on the `DPoP` header, against this request's method and URL (the app's
+    /// origin and the path).
+    fn check_proof<R: RequestInfo + ?Sized>(
+        &self,
+        request: &R,
+        token: &str,
+        now: i64,
+    ) -> Result<CheckedProof, Rejection> {
+        let config = &self.inner.config;
+        let Some(proof) = request.header("dpop") else {
+            return Err(self.invalid_proof("no DPoP header"));
+        };
+        let mut uri = config.app_url.clone();
+        uri.set_path(request.path());
+        uri.set_query(None);
+        uri.set_fragment(None);
+        let expect = dpop::ProofExpectations {
+            method: request.method(),
+            uri: &uri,
+            access_token: token,
+            now,
+            skew: super::duration_secs(config.clock_skew),
+            nonces: config.dpop_nonces.then_some(&config.session_key),
+        };
+        dpop::check_proof(proof, &expect).map_err(|error| match error {
+            ProofError::Invalid(what) => self.invalid_proof(what),
+            ProofError::UseNonce => self.use_dpop_nonce(),
+        })
+    }
+
+    /// RFC 9449 §7.1–7.2: a DPoP-bound token only with a proof by its key, and a proof only
+    /// with a token bound to that key.
+    fn bound_as_sent(
+        &self,
+        token: &VerifiedAccessToken,
+        proof: Option<&CheckedProof>,
+    ) -> Result<(), Rejection> {
+        match (token.jkt(), proof) {
+            (None, None) => Ok(()),
+            (Some(jkt), Some(proof)) if jkt == proof.jkt => Ok(()),
+            (Some(_), Some(_)) => Err(self.invalid_proof("the proof's key is not the token's")),
+            (Some(_), None) => Err(self.invalid_token(
+                Scheme::Bearer,
+                &TokenError::WrongClaim("cnf: a DPoP-bound token sent as Bearer"),
+            )),
+            (None, Some(_)) => Err(self.invalid_token(
+                Scheme::Dpop,
+                &TokenError::WrongClaim("cnf: a token not bound to a key sent as DPoP"),
+            )),
+        }
+    }
+
+    /// RFC 9449 §11.1: each proof once. The `jti` is remembered in the session store (shared
+    /// by every instance) for as long as the proof could pass the `iat` check; it is written
+    /// only after the token and the proof held, so only a token's holder can add one.
+    async fn refuse_replayed(&self, proof: &CheckedProof) -> Result<(), Rejection> {
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("{}:{}", proof.jkt, proof.jti).as_bytes(),
+        );
+        let key = format!("dpop-jti:{}", crate::crypto::b64url_encode(digest.as_ref()));
+        let skew = super::duration_secs(self.inner.config.clock_skew);
+        let ttl = std::time::Duration::from_secs(dpop::replay_window_secs(skew));
+        match self.inner.store.consume_once(&key, ttl).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.invalid_proof("the proof was used before")),
+            Err(error) => {
+                tracing::warn!(%error, "DPoP replay check: session store unavailable");
+                Err(self.bearer_unavailable())
+            }
         }
     }
 
@@ -172,14 +295,15 @@ impl PingOidc {
         &self,
         token: VerifiedAccessToken,
         need: &Requirement,
+        scheme: Scheme,
     ) -> Result<VerifiedAccessToken, Rejection> {
         if !token.has_scopes(need.scopes) {
-            return Err(self.bearer_insufficient_scope(need.scopes));
+            return Err(self.bearer_insufficient_scope(scheme, need.scopes));
         }
         if !need.acr_values.is_empty() {
             let acr = token.claims().get_str("acr");
             if !acr.is_some_and(|acr| need.acr_values.contains(&acr)) {
-                return Err(self.insufficient_user_authentication(need));
+                return Err(self.insufficient_user_authentication(scheme, need));
             }
         }
         if let Some(max_age) = need.max_age {
@@ -191,18 +315,26 @@ impl PingOidc {
                 .and_then(serde_json::Value::as_i64)
                 .is_some_and(|at| at.saturating_add(max_age).saturating_add(skew) >= self.now());
             if !recent {
-                return Err(self.insufficient_user_authentication(need));
+                return Err(self.insufficient_user_authentication(scheme, need));
             }
         }
         Ok(token)
     }
 
-    /// `WWW-Authenticate: Bearer realm=..., [params,] resource_metadata=...`.
-    fn bearer_challenge(&self, params: &[(&str, &str)]) -> String {
+    /// `WWW-Authenticate: Bearer realm=..., [params,] resource_metadata=...`, or `DPoP` with
+    /// `algs` (RFC 9449 §7.1) before `resource_metadata`.
+    fn challenge(&self, scheme: Scheme, params: &[(&str, &str)]) -> String {
         let config = &self.inner.config;
-        let mut challenge = format!("Bearer realm=\"{}\"", quoted(&config.resource));
+        let name = match scheme {
+            Scheme::Bearer => "Bearer",
+            Scheme::Dpop => "DPoP",
+        };
+        let mut challenge = format!("{name} realm=\"{}\"", quoted(&config.resource));
         for (name, value) in params {
             challenge.push_str(&format!(", {name}=\"{}\"", quoted(value)));
+        }
+        if scheme == Scheme::Dpop {
+            challenge.push_str(&format!(", algs=\"{}\"", proof_algorithms().join(" ")));
         }
         challenge.push_str(&format!(
             ", resource_metadata=\"{}\"",
@@ -211,8 +343,19 @@ impl PingOidc {
         challenge
     }
 
+    /// A fresh `DPoP-Nonce` for a DPoP refusal, when nonces are on.
+    fn with_nonce(&self, scheme: Scheme, response: AuthResponse) -> AuthResponse {
+        let config = &self.inner.config;
+        if scheme == Scheme::Dpop && config.dpop_nonces {
+            response.with_header("dpop-nonce", dpop::nonce(&config.session_key, self.now()))
+        } else {
+            response
+        }
+    }
+
     fn bearer_refusal(
         &self,
+        scheme: Scheme,
         kind: RejectionKind,
         status: u16,
         error: Option<&str>,
@@ -230,41 +373,50 @@ impl PingOidc {
             None => json!({"error": "unauthenticated", "error_description": description}),
         };
         let response = AuthResponse::json(status, body)
-            .with_header("www-authenticate", self.bearer_challenge(&params))
+            .with_header("www-authenticate", self.challenge(scheme, &params))
             .with_header("cache-control", "no-store");
-        Rejection::new(kind, response)
+        Rejection::new(kind, self.with_nonce(scheme, response))
     }
 
-    /// RFC 6750 §3.1: no credentials, so no error code.
-    fn no_token(&self) -> Rejection {
-        self.bearer_refusal(
+    /// RFC 6750 §3.1: no credentials, so no error code. Both schemes are offered (RFC 9449
+    /// §7.1), each in its own `WWW-Authenticate`.
+    pub(super) fn no_token(&self) -> Rejection {
+        let body = json!({
+            "error": "unauthenticated",
+            "error_description": "Send an access token: Authorization: Bearer <token>.",
+        });
+        let response = AuthResponse::json(401, body)
+            .with_header("www-authenticate", self.challenge(Scheme::Bearer, &[]))
+            .with_header("www-authenticate", self.challenge(Scheme::Dpop, &[]))
+            .with_header("cache-control", "no-store");
+        Rejection::new(
             RejectionKind::SignedOut,
-            401,
-            None,
-            "Send an access token: Authorization: Bearer <token>.",
-            &[],
+            self.with_nonce(Scheme::Dpop, response),
         )
     }
 
-    fn invalid_request(&self, error: &TokenError) -> Rejection {
+    fn invalid_request(&self, scheme: Scheme, error: &TokenError) -> Rejection {
         tracing::debug!(%error, "bearer request refused");
         self.bearer_refusal(
+            scheme,
             RejectionKind::InvalidToken,
             400,
             Some("invalid_request"),
-            "The Authorization header is not `Bearer <token>`.",
+            "The Authorization header is not `Bearer <token>` or `DPoP <token>`.",
             &[],
         )
     }
 
     /// Says only that the token is expired or not valid: why a signature or claim failed is
     /// logged at debug level, not told to the caller.
-    fn invalid_token(&self, error: &TokenError) -> Rejection {
+    fn invalid_token(&self, scheme: Scheme, error: &TokenError) -> Rejection {
+        tracing::debug!(%error, "access token refused");
         let description = match error {
             TokenError::Expired => "The access token expired.",
             _ => "The access token is not valid for this resource.",
         };
         self.bearer_refusal(
+            scheme,
             RejectionKind::InvalidToken,
             401,
             Some("invalid_token"),
@@ -273,9 +425,35 @@ impl PingOidc {
         )
     }
 
-    fn bearer_insufficient_scope(&self, scopes: &[&str]) -> Rejection {
+    /// RFC 9449 §7.1 `invalid_dpop_proof`; what failed is logged, not told.
+    fn invalid_proof(&self, what: &'static str) -> Rejection {
+        tracing::debug!(what, "DPoP proof refused");
+        self.bearer_refusal(
+            Scheme::Dpop,
+            RejectionKind::InvalidToken,
+            401,
+            Some("invalid_dpop_proof"),
+            "The DPoP proof is missing, invalid, or was used before.",
+            &[],
+        )
+    }
+
+    /// RFC 9449 §9: retry with the nonce in the `DPoP-Nonce` header.
+    fn use_dpop_nonce(&self) -> Rejection {
+        self.bearer_refusal(
+            Scheme::Dpop,
+            RejectionKind::InvalidToken,
+            401,
+            Some("use_dpop_nonce"),
+            "Resource server requires nonce in DPoP proof.",
+            &[],
+        )
+    }
+
+    fn bearer_insufficient_scope(&self, scheme: Scheme, scopes: &[&str]) -> Rejection {
         let scope = scopes.join(" ");
         self.bearer_refusal(
+            scheme,
             RejectionKind::InsufficientScope,
             403,
             Some("insufficient_scope"),
@@ -285,7 +463,7 @@ impl PingOidc {
     }
 
     /// RFC 9470 §3.
-    fn insufficient_user_authentication(&self, need: &Requirement) -> Rejection {
+    fn insufficient_user_authentication(&self, scheme: Scheme, need: &Requirement) -> Rejection {
         let acr_values = need.acr_values.join(" ");
         let max_age = need.max_age.map(|age| age.to_string());
         let mut more: Vec<(&str, &str)> = Vec::new();
@@ -296,6 +474,7 @@ impl PingOidc {
             more.push(("max_age", max_age));
         }
         self.bearer_refusal(
+            scheme,
             RejectionKind::StepUpRequired,
             401,
             Some("insufficient_user_authentication"),
@@ -317,10 +496,7 @@ impl PingOidc {
     /// `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728 §3.2).
     pub(super) fn resource_metadata(&self) -> AuthResponse {
         let config = &self.inner.config;
-        let algorithms: Vec<&str> = crate::jose::VERIFIED_ALGORITHMS
-            .iter()
-            .map(|alg| alg.name())
-            .collect();
+        let algorithms = proof_algorithms();
         let mut metadata = json!({
             "resource": config.resource,
             "authorization_servers": [config.issuer],
@@ -328,12 +504,21 @@ impl PingOidc {
             // RFC 9728 defines this for signed responses; this resource signs none, so it
             // lists what it verifies access tokens with.
             "resource_signing_alg_values_supported": algorithms,
+            "dpop_signing_alg_values_supported": algorithms,
         });
         if !config.resource_scopes.is_empty() {
             metadata["scopes_supported"] = json!(config.resource_scopes);
         }
         AuthResponse::json(200, metadata).with_header("cache-control", "public, max-age=300")
     }
+}
+
+/// What access tokens and DPoP proofs are verified with.
+fn proof_algorithms() -> Vec<&'static str> {
+    crate::jose::VERIFIED_ALGORITHMS
+        .iter()
+        .map(|alg| alg.name())
+        .collect()
 }
 
 /// A quoted-string's content: `"` and `\` escaped, control characters dropped.

@@ -22,6 +22,7 @@ use crate::store::{LoadedSession, MemoryStore, SessionStore};
 
 mod bearer;
 mod bff;
+mod caller;
 mod flow;
 mod guard;
 mod login;
@@ -33,6 +34,7 @@ mod signin;
 mod user;
 
 pub use bearer::{BearerNow, PendingBearer};
+pub use caller::{Caller, CallerPath};
 #[cfg(any(test, feature = "bench"))]
 pub(crate) use flow::step_work as flow_step_work;
 pub use guard::{Immediate, Pending};

@@ -32,6 +32,9 @@ pub enum RejectionKind {
     /// A bearer token is missing, malformed, expired or not for this resource: 401 with an
     /// RFC 6750 `WWW-Authenticate: Bearer` challenge.
     InvalidToken,
+    /// A state-changing request with the session cookie from another site, on a route that
+    /// takes both cookies and tokens: 403.
+    Forbidden,
 }
 
 /// A refused guarded request, with the response to send.
