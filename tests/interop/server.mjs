@@ -44,6 +44,9 @@
 //                      Unknown indicators get `invalid_target`. Default: none.
 //   OPAQUE_RESOURCES   JSON array of resource indicators (keys of RESOURCES) whose access
 //                      tokens are opaque (for introspection) instead of JWTs.
+//   TOKEN_ACR          when set, client-credentials access tokens carry this `acr` and an
+//                      `auth_time` TOKEN_AUTH_AGE seconds (default 0) ago: a stand-in for
+//                      user tokens in the bearer step-up tests.
 //   PAR                `on` (default): pushed authorization requests (RFC 9126) advertised;
 //                      `required`: every authorization request must be pushed
 //                      (`require_pushed_authorization_requests`); `off`: no PAR endpoint.
@@ -76,6 +79,9 @@
 //   POST /__test/reset           zero the counters.
 //   GET  /__test/refresh-tokens  every refresh token value issued so far, newest last.
 //   GET  /__test/sessions        {"active":N,"accounts":{"alice":N}}: live end-user sessions.
+//   POST /__test/sign            a JSON object of claims in, a JWT out, signed (RS256, typ
+//                                at+jwt) with the provider's own signing key: tokens with the
+//                                claims a bearer test needs (another `iss`, an `nbf` ahead).
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -125,6 +131,8 @@ if (!['pingone', 'pingfed'].includes(SHAPE)) {
 const ENV_ID = process.env.ENV_ID || '11111111-2222-3333-4444-555555555555';
 const PORT = intEnv('PORT', 0);
 const ACCESS_TOKEN_TTL = intEnv('ACCESS_TOKEN_TTL', 300);
+const TOKEN_ACR = process.env.TOKEN_ACR || '';
+const TOKEN_AUTH_AGE = intEnv('TOKEN_AUTH_AGE', 0);
 const ID_TOKEN_TTL = intEnv('ID_TOKEN_TTL', 300);
 const REFRESH_TOKEN_TTL = intEnv('REFRESH_TOKEN_TTL', 3600);
 const ACCOUNT_ID = process.env.ACCOUNT_ID || 'alice';
@@ -426,6 +434,11 @@ const configuration = {
     Grant: 86400,
   },
   issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+  extraTokenClaims: async (_ctx, token) => (
+    TOKEN_ACR && token.kind === 'ClientCredentials'
+      ? { acr: TOKEN_ACR, auth_time: Math.floor(Date.now() / 1000) - TOKEN_AUTH_AGE }
+      : undefined
+  ),
   rotateRefreshToken: true,
   findAccount: async (_ctx, sub) => ({
     accountId: sub,
@@ -681,6 +694,22 @@ function sendJson(res, status, body) {
   res.end(text);
 }
 
+function readAll(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function signWithProviderKey(claims) {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${part({ alg: 'RS256', kid: signingKey.kid, typ: 'at+jwt' })}.${part(claims)}`;
+  const signature = crypto.sign('sha256', Buffer.from(input), privateKey).toString('base64url');
+  return `${input}.${signature}`;
+}
+
 async function testHook(req, res, pathname) {
   switch (`${req.method} ${pathname}`) {
     case 'GET /__test/stats':
@@ -692,6 +721,8 @@ async function testHook(req, res, pathname) {
       return sendJson(res, 200, issuedRefreshTokens);
     case 'GET /__test/sessions':
       return sendJson(res, 200, activeSessions());
+    case 'POST /__test/sign':
+      return sendJson(res, 200, { jwt: signWithProviderKey(JSON.parse(await readAll(req))) });
     default:
       return sendJson(res, 404, { error: 'not_found', path: pathname });
   }

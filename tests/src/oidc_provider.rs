@@ -569,6 +569,27 @@ impl OidcProvider {
         self.hook("/__test/stats").await
     }
 
+    /// `POST /__test/sign`: a JWT with `claims`, signed with the provider's own key (the
+    /// one its JWKS serves), for bearer tests that need claims the provider never issues.
+    pub async fn sign(&self, claims: &Value) -> Result<String, String> {
+        let url = format!("{}/__test/sign", self.base_url);
+        let response = self
+            .http
+            .post(&url)
+            .json(claims)
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        body["jwt"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("POST {url}: no jwt in {body}"))
+    }
+
     /// `POST /__test/reset`: zero the counters.
     pub async fn reset_stats(&self) -> Result<(), String> {
         let url = format!("{}/__test/reset", self.base_url);

@@ -25,12 +25,25 @@ struct Fixture {
 }
 
 async fn fixture(adapter: Adapter, shape: Shape) -> Fixture {
-    fixture_for(adapter, shape, false, false).await
+    fixture_with(adapter, shape, Setup::default()).await
 }
 
-/// With `opaque`, the provider issues opaque tokens for [`RESOURCE`] (checked by
-/// introspection); with `dpop_nonces`, the app requires its own nonce in DPoP proofs.
-async fn fixture_for(adapter: Adapter, shape: Shape, opaque: bool, dpop_nonces: bool) -> Fixture {
+#[derive(Default)]
+struct Setup {
+    /// The provider issues opaque tokens for [`RESOURCE`] (checked by introspection).
+    opaque: bool,
+    /// The app requires its own nonce in DPoP proofs.
+    dpop_nonces: bool,
+    /// More of the provider's environment (`TOKEN_ACR`, `TOKEN_AUTH_AGE`).
+    provider_env: Vec<(&'static str, String)>,
+}
+
+async fn fixture_with(adapter: Adapter, shape: Shape, setup: Setup) -> Fixture {
+    let Setup {
+        opaque,
+        dpop_nonces,
+        provider_env,
+    } = setup;
     let slot = AppSlot::new();
     let options = OidcProviderOptions::new(shape)
         .with_client(confidential_client(
@@ -54,6 +67,9 @@ async fn fixture_for(adapter: Adapter, shape: Shape, opaque: bool, dpop_nonces: 
         "RESOURCES".into(),
         json!({ RESOURCE: "orders:read orders:write", OTHER_RESOURCE: "orders:read" }).to_string(),
     ));
+    for (name, value) in provider_env {
+        options.extra_env.push((name.into(), value));
+    }
     if opaque {
         options
             .extra_env
@@ -105,7 +121,11 @@ struct Answer {
 }
 
 async fn call(app: &TestApp, authorization: Option<&str>) -> Answer {
-    let mut request = reqwest::Client::new().get(app.url("/api/resource"));
+    call_path(app, "/api/resource", authorization).await
+}
+
+async fn call_path(app: &TestApp, path: &str, authorization: Option<&str>) -> Answer {
+    let mut request = reqwest::Client::new().get(app.url(path));
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
@@ -334,7 +354,15 @@ pub async fn accepts_opaque_tokens_through_introspection(adapter: Adapter, shape
         provider,
         app,
         clock,
-    } = fixture_for(adapter, shape, true, false).await;
+    } = fixture_with(
+        adapter,
+        shape,
+        Setup {
+            opaque: true,
+            ..Setup::default()
+        },
+    )
+    .await;
     let opaque = token(&app, "orders").await;
     assert!(
         opaque.matches('.').count() != 2,
@@ -556,7 +584,15 @@ pub async fn accepts_dpop_bound_tokens(adapter: Adapter, shape: Shape, opaque: b
         provider,
         app,
         clock: _clock,
-    } = fixture_for(adapter, shape, opaque, false).await;
+    } = fixture_with(
+        adapter,
+        shape,
+        Setup {
+            opaque,
+            ..Setup::default()
+        },
+    )
+    .await;
     let key = DpopKey::new();
     let token = dpop_token(&provider, &key, "orders:read").await;
     assert_eq!(
@@ -649,7 +685,15 @@ pub async fn dpop_nonces(adapter: Adapter, shape: Shape) {
         provider,
         app,
         clock: _clock,
-    } = fixture_for(adapter, shape, false, true).await;
+    } = fixture_with(
+        adapter,
+        shape,
+        Setup {
+            dpop_nonces: true,
+            ..Setup::default()
+        },
+    )
+    .await;
     let key = DpopKey::new();
     let token = dpop_token(&provider, &key, "orders:read").await;
     let url = app.url("/api/resource");
@@ -749,4 +793,99 @@ pub async fn serves_session_and_token_callers(adapter: Adapter, shape: Shape) {
     );
     let page = signed_out.navigate(&url).await;
     assert_eq!(page.status(), 302, "a page goes to sign-in");
+}
+
+/// RFC 9470 on `/api/resource/step-up` (acr `Multi_Factor`, at most 300 s old): a token
+/// without `acr`, with a weaker one, or with an old `auth_time` gets `401
+/// insufficient_user_authentication` naming what is needed; a strong, recent one passes.
+pub async fn step_up_challenges(adapter: Adapter, shape: Shape) {
+    let cases: [(Option<&str>, u64, u16); 4] = [
+        (None, 0, 401),
+        (Some("Single_Factor"), 0, 401),
+        (Some("Multi_Factor"), 400, 401),
+        (Some("Multi_Factor"), 10, 200),
+    ];
+    for (acr, age, status) in cases {
+        let mut provider_env = vec![("TOKEN_AUTH_AGE", age.to_string())];
+        if let Some(acr) = acr {
+            provider_env.push(("TOKEN_ACR", acr.to_string()));
+        }
+        let Fixture {
+            provider: _provider,
+            app,
+            ..
+        } = fixture_with(
+            adapter,
+            shape,
+            Setup {
+                provider_env,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let token = token(&app, "orders").await;
+        let bearer = format!("Bearer {token}");
+        let answer = call_path(&app, "/api/resource/step-up", Some(&bearer)).await;
+        let what = format!("acr {acr:?}, {age} s old");
+        if status == 200 {
+            assert_eq!(answer.status, 200, "{what}: {:?}", answer.body);
+            continue;
+        }
+        assert_refused(
+            &answer,
+            401,
+            Some("insufficient_user_authentication"),
+            &what,
+        );
+        assert!(
+            answer.challenge.contains("acr_values=\"Multi_Factor\"")
+                && answer.challenge.contains("max_age=\"300\""),
+            "{what}: {}",
+            answer.challenge
+        );
+        // The same token still opens the route that asks for no step-up.
+        assert_eq!(call(&app, Some(&bearer)).await.status, 200, "{what}");
+    }
+}
+
+/// Tokens signed with the provider's own key whose claims are wrong: another `iss`, an `nbf`
+/// ahead, expired, an `iat` ahead; and the same claims made right pass, so only the claim
+/// refuses.
+pub async fn refuses_wrong_claims_under_the_providers_key(adapter: Adapter, shape: Shape) {
+    let Fixture {
+        provider,
+        app,
+        clock: _clock,
+    } = fixture(adapter, shape).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let good = json!({
+        "iss": provider.issuer(),
+        "aud": RESOURCE,
+        "sub": "alice",
+        "client_id": "rp",
+        "scope": "orders:read",
+        "iat": now,
+        "exp": now + 300,
+    });
+    let signed = provider.sign(&good).await.expect("sign");
+    let answer = call(&app, Some(&format!("Bearer {signed}"))).await;
+    assert_eq!(answer.status, 200, "{:?} {}", answer.body, answer.challenge);
+    assert_eq!(answer.body["sub"], "alice");
+
+    let cases = [
+        ("iss", json!("https://another-issuer.example.test")),
+        ("nbf", json!(now + 600)),
+        ("exp", json!(now - 600)),
+        ("iat", json!(now + 600)),
+    ];
+    for (claim, value) in cases {
+        let mut claims = good.clone();
+        claims[claim] = value;
+        let signed = provider.sign(&claims).await.expect("sign");
+        let answer = call(&app, Some(&format!("Bearer {signed}"))).await;
+        assert_refused(&answer, 401, Some("invalid_token"), claim);
+    }
 }

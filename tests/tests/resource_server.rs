@@ -83,6 +83,20 @@ macro_rules! resource_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn step_up_challenges() {
+                resource_server::step_up_challenges(ADAPTER, Shape::PingOne).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn refuses_wrong_claims_under_the_providers_key() {
+                resource_server::refuses_wrong_claims_under_the_providers_key(
+                    ADAPTER,
+                    Shape::PingFederate,
+                )
+                .await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn serves_protected_resource_metadata() {
                 resource_server::serves_protected_resource_metadata(ADAPTER, Shape::PingOne).await;
             }

@@ -46,6 +46,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .route("/api/devices", get().to(devices))
         .route("/api/step-up", get().to(step_up))
         .route("/api/resource", get().to(resource))
+        .route("/api/resource/step-up", get().to(resource_step_up))
         .route("/api/caller", get().to(caller))
         .route("/api/caller", web::post().to(caller))
         .route("/healthz", get().to(|| async { "ok" }));
@@ -79,6 +80,10 @@ async fn orders(token: ScopedToken<OrdersRead>) -> HttpResponse {
 }
 
 async fn resource(caller: BearerToken<ResourceRead>) -> HttpResponse {
+    HttpResponse::Ok().json(site::resource_json(&caller))
+}
+
+async fn resource_step_up(caller: BearerToken<RecentMfa>) -> HttpResponse {
     HttpResponse::Ok().json(site::resource_json(&caller))
 }
 

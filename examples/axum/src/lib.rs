@@ -21,6 +21,7 @@ pub fn router(oidc: PingOidc) -> Router {
         .route("/api/devices", get(|user: AuthenticatedUser| async move { let (status, body) = site::devices_json(&user).await; (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), Json(body)) }))
         .route("/api/step-up", get(|user: ScopedToken<RecentMfa>| async move { Json(site::step_up_json(&user)) }))
         .route("/api/resource", get(|caller: BearerToken<ResourceRead>| async move { Json(site::resource_json(&caller)) }))
+        .route("/api/resource/step-up", get(|caller: BearerToken<RecentMfa>| async move { Json(site::resource_json(&caller)) }))
         .route("/api/caller", get(caller).post(caller))
         .route("/healthz", get(|| async { "ok" }))
         .layer(OidcLayer::new(oidc))
