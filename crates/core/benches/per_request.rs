@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use ping_oidc::store::SessionData;
-use ping_oidc::{bench, Authenticated, Config, PingOidc};
+use ping_oidc::{bench, Authenticated, Config, PingOidc, Requirement, WorkerConfig};
 use ping_oidc_dev_provider::{ClientRegistration, DevProvider, DEFAULT_USERNAME};
 
 const APP: &str = "http://127.0.0.1:9";
@@ -48,6 +48,8 @@ struct Setup {
     /// A browser's `Cookie` header: some other cookies, then the session's.
     cookie: String,
     scoped_cookie: String,
+    /// A JWT access token for the app's own resource (a worker's, client credentials).
+    bearer: String,
     _provider: DevProvider,
     _runtime: tokio::runtime::Runtime,
 }
@@ -57,13 +59,18 @@ fn setup() -> Setup {
         .enable_all()
         .build()
         .expect("runtime");
-    let (oidc, provider, cookie, scoped_cookie) = runtime.block_on(async {
+    let (oidc, provider, cookie, scoped_cookie, bearer) = runtime.block_on(async {
         let provider = DevProvider::builder()
             .client(ClientRegistration::confidential(
                 "bench",
                 "bench-secret",
                 format!("{APP}/auth/callback"),
             ))
+            .client(ClientRegistration::worker(
+                "api-caller",
+                "api-caller-secret",
+            ))
+            .resource(APP)
             .start()
             .await
             .expect("development provider");
@@ -74,17 +81,27 @@ fn setup() -> Setup {
             .app_url(APP)
             .session_key("bench-session-key-0123456789abcdef-0123456789abcdef")
             .scopes(["openid", "profile", "email"])
+            .worker(
+                "api-caller",
+                WorkerConfig::new("api-caller", "api-caller-secret")
+                    .scopes(["orders:read"])
+                    .resource(APP),
+            )
             .build()
             .expect("config");
         let oidc = PingOidc::new(config).await.expect("engine");
         let cookie = sign_in(&oidc, &provider, None).await;
         let scoped = sign_in(&oidc, &provider, Some("orders:read")).await;
-        (oidc, provider, cookie, scoped)
+        let worker = oidc.worker("api-caller").expect("registered");
+        let bearer = worker.token().await.expect("worker token");
+        let bearer = bearer.secret().to_string();
+        (oidc, provider, cookie, scoped, bearer)
     });
     Setup {
         oidc,
         cookie: format!("_ga=GA1.1.123456789.1700000000; theme=dark; {cookie}"),
         scoped_cookie: format!("_ga=GA1.1.123456789.1700000000; theme=dark; {scoped_cookie}"),
+        bearer,
         _provider: provider,
         _runtime: runtime,
     }
@@ -95,7 +112,58 @@ fn request(cookie: &str) -> bench::ApiGet {
         path: "/api/ok".into(),
         query: None,
         cookie: Some(cookie.to_string()),
+        authorization: None,
     }
+}
+
+fn bearer_request(token: &str) -> bench::ApiGet {
+    bench::ApiGet {
+        path: "/api/resource".into(),
+        query: None,
+        cookie: None,
+        authorization: Some(format!("Bearer {token}")),
+    }
+}
+
+/// The bearer path: a token recognised from the cache (a JWT, and an opaque token after its
+/// introspection: the same lookup), beside a cache miss's own work (the signature check,
+/// keys cached). Compare with `guard/cookie_to_session`, a memory-store session lookup.
+fn bearer(c: &mut Criterion, s: &Setup) {
+    let oidc = &s.oidc;
+    let jwt = bearer_request(&s.bearer);
+    let need = Requirement::SIGNED_IN;
+    let verify = |request: &bench::ApiGet| match oidc.bearer_now(request, need) {
+        ping_oidc::adapter::BearerNow::Answered(answer) => answer.is_ok(),
+        ping_oidc::adapter::BearerNow::MustVerify(pending) => ready(pending.verify()).is_ok(),
+        _ => false,
+    };
+    assert!(verify(&jwt), "the worker's token passes");
+    let opaque_token = "opaque-token-0123456789abcdef0123456789abcdef";
+    let answer = serde_json::json!({
+        "active": true,
+        "iss": oidc.config().issuer(),
+        "aud": APP,
+        "sub": "api-caller",
+        "scope": "orders:read",
+        "exp": bench::now_unix() + 3_600,
+    });
+    bench::remember_introspection(oidc, opaque_token, answer).expect("an active answer");
+    let opaque = bearer_request(opaque_token);
+    assert!(verify(&opaque), "the remembered introspection passes");
+
+    let mut group = c.benchmark_group("bearer");
+    for (name, request) in [("cached_jwt", &jwt), ("cached_introspection", &opaque)] {
+        group.bench_function(name, |b| {
+            b.iter(|| match oidc.bearer_now(black_box(request), need) {
+                ping_oidc::adapter::BearerNow::Answered(answer) => answer.expect("cached"),
+                _ => panic!("not answered from the cache"),
+            })
+        });
+    }
+    group.bench_function("cache_miss_verify_rs256", |b| {
+        b.iter(|| ready(bench::verify_access_token(oidc, black_box(&s.bearer))).expect("valid"))
+    });
+    group.finish();
 }
 
 fn per_request(c: &mut Criterion) {
@@ -178,6 +246,8 @@ fn per_request(c: &mut Criterion) {
     });
     group.finish();
     let _ = bench::id_token(user.session());
+
+    bearer(c, &s);
 
     // A redirect-less sign-in step's own work, once the provider answered (the call itself
     // is the provider's time): read, normalise, seal the record, open it again.

@@ -223,9 +223,19 @@ pub(crate) fn check_introspection(
     })
 }
 
-/// `cnf.jkt` (RFC 9449 §6.1), when the token is bound to a DPoP key.
+/// `cnf.jkt` (RFC 9449 §6.1), when the token is bound to a DPoP key. A token bound another
+/// way (`x5t#S256`, RFC 8705 mTLS) is refused: its binding cannot be checked here.
 fn confirmation(claims: &Map<String, Value>) -> Result<Option<String>, TokenError> {
-    match claims.get("cnf").and_then(|cnf| cnf.get("jkt")) {
+    let Some(cnf) = claims.get("cnf") else {
+        return Ok(None);
+    };
+    let Some(cnf) = cnf.as_object() else {
+        return Err(TokenError::WrongClaim("cnf"));
+    };
+    if cnf.keys().any(|method| method != "jkt") {
+        return Err(TokenError::WrongClaim("cnf"));
+    }
+    match cnf.get("jkt") {
         None => Ok(None),
         Some(Value::String(jkt)) if !jkt.is_empty() => Ok(Some(jkt.clone())),
         Some(_) => Err(TokenError::WrongClaim("cnf")),
@@ -279,6 +289,16 @@ pub(crate) enum Credentials<'a> {
 /// The token part of `Authorization: Bearer <token>` (RFC 6750 §2.1) or `DPoP <token>`
 /// (RFC 9449 §7.1, the same syntax), or why not.
 pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> {
+    let credentials = split_credentials(header)?;
+    if let Credentials::Bearer(token) | Credentials::Dpop(token) = credentials {
+        check_b64token(token)?;
+    }
+    Ok(credentials)
+}
+
+/// [`bearer_token`] without the byte-by-byte syntax check: for the cache lookup, which only
+/// finds tokens that passed it. Call [`check_b64token`] on a miss.
+pub(crate) fn split_credentials(header: &str) -> Result<Credentials<'_>, TokenError> {
     if header.len() > MAX_AUTHORIZATION_BYTES {
         return Err(TokenError::Malformed(
             "the Authorization header is too long",
@@ -290,15 +310,6 @@ pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> 
         return Ok(Credentials::OtherScheme);
     }
     let token = token.trim_start_matches(' ');
-    // b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "="s.
-    let body = token.trim_end_matches('=');
-    let valid = !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
-    if !valid {
-        return Err(TokenError::Malformed("the token is not a b64token"));
-    }
     Ok(if dpop {
         Credentials::Dpop(token)
     } else {
@@ -306,12 +317,32 @@ pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> 
     })
 }
 
-/// Verified tokens by the SHA-256 of their text, until their `exp` (plus skew; for an
-/// introspected token at most [`INTROSPECTION_TTL_SECS`]), and opaque tokens the provider
-/// called inactive, for as long.
+/// b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "="s.
+pub(crate) fn check_b64token(token: &str) -> Result<(), TokenError> {
+    let body = token.trim_end_matches('=');
+    let valid = !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(TokenError::Malformed("the token is not a b64token"))
+    }
+}
+
+/// Verified tokens by their text, until their `exp` (plus skew; for an introspected token at
+/// most [`INTROSPECTION_TTL_SECS`]), and opaque tokens the provider called inactive (by their
+/// SHA-256), for as long.
+///
+/// The verified map is keyed by the whole token, compared in full on a hit, and hashed with
+/// foldhash: only tokens that passed verification go in, so no outsider chooses its keys and
+/// its hash needs no resistance to collisions. SHA-256 of a 1 KiB JWT cost 1.7 µs here, a
+/// fifth of a whole bearer request (BENCHMARKS.md, ninth round). The inactive map takes
+/// tokens anyone sends, so it keeps the SHA-256 key, computed only on that path.
 #[derive(Default)]
 pub(crate) struct VerifiedTokens {
-    tokens: Mutex<HashMap<[u8; 32], VerifiedAccessToken>>,
+    tokens: Mutex<HashMap<Box<str>, VerifiedAccessToken, foldhash::fast::RandomState>>,
     inactive: Mutex<HashMap<[u8; 32], i64>>,
 }
 
@@ -327,9 +358,9 @@ pub(crate) fn token_hash(token: &str) -> [u8; 32] {
 
 impl VerifiedTokens {
     /// The token verified earlier, while it has not expired.
-    pub(crate) fn get(&self, hash: &[u8; 32], now: i64) -> Option<VerifiedAccessToken> {
+    pub(crate) fn get(&self, token: &str, now: i64) -> Option<VerifiedAccessToken> {
         let tokens = lock(&self.tokens);
-        let token = tokens.get(hash)?;
+        let token = tokens.get(token)?;
         (token.inner.expires_at > now).then(|| token.clone())
     }
 
@@ -355,7 +386,7 @@ impl VerifiedTokens {
         inactive.insert(hash, now.saturating_add(INTROSPECTION_TTL_SECS));
     }
 
-    pub(crate) fn insert(&self, hash: [u8; 32], token: VerifiedAccessToken, now: i64) {
+    pub(crate) fn insert(&self, text: &str, token: VerifiedAccessToken, now: i64) {
         let mut tokens = lock(&self.tokens);
         if tokens.len() >= CACHE_CAPACITY {
             tokens.retain(|_, kept| kept.inner.expires_at > now);
@@ -364,12 +395,12 @@ impl VerifiedTokens {
             let soonest = tokens
                 .iter()
                 .min_by_key(|(_, kept)| kept.inner.expires_at)
-                .map(|(key, _)| *key);
+                .map(|(key, _)| key.clone());
             if let Some(key) = soonest {
                 tokens.remove(&key);
             }
         }
-        tokens.insert(hash, token);
+        tokens.insert(text.into(), token);
     }
 }
 
@@ -437,6 +468,10 @@ mod tests {
         ));
         assert!(matches!(
             with("cnf", json!({"jkt": 7})),
+            Some(TokenError::WrongClaim("cnf"))
+        ));
+        assert!(matches!(
+            with("cnf", json!({"x5t#S256": "abc"})),
             Some(TokenError::WrongClaim("cnf"))
         ));
         let mut bound = claims(good());
@@ -553,11 +588,12 @@ mod tests {
     fn the_cache_forgets_expired_tokens_and_stays_bounded() {
         let cache = VerifiedTokens::default();
         let token = check_claims(claims(good()), &expect(1_500)).expect("valid");
-        cache.insert(token_hash("a"), token.clone(), 1_500);
-        assert!(cache.get(&token_hash("a"), 1_500).is_some());
-        assert!(cache.get(&token_hash("a"), 2_060).is_none());
+        cache.insert("a", token.clone(), 1_500);
+        assert!(cache.get("a", 1_500).is_some());
+        assert!(cache.get("b", 1_500).is_none());
+        assert!(cache.get("a", 2_060).is_none());
         for i in 0..CACHE_CAPACITY + 10 {
-            cache.insert(token_hash(&i.to_string()), token.clone(), 1_500);
+            cache.insert(&i.to_string(), token.clone(), 1_500);
         }
         assert!(lock(&cache.tokens).len() <= CACHE_CAPACITY);
     }

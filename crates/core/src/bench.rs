@@ -56,6 +56,8 @@ pub struct ApiGet {
     pub path: String,
     pub query: Option<String>,
     pub cookie: Option<String>,
+    /// An `Authorization` header.
+    pub authorization: Option<String>,
 }
 
 impl RequestInfo for ApiGet {
@@ -72,6 +74,7 @@ impl RequestInfo for ApiGet {
         match name {
             "accept" => Some("application/json"),
             "cookie" => self.cookie.as_deref(),
+            "authorization" => self.authorization.as_deref(),
             _ => None,
         }
     }
@@ -96,6 +99,7 @@ pub async fn sign_in(
         path: format!("{}/login", oidc.config().route_prefix),
         query: Some(query),
         cookie: None,
+        authorization: None,
     };
     let login = oidc
         .handle(crate::adapter::AuthRoute::Login, &login, b"")
@@ -108,6 +112,7 @@ pub async fn sign_in(
         path: format!("{}/callback", oidc.config().route_prefix),
         query: authorize(authorization_url)?,
         cookie: Some(transaction),
+        authorization: None,
     };
     let answer = oidc
         .handle(crate::adapter::AuthRoute::Callback, &callback, b"")
@@ -131,6 +136,28 @@ fn set_cookie_pairs(response: &crate::adapter::AuthResponse) -> impl Iterator<It
         .iter()
         .filter(|(name, _)| *name == "set-cookie")
         .map(|(_, value)| value.split(';').next().unwrap_or_default().trim())
+}
+
+/// A bearer token's verification on a cache miss: the signature with the cached provider
+/// keys (no fetch for a known `kid`), `typ`, then the claims.
+pub async fn verify_access_token(
+    oidc: &PingOidc,
+    token: &str,
+) -> Result<crate::VerifiedAccessToken, TokenError> {
+    oidc.verify_access_token_uncached(token).await
+}
+
+/// Keeps `answer` (an RFC 7662 response) as the introspection of the opaque `token`, so the
+/// next request with it is a cache hit, as after a real introspection call.
+pub fn remember_introspection(
+    oidc: &PingOidc,
+    token: &str,
+    answer: serde_json::Value,
+) -> Result<(), TokenError> {
+    match answer {
+        serde_json::Value::Object(map) => oidc.remember_introspection(token, map),
+        _ => Err(TokenError::Malformed("not a JSON object")),
+    }
 }
 
 /// A redirect-less sign-in step's own work once the provider answered `answer` (a flow state

@@ -14,6 +14,8 @@ use ring::rand::{SecureRandom, SystemRandom};
 #[derive(Clone)]
 pub(crate) struct SessionKey {
     mac: hmac::Key,
+    /// DPoP nonces: a key of their own, so that no nonce is ever a valid signed cookie.
+    nonce_mac: hmac::Key,
     aead: std::sync::Arc<LessSafeKey>,
     store: crate::store::SealingKey,
 }
@@ -70,6 +72,7 @@ impl SessionKey {
         };
         Ok(Self {
             mac: hmac::Key::new(hmac::HMAC_SHA256, &mac_bytes),
+            nonce_mac: hmac::Key::new(hmac::HMAC_SHA256, &expand(b"dpop-nonce-mac")?),
             aead: aead(expand(b"transaction-aead")?)?,
             store: crate::store::SealingKey(aead(expand(b"store-aead")?)?),
         })
@@ -83,6 +86,11 @@ impl SessionKey {
     /// base64url HMAC-SHA256 of `data`.
     pub(crate) fn sign(&self, data: &[u8]) -> String {
         URL_SAFE_NO_PAD.encode(hmac::sign(&self.mac, data).as_ref())
+    }
+
+    /// base64url HMAC-SHA256 of `data` under the DPoP nonce key.
+    pub(crate) fn sign_nonce(&self, data: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.nonce_mac, data).as_ref())
     }
 
     /// Constant-time check of a base64url tag made by [`SessionKey::sign`].

@@ -64,15 +64,13 @@ pub(crate) fn check_proof(
     if jws.typ.as_deref() != Some("dpop+jwt") {
         return Err(Invalid("typ is not dpop+jwt"));
     }
-    // Steps 6–7: the signature, with the public key in the header.
     let key = jws
         .jwk
         .as_ref()
         .and_then(PublicKey::from_embedded)
         .ok_or(Invalid("no usable public jwk in the header"))?;
-    if !jws.verify_with(&key) {
-        return Err(Invalid("bad signature"));
-    }
+    // The claims are read before the signature is checked, so a proof for another request
+    // costs no signature check; nothing is trusted until step 6 below passes.
     let claims: Map<String, Value> =
         serde_json::from_slice(&jws.payload).map_err(|_| Invalid("claims are not JSON"))?;
     let text = |name: &'static str| {
@@ -122,6 +120,10 @@ pub(crate) fn check_proof(
     if text("ath")? != ath {
         return Err(Invalid("ath"));
     }
+    // Steps 6–7: the signature, with the public key in the header (public members only).
+    if !jws.verify_with(&key) {
+        return Err(Invalid("bad signature"));
+    }
     Ok(CheckedProof {
         jkt: key.thumbprint(),
         jti: jti.to_string(),
@@ -152,7 +154,7 @@ pub(crate) fn nonce(key: &SessionKey, now: i64) -> String {
 }
 
 fn nonce_for_period(key: &SessionKey, period: i64) -> String {
-    let tag = key.sign(format!("dpop-nonce:{period}").as_bytes());
+    let tag = key.sign_nonce(format!("dpop-nonce:{period}").as_bytes());
     format!("{period}.{tag}")
 }
 
@@ -331,5 +333,9 @@ mod tests {
         ));
         let other = SessionKey::generate().expect("key");
         assert!(!nonce_is_current(&other, &nonce(&key, 1_010), 1_010));
+        // Not a MAC under the cookie key: a nonce is never a signed session cookie.
+        let issued = nonce(&key, 1_010);
+        let (period, tag) = issued.split_once('.').expect("period.tag");
+        assert!(!key.verify(format!("dpop-nonce:{period}").as_bytes(), tag));
     }
 }

@@ -33,7 +33,6 @@ pub enum BearerNow {
 pub struct PendingBearer {
     engine: PingOidc,
     token: String,
-    hash: [u8; 32],
     need: Requirement,
     /// The token, when it was verified before.
     known: Option<VerifiedAccessToken>,
@@ -67,17 +66,17 @@ impl PendingBearer {
         };
         let verified = match self.known {
             Some(known) => known,
-            None => match engine.verify_access_token(&self.token, &self.hash).await {
+            None => match engine.verify_access_token(&self.token).await {
                 Ok(token) => {
                     engine
                         .inner
                         .verified_tokens
-                        .insert(self.hash, token.clone(), engine.now());
+                        .insert(&self.token, token.clone(), engine.now());
                     token
                 }
                 Err(error) if error.is_unavailable() => {
                     tracing::warn!(%error, "bearer token: the provider's keys are unavailable");
-                    return Err(engine.bearer_unavailable());
+                    return Err(engine.bearer_unavailable(RejectionKind::ProviderUnavailable));
                 }
                 Err(error) => {
                     tracing::debug!(%error, "bearer token refused");
@@ -101,23 +100,29 @@ impl PingOidc {
         let Some(header) = request.header("authorization") else {
             return BearerNow::Answered(Err(self.no_token()));
         };
-        let (token, scheme) = match access_token::bearer_token(header) {
+        let malformed = |error: TokenError| {
+            let scheme = match header.get(..5) {
+                Some(start) if start.eq_ignore_ascii_case("dpop ") => Scheme::Dpop,
+                _ => Scheme::Bearer,
+            };
+            BearerNow::Answered(Err(self.invalid_request(scheme, &error)))
+        };
+        let (token, scheme) = match access_token::split_credentials(header) {
             Ok(access_token::Credentials::Bearer(token)) => (token, Scheme::Bearer),
             Ok(access_token::Credentials::Dpop(token)) => (token, Scheme::Dpop),
             Ok(access_token::Credentials::OtherScheme) => {
                 return BearerNow::Answered(Err(self.no_token()))
             }
-            Err(error) => {
-                let scheme = match header.get(..5) {
-                    Some(start) if start.eq_ignore_ascii_case("dpop ") => Scheme::Dpop,
-                    _ => Scheme::Bearer,
-                };
-                return BearerNow::Answered(Err(self.invalid_request(scheme, &error)));
-            }
+            Err(error) => return malformed(error),
         };
         let now = self.now();
-        let hash = token_hash(token);
-        let known = self.inner.verified_tokens.get(&hash, now);
+        // A token found in the cache passed the syntax check when it was verified.
+        let known = self.inner.verified_tokens.get(token, now);
+        if known.is_none() {
+            if let Err(error) = access_token::check_b64token(token) {
+                return malformed(error);
+            }
+        }
         let proof = match scheme {
             Scheme::Bearer => None,
             Scheme::Dpop => match self.check_proof(request, token, now) {
@@ -133,7 +138,6 @@ impl PingOidc {
             (known, proof) => BearerNow::MustVerify(PendingBearer {
                 engine: self.clone(),
                 token: token.to_string(),
-                hash,
                 need,
                 known,
                 proof,
@@ -141,8 +145,7 @@ impl PingOidc {
         }
     }
 
-    /// RFC 9449 §4.3 on the `DPoP` header, against this request's method and URL (the app's
-    /// origin and the path).
+    /// RFC 9449 §4.3 on the `DPoP` header, against this request's method and URL.
     fn check_proof<R: RequestInfo + ?Sized>(
         &self,
         request: &R,
@@ -153,10 +156,11 @@ impl PingOidc {
         let Some(proof) = request.header("dpop") else {
             return Err(self.invalid_proof("no DPoP header"));
         };
-        let mut uri = config.app_url.clone();
-        uri.set_path(request.path());
-        uri.set_query(None);
-        uri.set_fragment(None);
+        // The request's URL as the caller sees it: `APP_URL` (with its path, as the redirect
+        // URI is built) and the path the app got.
+        let Ok(uri) = url::Url::parse(&config.absolute_url(request.path())) else {
+            return Err(self.invalid_proof("the request path makes no URL"));
+        };
         let expect = dpop::ProofExpectations {
             method: request.method(),
             uri: &uri,
@@ -209,23 +213,19 @@ impl PingOidc {
             Ok(false) => Err(self.invalid_proof("the proof was used before")),
             Err(error) => {
                 tracing::warn!(%error, "DPoP replay check: session store unavailable");
-                Err(self.bearer_unavailable())
+                Err(self.bearer_unavailable(RejectionKind::StoreUnavailable))
             }
         }
     }
 
     /// Signature (keys fetched at most once per refetch interval for unknown `kid`s: anyone
     /// can send these), `typ`, then the claims.
-    async fn verify_access_token(
-        &self,
-        token: &str,
-        hash: &[u8; 32],
-    ) -> Result<VerifiedAccessToken, TokenError> {
+    async fn verify_access_token(&self, token: &str) -> Result<VerifiedAccessToken, TokenError> {
         let provider = self
             .provider()
             .map_err(|_| TokenError::KeysUnavailable("the provider is not reachable yet".into()))?;
         if !access_token::is_jwt(token) {
-            return self.introspect(&provider, token, hash).await;
+            return self.introspect(&provider, token).await;
         }
         let signed = provider
             .keys
@@ -248,13 +248,13 @@ impl PingOidc {
         &self,
         provider: &crate::provider::Provider,
         token: &str,
-        hash: &[u8; 32],
     ) -> Result<VerifiedAccessToken, TokenError> {
         if provider.metadata.introspection_endpoint.is_none() {
             return Err(TokenError::Malformed("not a JWT, and no introspection"));
         }
+        let hash = token_hash(token);
         let tokens = &self.inner.verified_tokens;
-        if tokens.known_inactive(hash, self.now()) {
+        if tokens.known_inactive(&hash, self.now()) {
             return Err(TokenError::WrongClaim("active"));
         }
         let permit = tokio::time::timeout(
@@ -285,7 +285,7 @@ impl PingOidc {
             access_token::INTROSPECTION_TTL_SECS,
         );
         if matches!(verified, Err(TokenError::WrongClaim("active"))) {
-            tokens.insert_inactive(*hash, self.now());
+            tokens.insert_inactive(hash, self.now());
         }
         verified
     }
@@ -483,14 +483,15 @@ impl PingOidc {
         )
     }
 
-    fn bearer_unavailable(&self) -> Rejection {
+    /// 503: the provider (keys, introspection) or the store (DPoP replay check) is down.
+    fn bearer_unavailable(&self, kind: RejectionKind) -> Rejection {
         let response = AuthResponse::json_error(
             503,
             "temporarily_unavailable",
             "The token cannot be checked right now; try again shortly.",
         )
         .with_header("retry-after", RETRY_AFTER_SECS);
-        Rejection::new(RejectionKind::ProviderUnavailable, response)
+        Rejection::new(kind, response)
     }
 
     /// `GET /.well-known/oauth-protected-resource[/path]` (RFC 9728 §3.2).
@@ -510,6 +511,41 @@ impl PingOidc {
             metadata["scopes_supported"] = json!(config.resource_scopes);
         }
         AuthResponse::json(200, metadata).with_header("cache-control", "public, max-age=300")
+    }
+}
+
+#[cfg(any(test, feature = "bench"))]
+impl PingOidc {
+    /// A cache miss's work: [`verify_access_token`](Self::verify_access_token), not cached.
+    pub(crate) async fn verify_access_token_uncached(
+        &self,
+        token: &str,
+    ) -> Result<VerifiedAccessToken, TokenError> {
+        self.verify_access_token(token).await
+    }
+
+    /// Keeps `answer` as the introspection of the opaque `token`, as a real call would.
+    pub(crate) fn remember_introspection(
+        &self,
+        token: &str,
+        answer: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), TokenError> {
+        let config = &self.inner.config;
+        let expect = access_token::Expectations {
+            issuer: &config.issuer,
+            resource: &config.resource,
+            now: self.now(),
+            skew: super::duration_secs(config.clock_skew),
+        };
+        let verified = access_token::check_introspection(
+            answer,
+            &expect,
+            access_token::INTROSPECTION_TTL_SECS,
+        )?;
+        self.inner
+            .verified_tokens
+            .insert(token, verified, self.now());
+        Ok(())
     }
 }
 

@@ -483,6 +483,7 @@ mod tests {
             path: "/api/ok".into(),
             query: None,
             cookie: cookie.map(|c| format!("theme=dark; {c}")),
+            authorization: None,
         }
     }
 

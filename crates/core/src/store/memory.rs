@@ -37,8 +37,9 @@ type Index = Mutex<HashMap<Box<str>, Ids>>;
 /// expires first makes room. Refusing instead would let a flood lock every user out of
 /// sign-in. An evicted sign-in marker loses only the early refusal (its code is spent at the
 /// provider); an evicted logout-token `jti` would let that token be replayed within its
-/// window. Markers are written only after a code exchange or a verified logout token, so
-/// reaching the bound takes that many real sign-ins or provider-signed tokens.
+/// window. Markers are written only after a code exchange, a verified logout token or a
+/// verified DPoP proof with its token, so reaching the bound takes that many real sign-ins,
+/// provider-signed tokens or proofs by a token's holder.
 const MAX_ONCE_MARKERS: usize = 100_000;
 /// Below this many markers, expired ones are left until the next insert passes it.
 const SWEEP_ONCE_ABOVE: usize = 10_000;
@@ -97,19 +98,18 @@ struct OnceMarkers {
 
 impl OnceMarkers {
     /// Makes room for one marker: the expired ones go, else the one that expires first.
-    fn evict_one(&mut self, now: Instant) {
+    /// Expired markers go; if that is not enough, the tenth that expires first. One pass over
+    /// the markers per tenth of the bound, so a flood at the bound does not make every call
+    /// scan them all under the lock.
+    fn make_room(&mut self, now: Instant) {
         self.until.retain(|_, until| *until > now);
         if self.until.len() < MAX_ONCE_MARKERS {
             return;
         }
-        let first = self
-            .until
-            .iter()
-            .min_by_key(|(_, until)| **until)
-            .map(|(key, _)| key.clone());
-        if let Some(key) = first {
-            self.until.remove(&key);
-        }
+        let mut expiries: Vec<Instant> = self.until.values().copied().collect();
+        let (_, threshold, _) = expiries.select_nth_unstable(MAX_ONCE_MARKERS / 10);
+        let threshold = *threshold;
+        self.until.retain(|_, until| *until > threshold);
     }
 }
 
@@ -410,7 +410,7 @@ impl SessionStore for MemoryStore {
             Some(until) if *until > now => false,
             _ => {
                 if once.until.len() >= MAX_ONCE_MARKERS {
-                    once.evict_one(now);
+                    once.make_room(now);
                 }
                 once.until.insert(key.to_string(), now + ttl);
                 true
@@ -472,5 +472,36 @@ impl SessionStore for MemoryStore {
             leases.remove(key);
         }
         Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn consume(store: &MemoryStore, key: &str) -> bool {
+        let mut future = store.consume_once(key, Duration::from_secs(60));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(answer) => answer.unwrap_or(false),
+            std::task::Poll::Pending => false,
+        }
+    }
+
+    /// At the bound, the markers that expire first make room (a tenth at a time): new
+    /// markers are still written, and the newest are still remembered.
+    #[test]
+    fn single_use_markers_stay_bounded_and_keep_the_newest() {
+        let store = MemoryStore::default();
+        for i in 0..MAX_ONCE_MARKERS + 5 {
+            assert!(consume(&store, &format!("m{i}")));
+        }
+        let held = lock(&store.once).until.len();
+        assert!(
+            held <= MAX_ONCE_MARKERS && held >= MAX_ONCE_MARKERS * 8 / 10,
+            "{held}"
+        );
+        assert!(!consume(&store, &format!("m{}", MAX_ONCE_MARKERS + 4)));
+        assert!(consume(&store, "a fresh one"));
     }
 }
