@@ -498,7 +498,7 @@ mod tests {
         }
         let held = lock(&store.once).until.len();
         assert!(
-            held <= MAX_ONCE_MARKERS && held >= MAX_ONCE_MARKERS * 8 / 10,
+            (MAX_ONCE_MARKERS * 8 / 10..=MAX_ONCE_MARKERS).contains(&held),
             "{held}"
         );
         assert!(!consume(&store, &format!("m{}", MAX_ONCE_MARKERS + 4)));
