@@ -14,8 +14,9 @@
 #   --quick         a few seconds per measurement, one round (CI smoke test)
 #   --no-criterion  skip the Criterion micro-benchmarks
 #   --no-redis      skip the Redis-backed measurements
-#   --callgrind     only count instructions per request (valgrind) for /healthz, /api/ok and
-#                   /api/orders on the in-process axum and actix apps, and exit
+#   --callgrind     only count instructions per request (valgrind) for /healthz, /api/ok,
+#                   /api/orders and /api/resource (bearer) on the in-process axum and actix
+#                   apps, and exit
 #
 # BENCH_BIN_DIR=dir: use the harness binaries in dir instead of building them (no Criterion).
 # BENCH_CONNECTIONS (64). BENCH_REDIS_URL=redis://...: measure against that Redis instead of
@@ -96,7 +97,7 @@ if [ "$CALLGRIND" = 1 ]; then
   echo "|---|---|---:|---:|"
   for adapter in axum actix; do
     base=
-    for spec in "/healthz" "/api/ok" "/api/orders --scoped"; do
+    for spec in "/healthz" "/api/ok" "/api/orders --scoped" "/api/resource --bearer"; do
       set -- $spec
       a=$(ir "$adapter" "$1" $N1 ${2:-}); b=$(ir "$adapter" "$1" $N2 ${2:-})
       per=$(( (b - a) / (N2 - N1) ))

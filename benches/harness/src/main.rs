@@ -11,7 +11,7 @@
 //!     Signs in with a short access-token lifetime, opens the connections, and each round
 //!     waits for the token to expire and sends `concurrency` requests to /api/ok at once.
 //!     Prints the token-endpoint refresh calls the provider counted, and the latencies.
-//! ping-oidc-bench inproc --adapter axum|actix --path /api/ok [--requests N] [--scoped]
+//! ping-oidc-bench inproc --adapter axum|actix --path /api/ok [--requests N] [--scoped|--bearer]
 //!     The example app called in-process (no sockets, one thread) N times: run it under
 //!     `valgrind --tool=callgrind` to count instructions per request.
 //! ```
@@ -33,7 +33,7 @@ use tokio::net::TcpStream;
 
 const USAGE: &str = "usage: ping-oidc-bench serve|storm|inproc [--adapter axum|actix] \
     [--store memory|redis://host:port] [--workers N] [--max-seconds S] [--concurrency N] \
-    [--rounds N] [--ttl-seconds S] [--path /api/ok] [--requests N] [--scoped]";
+    [--rounds N] [--ttl-seconds S] [--path /api/ok] [--requests N] [--scoped|--bearer]";
 
 /// `--name value` options, and bare `--flag`s (value `""`).
 struct Options(Vec<(String, String)>);
@@ -504,6 +504,8 @@ fn inproc(options: &Options) -> Result<(), String> {
     let path = options.get("path").unwrap_or("/api/ok").to_string();
     let requests: usize = options.num("requests", 10_000)?;
     let scope = options.flag("scoped").then_some("orders:read");
+    // `--bearer`: `Authorization: Bearer <the worker's token>` instead of the cookie.
+    let bearer = options.flag("bearer");
     // Not served: the app is called directly. The base only names the redirect URI.
     let base = "http://127.0.0.1:9";
     let setup = || async move {
@@ -511,8 +513,13 @@ fn inproc(options: &Options) -> Result<(), String> {
         let oidc = PingOidc::new(config(base, &provider)?)
             .await
             .map_err(|e| e.to_string())?;
-        let cookie = sign_in(&oidc, &provider, scope).await?;
-        Ok::<_, String>((provider, oidc, cookie))
+        let (name, value) = if bearer {
+            let token = bearer_token(&oidc).await?;
+            ("authorization", format!("Bearer {token}"))
+        } else {
+            ("cookie", sign_in(&oidc, &provider, scope).await?)
+        };
+        Ok::<_, String>((provider, oidc, (name, value)))
     };
     let took = match adapter {
         Adapter::Axum => {
@@ -522,13 +529,13 @@ fn inproc(options: &Options) -> Result<(), String> {
                 .build()
                 .map_err(|e| e.to_string())?;
             rt.block_on(async {
-                let (_provider, oidc, cookie) = setup().await?;
+                let (_provider, oidc, (name, value)) = setup().await?;
                 let router = ping_oidc_example_axum::router(oidc);
                 let started = Instant::now();
                 for _ in 0..requests {
                     let request = http::Request::get(path.as_str())
                         .header("accept", "application/json")
-                        .header("cookie", cookie.as_str())
+                        .header(name, value.as_str())
                         .body(axum::body::Body::empty())
                         .map_err(|e| e.to_string())?;
                     let response = router
@@ -545,14 +552,14 @@ fn inproc(options: &Options) -> Result<(), String> {
         }
         Adapter::Actix => actix_web::rt::System::new().block_on(async {
             use actix_web::test;
-            let (_provider, oidc, cookie) = setup().await?;
+            let (_provider, oidc, (name, value)) = setup().await?;
             let app = test::init_service(ping_oidc_example_actix::app(oidc)).await;
             let started = Instant::now();
             for _ in 0..requests {
                 let request = test::TestRequest::get()
                     .uri(&path)
                     .insert_header(("accept", "application/json"))
-                    .insert_header(("cookie", cookie.as_str()))
+                    .insert_header((name, value.as_str()))
                     .to_request();
                 let response = test::call_service(&app, request).await;
                 if response.status() != 200 {

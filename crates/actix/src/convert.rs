@@ -31,7 +31,8 @@ impl RequestInfo for RequestView<'_> {
 
     fn header(&self, name: &str) -> Option<&str> {
         let value = self.request.headers().get(name)?;
-        value.to_str().ok()
+        // `from_utf8`, not `to_str`: see `RequestInfo::header`.
+        std::str::from_utf8(value.as_bytes()).ok()
     }
 
     fn cookie_headers(&self) -> impl Iterator<Item = &str> {

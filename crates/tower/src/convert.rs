@@ -20,7 +20,9 @@ impl RequestInfo for PartsView<'_> {
         self.0.uri.query()
     }
     fn header(&self, name: &str) -> Option<&str> {
-        self.0.headers.get(name).and_then(|v| v.to_str().ok())
+        // `from_utf8`, not `to_str`: see `RequestInfo::header`.
+        let value = self.0.headers.get(name)?;
+        std::str::from_utf8(value.as_bytes()).ok()
     }
     fn cookie_headers(&self) -> impl Iterator<Item = &str> {
         self.0

@@ -232,14 +232,19 @@ impl PingOidc {
             .verify(&provider.http, token, KidSource::Anyone)
             .await?;
         access_token::check_typ(signed.typ.as_deref())?;
+        let expect = self.token_expectations();
+        access_token::check_claims(signed.claims()?, &expect)
+    }
+
+    /// What a token must say here: this issuer and resource, now, with the clock skew.
+    fn token_expectations(&self) -> access_token::Expectations<'_> {
         let config = &self.inner.config;
-        let expect = access_token::Expectations {
+        access_token::Expectations {
             issuer: &config.issuer,
             resource: &config.resource,
             now: self.now(),
             skew: super::duration_secs(config.clock_skew),
-        };
-        access_token::check_claims(signed.claims()?, &expect)
+        }
     }
 
     /// RFC 7662 for an opaque token: at most [`MAX_INTROSPECTIONS`] calls at once (anyone can
@@ -273,12 +278,7 @@ impl PingOidc {
             Ok(None) => return Err(TokenError::Malformed("not a JWT, and no introspection")),
             Err(error) => return Err(TokenError::KeysUnavailable(error.to_string())),
         };
-        let expect = access_token::Expectations {
-            issuer: &config.issuer,
-            resource: &config.resource,
-            now: self.now(),
-            skew: super::duration_secs(config.clock_skew),
-        };
+        let expect = self.token_expectations();
         let verified = access_token::check_introspection(
             response,
             &expect,
@@ -530,13 +530,7 @@ impl PingOidc {
         token: &str,
         answer: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(), TokenError> {
-        let config = &self.inner.config;
-        let expect = access_token::Expectations {
-            issuer: &config.issuer,
-            resource: &config.resource,
-            now: self.now(),
-            skew: super::duration_secs(config.clock_skew),
-        };
+        let expect = self.token_expectations();
         let verified = access_token::check_introspection(
             answer,
             &expect,
