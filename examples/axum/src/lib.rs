@@ -2,7 +2,7 @@
 //! `ping-oidc-example-site`.
 
 use axum::http::StatusCode;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::{Json, Router};
 use ping_oidc_example_site::{self as site, OrdersRead, RecentMfa, ResourceRead};
@@ -20,14 +20,14 @@ pub fn router(oidc: PingOidc) -> Router {
         .route("/api/orders", get(|token: ScopedToken<OrdersRead>| async move { Json(site::orders_json(&token)) }))
         .route("/api/devices", get(|user: AuthenticatedUser| async move { let (status, body) = site::devices_json(&user).await; (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), Json(body)) }))
         .route("/api/step-up", get(|user: ScopedToken<RecentMfa>| async move { Json(site::step_up_json(&user)) }))
-        .route("/api/resource", get(|caller: BearerToken<ResourceRead>| async move { Json(site::resource_json(&caller)) }))
-        .route("/api/resource/step-up", get(|caller: BearerToken<RecentMfa>| async move { Json(site::resource_json(&caller)) }))
+        .route("/api/resource", get(|caller: BearerToken<ResourceRead>| async move { Json(site::resource_json(&caller)).into_response() }))
+        .route("/api/resource/step-up", get(|caller: BearerToken<RecentMfa>| async move { Json(site::resource_json(&caller)).into_response() }))
         .route("/api/caller", get(caller).post(caller))
         .route("/healthz", get(|| async { "ok" }))
         .layer(OidcLayer::new(oidc))
 }
 
-async fn caller(caller: SessionOrBearer) -> impl axum::response::IntoResponse {
+async fn caller(caller: SessionOrBearer) -> impl IntoResponse {
     Json(site::caller_json(&caller))
 }
 

@@ -508,8 +508,22 @@ pub fn caller_json(caller: &ping_oidc::Caller) -> Value {
 }
 
 /// `GET /api/resource`: who called this app's API with a bearer token, and with which scopes.
-pub fn resource_json(token: &ping_oidc::VerifiedAccessToken) -> Value {
-    json!({ "sub": token.subject(), "scope": token.scopes().join(" ") })
+/// A struct rather than a `json!` value: serialized straight into the body, with no map built
+/// first.
+pub fn resource_json(token: &ping_oidc::VerifiedAccessToken) -> ResourceAnswer<'_> {
+    ResourceAnswer {
+        sub: token.subject(),
+        scope: token.scopes().join(" "),
+    }
+}
+
+/// The body of `GET /api/resource`: `{"sub", "scope"}`.
+#[derive(serde::Serialize)]
+pub struct ResourceAnswer<'a> {
+    /// The token's `sub`.
+    pub sub: Option<&'a str>,
+    /// Its scopes, space-separated.
+    pub scope: String,
 }
 
 /// `GET /api/orders`: the token the app would send to the orders API, by its audience and
