@@ -778,6 +778,15 @@ pub async fn serves_session_and_token_callers(adapter: Adapter, shape: Shape) {
         .expect("request");
     assert_eq!(refused.status(), 401, "no fallback to the cookie");
 
+    // An API client with neither cookie nor token: the challenge, for a write too.
+    let no_token = reqwest::Client::new()
+        .post(&url)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(no_token.status(), 401);
+    assert!(no_token.headers().contains_key("www-authenticate"));
+
     let signed_out = crate::browser::Browser::new();
     let fetch = signed_out.fetch(&url).await;
     assert_eq!(fetch.status(), 401);

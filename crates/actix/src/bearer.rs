@@ -155,7 +155,7 @@ impl<S: RequiredScopes> FromRequest for BearerToken<S> {
 /// A request with `Authorization: Bearer` (or `DPoP`) takes the bearer path and never falls
 /// back to the cookie; one without takes the session path. **CSRF:** the browser attaches the
 /// cookie to cross-site requests too, so a session caller's `POST`, `PUT`, `PATCH` or
-/// `DELETE` must come from this site (`Sec-Fetch-Site: same-origin`, else an `Origin` equal to
+/// `DELETE` with cookies must come from this site (`Sec-Fetch-Site: same-origin`, else an `Origin` equal to
 /// `APP_URL`'s, else `X-CSRF: 1`), or it is refused with `403 cross_site_request`. Keep
 /// `GET` handlers free of side effects. A fetch with neither gets the bearer challenge
 /// (`401` with `WWW-Authenticate`); a page navigation goes to sign-in.

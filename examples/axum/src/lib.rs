@@ -17,7 +17,7 @@ pub fn router(oidc: PingOidc) -> Router {
         .route("/profile", get(|user: AuthenticatedUser| async move { Html(site::profile_page(&user)) }))
         .route("/api/me", get(|user: AuthenticatedUser| async move { Json(site::me_json(&user)) }))
         .route("/api/ok", get(|_: AuthenticatedUser| async { "ok" }))
-        .route("/api/orders", get(|token: ScopedToken<OrdersRead>| async move { Json(site::orders_json(&token)) }))
+        .route("/api/orders", get(|token: ScopedToken<OrdersRead>| async move { Json(site::orders_json(&token)).into_response() }))
         .route("/api/devices", get(|user: AuthenticatedUser| async move { let (status, body) = site::devices_json(&user).await; (StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY), Json(body)) }))
         .route("/api/step-up", get(|user: ScopedToken<RecentMfa>| async move { Json(site::step_up_json(&user)) }))
         .route("/api/resource", get(|caller: BearerToken<ResourceRead>| async move { Json(site::resource_json(&caller)).into_response() }))

@@ -528,14 +528,40 @@ pub struct ResourceAnswer<'a> {
 
 /// `GET /api/orders`: the token the app would send to the orders API, by its audience and
 /// scope (its own token when the provider issues one per resource).
-pub fn orders_json(user: &Authenticated) -> Value {
-    let token = user.token_for::<OrdersRead>();
-    json!({
-        "sub": user.subject(),
-        "scopes": token.scopes(),
-        "orders": [],
-        "token": { "aud": jwt_audience(token.secret()), "scope": token.scopes().join(" ") },
-    })
+pub fn orders_json(user: &Authenticated) -> OrdersAnswer<'_> {
+    OrdersAnswer {
+        user,
+        token: user.token_for::<OrdersRead>(),
+    }
+}
+
+/// The body of `GET /api/orders`: `{"sub", "scopes", "orders": [], "token": {"aud", "scope"}}`,
+/// serialized straight from the user and the token, with no map built first.
+pub struct OrdersAnswer<'a> {
+    user: &'a Authenticated,
+    token: ping_oidc::AccessToken,
+}
+
+impl serde::Serialize for OrdersAnswer<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        struct TokenSummary {
+            aud: Value,
+            scope: String,
+        }
+        let no_orders: [Value; 0] = [];
+        let summary = TokenSummary {
+            aud: jwt_audience(self.token.secret()),
+            scope: self.token.scopes().join(" "),
+        };
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("sub", self.user.subject())?;
+        map.serialize_entry("scopes", self.token.scopes())?;
+        map.serialize_entry("orders", &no_orders)?;
+        map.serialize_entry("token", &summary)?;
+        map.end()
+    }
 }
 
 /// The `aud` of a JWT access token, read without checking it (only to show it; the orders

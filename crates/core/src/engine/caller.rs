@@ -61,7 +61,7 @@ pub enum CallerPath {
 
 impl PingOidc {
     /// The path a request to a route that takes either caller takes. A session caller's
-    /// `POST`, `PUT`, `PATCH` or `DELETE` must come from this site, by the checks the
+    /// `POST`, `PUT`, `PATCH` or `DELETE` with cookies must come from this site, by the checks the
     /// sign-out route uses (`Sec-Fetch-Site`, else `Origin`, else `X-CSRF: 1`): the browser
     /// attaches the cookie to cross-site requests too, a token it never attaches.
     pub fn caller_path<R: RequestInfo + ?Sized>(&self, request: &R) -> CallerPath {
@@ -74,8 +74,11 @@ impl PingOidc {
         if token {
             return CallerPath::Token;
         }
+        // Without cookies there is nothing to forge: the session path answers (a client
+        // with no token gets the bearer challenge).
         let safe = matches!(request.method(), "GET" | "HEAD" | "OPTIONS");
-        if !safe && !self.is_same_site_request(request) {
+        let with_cookies = request.cookie_headers().next().is_some();
+        if !safe && with_cookies && !self.is_same_site_request(request) {
             tracing::warn!("cross-site write with the session cookie refused");
             let response = AuthResponse::json_error(
                 403,
