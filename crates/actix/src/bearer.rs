@@ -7,7 +7,7 @@ use std::ops::Deref;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use ping_oidc::adapter::{BearerNow, CallerPath, RequestAuth, RequestKind};
+use ping_oidc::adapter::{BearerNow, CallerPath, RequestAuth};
 use ping_oidc::{Caller, RequiredScopes, Requirement, VerifiedAccessToken};
 
 use crate::convert::RequestView;
@@ -220,20 +220,17 @@ fn require_caller<T: 'static>(
             require_bearer(request, need, Caller::Token),
             move |answer| answer.map(wrap),
         ),
-        CallerPath::Session => {
-            let kind = RequestKind::of(&view);
-            then(
-                require_user(request, need, Caller::Session),
-                move |answer| {
-                    answer.map(wrap).map_err(|rejection| match rejection {
-                        AuthRejection::Refused(refusal) => {
-                            AuthRejection::Refused(engine.caller_refusal(kind, refusal))
-                        }
-                        other => other,
-                    })
-                },
-            )
-        }
+        CallerPath::Session(path) => then(
+            require_user(request, need, Caller::Session),
+            move |answer| {
+                answer.map(wrap).map_err(|rejection| match rejection {
+                    AuthRejection::Refused(refusal) => {
+                        AuthRejection::Refused(engine.caller_refusal(path, refusal))
+                    }
+                    other => other,
+                })
+            },
+        ),
         CallerPath::Refused(refusal) => answered(Err(AuthRejection::Refused(refusal))),
         _ => answered(Err(AuthRejection::MissingLayer)),
     }

@@ -287,7 +287,9 @@ pub(crate) enum Credentials<'a> {
 }
 
 /// The token part of `Authorization: Bearer <token>` (RFC 6750 §2.1) or `DPoP <token>`
-/// (RFC 9449 §7.1, the same syntax), or why not.
+/// (RFC 9449 §7.1, the same syntax), or why not. The engine runs its two halves apart
+/// ([`split_credentials`], then [`check_b64token`] on a cache miss).
+#[cfg(test)]
 pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> {
     let credentials = split_credentials(header)?;
     if let Credentials::Bearer(token) | Credentials::Dpop(token) = credentials {

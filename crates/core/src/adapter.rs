@@ -13,6 +13,6 @@
 
 pub use crate::engine::{
     AuthRoute, BearerNow, CallerPath, Immediate, Pending, PendingBearer, RequestAuth, RequestInfo,
-    RequestKind,
+    RequestKind, SessionPath,
 };
 pub use crate::response::{escape as escape_html, AuthResponse};

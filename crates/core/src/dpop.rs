@@ -130,9 +130,10 @@ pub(crate) fn check_proof(
     })
 }
 
-/// How long a `jti` must be remembered: as long as its proof could still pass the `iat` check.
+/// How long a `jti` must be remembered: as long as its proof could still pass the `iat` check
+/// (and a second more: times are whole seconds).
 pub(crate) fn replay_window_secs(skew: i64) -> u64 {
-    u64::try_from(MAX_PROOF_AGE_SECS + 2 * skew.max(0)).unwrap_or(u64::MAX)
+    u64::try_from(MAX_PROOF_AGE_SECS + 2 * skew.max(0) + 1).unwrap_or(u64::MAX)
 }
 
 fn same_target(htu: &str, uri: &Url) -> bool {

@@ -9,7 +9,7 @@ use std::ops::Deref;
 use axum::extract::FromRequestParts;
 use futures_util::future::Either;
 use http::request::Parts;
-use ping_oidc::adapter::{BearerNow, CallerPath, RequestAuth, RequestKind};
+use ping_oidc::adapter::{BearerNow, CallerPath, RequestAuth};
 use ping_oidc::{Caller, RequiredScopes, Requirement, VerifiedAccessToken};
 
 use crate::convert::PartsView;
@@ -216,12 +216,11 @@ fn require_caller<'a, T: 'a>(
         CallerPath::Token => then(require_bearer(parts, need, Caller::Token), move |answer| {
             answer.map(wrap)
         }),
-        CallerPath::Session => {
-            let kind = RequestKind::of(&view);
+        CallerPath::Session(path) => {
             then(require_user(parts, need, Caller::Session), move |answer| {
                 answer.map(wrap).map_err(|rejection| match rejection {
                     AuthRejection::Refused(refusal) => {
-                        AuthRejection::Refused(engine.caller_refusal(kind, refusal))
+                        AuthRejection::Refused(engine.caller_refusal(path, refusal))
                     }
                     other => other,
                 })

@@ -101,10 +101,11 @@ impl PingOidc {
             return BearerNow::Answered(Err(self.no_token()));
         };
         let malformed = |error: TokenError| {
-            let scheme = match header.get(..5) {
-                Some(start) if start.eq_ignore_ascii_case("dpop ") => Scheme::Dpop,
-                _ => Scheme::Bearer,
-            };
+            let dpop = header
+                .split(' ')
+                .next()
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("dpop"));
+            let scheme = if dpop { Scheme::Dpop } else { Scheme::Bearer };
             BearerNow::Answered(Err(self.invalid_request(scheme, &error)))
         };
         let (token, scheme) = match access_token::split_credentials(header) {

@@ -52,11 +52,19 @@ pub enum CallerPath {
     /// [`PingOidc::bearer_now`].
     Token,
     /// No token: the session path, [`RequestAuth::authenticate_for_now`](super::RequestAuth::authenticate_for_now),
-    /// its refusals passed through [`PingOidc::caller_refusal`].
-    Session,
+    /// its refusals passed through [`PingOidc::caller_refusal`] with this value.
+    Session(SessionPath),
     /// Refused before either: a cookie-authenticated request that changes state from
     /// another site (403).
     Refused(Rejection),
+}
+
+/// What the session path of a cookie-or-token route needs to know of the request for its
+/// refusal: taken before the session path runs, so the adapter need not keep the request.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionPath {
+    /// An API request with no cookies at all: a refusal becomes the bearer challenge.
+    challenge: bool,
 }
 
 impl PingOidc {
@@ -67,7 +75,7 @@ impl PingOidc {
     pub fn caller_path<R: RequestInfo + ?Sized>(&self, request: &R) -> CallerPath {
         let token = request.header("authorization").is_some_and(|header| {
             !matches!(
-                access_token::bearer_token(header),
+                access_token::split_credentials(header),
                 Ok(Credentials::OtherScheme)
             )
         });
@@ -87,15 +95,17 @@ impl PingOidc {
             );
             return CallerPath::Refused(Rejection::new(RejectionKind::Forbidden, response));
         }
-        CallerPath::Session
+        CallerPath::Session(SessionPath {
+            challenge: !with_cookies && RequestKind::of(request) == RequestKind::Api,
+        })
     }
 
-    /// The session path's refusal, for a route that takes tokens too: an API request with
-    /// no session gets the bearer challenge (RFC 6750 §3.1, with the resource metadata)
-    /// instead, so that a client learns it may send a token. Pages still go to sign-in.
-    /// `kind` is the request's [`RequestKind`], taken before the session path ran.
-    pub fn caller_refusal(&self, kind: RequestKind, refusal: Rejection) -> Rejection {
-        if refusal.kind() == RejectionKind::SignedOut && kind == RequestKind::Api {
+    /// The session path's refusal, for a route that takes tokens too: an API request with no
+    /// cookies gets the bearer challenge (RFC 6750 §3.1, with the resource metadata) instead,
+    /// so that a client learns it may send a token. Pages still go to sign-in, and a request
+    /// with a stale session cookie keeps the refusal that clears it.
+    pub fn caller_refusal(&self, path: SessionPath, refusal: Rejection) -> Rejection {
+        if refusal.kind() == RejectionKind::SignedOut && path.challenge {
             return self.no_token();
         }
         refusal

@@ -34,7 +34,7 @@ mod signin;
 mod user;
 
 pub use bearer::{BearerNow, PendingBearer};
-pub use caller::{Caller, CallerPath};
+pub use caller::{Caller, CallerPath, SessionPath};
 #[cfg(any(test, feature = "bench"))]
 pub(crate) use flow::step_work as flow_step_work;
 pub use guard::{Immediate, Pending};
