@@ -651,6 +651,19 @@ pub async fn accepts_dpop_bound_tokens(adapter: Adapter, shape: Shape, opaque: b
     let answer = call_dpop(&app, "GET", &authorization, None).await.answer;
     assert_dpop_refused(&answer, "invalid_dpop_proof", "no proof");
 
+    // Two proofs, each good alone: refused (RFC 9449 §4.3 step 1).
+    let one = key.proof("GET", &url, Some(&token), None);
+    let two = key.proof("GET", &url, Some(&token), None);
+    let response = reqwest::Client::new()
+        .get(&url)
+        .header("authorization", &authorization)
+        .header("dpop", one)
+        .header("dpop", two)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 401, "two DPoP headers");
+
     let as_bearer = call(&app, Some(&format!("Bearer {token}"))).await;
     assert_refused(
         &as_bearer,

@@ -35,6 +35,10 @@ impl RequestInfo for RequestView<'_> {
         std::str::from_utf8(value.as_bytes()).ok()
     }
 
+    fn header_count(&self, name: &str) -> usize {
+        self.request.headers().get_all(name).count()
+    }
+
     fn cookie_headers(&self) -> impl Iterator<Item = &str> {
         let values = self.request.headers().get_all(header::COOKIE);
         // `from_utf8`, not `to_str`: see `RequestInfo::cookie_headers`.

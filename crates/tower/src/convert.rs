@@ -24,6 +24,9 @@ impl RequestInfo for PartsView<'_> {
         let value = self.0.headers.get(name)?;
         std::str::from_utf8(value.as_bytes()).ok()
     }
+    fn header_count(&self, name: &str) -> usize {
+        self.0.headers.get_all(name).iter().count()
+    }
     fn cookie_headers(&self) -> impl Iterator<Item = &str> {
         self.0
             .headers

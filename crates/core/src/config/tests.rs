@@ -272,3 +272,21 @@ fn key_id_alone_is_refused_and_the_audience_is_read() {
     assert_eq!(config.assertion_audience, AssertionAudience::Issuer);
     assert!(Config::builder_from_lookup(lookup(("OIDC_CLIENT_ASSERTION_AUDIENCE", "x"))).is_err());
 }
+
+/// `OIDC_DPOP_NONCES`: on, off, and anything else refused with the setting's name.
+#[test]
+fn dpop_nonces_from_env() {
+    let read = |value: &'static str| {
+        Config::builder_from_lookup(env(&[
+            ("OIDC_ISSUER", "https://idp.example/as"),
+            ("OIDC_CLIENT_ID", "app"),
+            ("OIDC_CLIENT_SECRET", "s3cret"),
+            ("OIDC_DPOP_NONCES", value),
+        ]))
+        .and_then(ConfigBuilder::build)
+    };
+    assert!(read("on").expect("valid").dpop_nonces);
+    assert!(!read("off").expect("valid").dpop_nonces);
+    let error = read("sometimes").expect_err("refused");
+    assert_eq!(error.setting(), Some("dpop_nonces"));
+}

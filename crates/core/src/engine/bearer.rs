@@ -154,9 +154,13 @@ impl PingOidc {
         now: i64,
     ) -> Result<CheckedProof, Rejection> {
         let config = &self.inner.config;
+        // §4.3 step 1: exactly one `DPoP` header.
         let Some(proof) = request.header("dpop") else {
             return Err(self.invalid_proof("no DPoP header"));
         };
+        if request.header_count("dpop") > 1 {
+            return Err(self.invalid_proof("more than one DPoP header"));
+        }
         // The request's URL as the caller sees it: `APP_URL` (with its path, as the redirect
         // URI is built) and the path the app got.
         let Ok(uri) = url::Url::parse(&config.absolute_url(request.path())) else {

@@ -57,6 +57,11 @@ pub trait RequestInfo {
     /// 1 KiB `Authorization: Bearer` header costs `to_str` a few thousand instructions a
     /// request where `from_utf8` checks ASCII a word at a time.
     fn header(&self, name: &str) -> Option<&str>;
+    /// How many times a header appears. The default, for a view that sees one value only,
+    /// says at most one. Adapters count: a `DPoP` proof must come alone (RFC 9449 §4.3).
+    fn header_count(&self, name: &str) -> usize {
+        usize::from(self.header(name).is_some())
+    }
     /// Every `Cookie` header value that is UTF-8. Take the bytes with `str::from_utf8`
     /// rather than a visible-ASCII check such as `HeaderValue::to_str`: the engine only
     /// compares and verifies cookie values, and `from_utf8` checks ASCII a word at a time
