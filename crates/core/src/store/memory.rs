@@ -33,7 +33,7 @@ type Shard = RwLock<HashMap<Id, Entry, BuildHasherDefault<IdHasher>>>;
 
 type Index = Mutex<HashMap<Box<str>, Ids>>;
 
-/// Single-use markers (`consume_once`) held at most: about 10 MB. Past it, the marker that
+/// Single-use markers (`consume_once`) held at most: about 20 MB. Past it, the marker that
 /// expires first makes room. Refusing instead would let a flood lock every user out of
 /// sign-in. An evicted sign-in marker loses only the early refusal (its code is spent at the
 /// provider); an evicted logout-token `jti` would let that token be replayed within its
@@ -41,8 +41,6 @@ type Index = Mutex<HashMap<Box<str>, Ids>>;
 /// verified DPoP proof with its token, so reaching the bound takes that many real sign-ins,
 /// provider-signed tokens or proofs by a token's holder.
 const MAX_ONCE_MARKERS: usize = 100_000;
-/// Below this many markers, expired ones are left until the next insert passes it.
-const SWEEP_ONCE_ABOVE: usize = 10_000;
 
 /// Records (`put_record`) held at most. Past it, the record that expires first (the one idle
 /// longest) makes room, so a flood of new records evicts old idle ones but refuses nobody.
@@ -91,25 +89,30 @@ impl Records {
     }
 }
 
+/// Single-use markers by key, and by when they expire, as [`Records`]: the expired ones and, at
+/// the bound, the one expiring first leave from the front of the ordered set, so a flood at
+/// the bound costs each call a look-up, not a scan of every marker under the lock.
+#[derive(Default)]
 struct OnceMarkers {
     until: HashMap<String, Instant>,
-    next_sweep: Instant,
+    by_expiry: std::collections::BTreeSet<(Instant, String)>,
 }
 
 impl OnceMarkers {
-    /// Makes room for one marker: the expired ones go, else the one that expires first.
-    /// Expired markers go; if that is not enough, the tenth that expires first. One pass over
-    /// the markers per tenth of the bound, so a flood at the bound does not make every call
-    /// scan them all under the lock.
-    fn make_room(&mut self, now: Instant) {
-        self.until.retain(|_, until| *until > now);
-        if self.until.len() < MAX_ONCE_MARKERS {
-            return;
+    fn insert(&mut self, key: &str, until: Instant, now: Instant) {
+        if let Some(old) = self.until.remove(key) {
+            self.by_expiry.remove(&(old, key.to_string()));
         }
-        let mut expiries: Vec<Instant> = self.until.values().copied().collect();
-        let (_, threshold, _) = expiries.select_nth_unstable(MAX_ONCE_MARKERS / 10);
-        let threshold = *threshold;
-        self.until.retain(|_, until| *until > threshold);
+        while let Some((first, _)) = self.by_expiry.first() {
+            if *first > now && self.until.len() < MAX_ONCE_MARKERS {
+                break;
+            }
+            if let Some((_, gone)) = self.by_expiry.pop_first() {
+                self.until.remove(&gone);
+            }
+        }
+        self.until.insert(key.to_string(), until);
+        self.by_expiry.insert((until, key.to_string()));
     }
 }
 
@@ -179,10 +182,7 @@ impl MemoryStore {
             max_per_shard: max_sessions.div_ceil(SHARDS).max(1),
             by_sid: Mutex::default(),
             by_subject: Mutex::default(),
-            once: Mutex::new(OnceMarkers {
-                until: HashMap::new(),
-                next_sweep: Instant::now(),
-            }),
+            once: Mutex::default(),
             records: Mutex::default(),
             leases: Mutex::default(),
         }
@@ -401,18 +401,10 @@ impl SessionStore for MemoryStore {
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         let now = Instant::now();
         let mut once = lock(&self.once);
-        // Expired markers go in a sweep at most once a second, not on every call.
-        if once.until.len() > SWEEP_ONCE_ABOVE && now >= once.next_sweep {
-            once.until.retain(|_, until| *until > now);
-            once.next_sweep = now + Duration::from_secs(1);
-        }
         let first = match once.until.get(key) {
             Some(until) if *until > now => false,
             _ => {
-                if once.until.len() >= MAX_ONCE_MARKERS {
-                    once.make_room(now);
-                }
-                once.until.insert(key.to_string(), now + ttl);
+                once.insert(key, now + ttl, now);
                 true
             }
         };
@@ -488,8 +480,8 @@ mod tests {
         }
     }
 
-    /// At the bound, the markers that expire first make room (a tenth at a time): new
-    /// markers are still written, and the newest are still remembered.
+    /// At the bound, the marker that expires first makes room: new markers are still
+    /// written, the bound holds, and the others are still remembered.
     #[test]
     fn single_use_markers_stay_bounded_and_keep_the_newest() {
         let store = MemoryStore::default();
@@ -497,10 +489,9 @@ mod tests {
             assert!(consume(&store, &format!("m{i}")));
         }
         let held = lock(&store.once).until.len();
-        assert!(
-            (MAX_ONCE_MARKERS * 8 / 10..=MAX_ONCE_MARKERS).contains(&held),
-            "{held}"
-        );
+        assert_eq!(held, MAX_ONCE_MARKERS);
+        assert_eq!(lock(&store.once).by_expiry.len(), MAX_ONCE_MARKERS);
+        assert!(!consume(&store, "m10"));
         assert!(!consume(&store, &format!("m{}", MAX_ONCE_MARKERS + 4)));
         assert!(consume(&store, "a fresh one"));
     }
