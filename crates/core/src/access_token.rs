@@ -287,19 +287,8 @@ pub(crate) enum Credentials<'a> {
 }
 
 /// The token part of `Authorization: Bearer <token>` (RFC 6750 §2.1) or `DPoP <token>`
-/// (RFC 9449 §7.1, the same syntax), or why not. The engine runs its two halves apart
-/// ([`split_credentials`], then [`check_b64token`] on a cache miss).
-#[cfg(test)]
-pub(crate) fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> {
-    let credentials = split_credentials(header)?;
-    if let Credentials::Bearer(token) | Credentials::Dpop(token) = credentials {
-        check_b64token(token)?;
-    }
-    Ok(credentials)
-}
-
-/// [`bearer_token`] without the byte-by-byte syntax check: for the cache lookup, which only
-/// finds tokens that passed it. Call [`check_b64token`] on a miss.
+/// (RFC 9449 §7.1, the same syntax), without the byte-by-byte syntax check: the cache lookup
+/// only finds tokens that passed it. Call [`check_b64token`] on a miss.
 pub(crate) fn split_credentials(header: &str) -> Result<Credentials<'_>, TokenError> {
     if header.len() > MAX_AUTHORIZATION_BYTES {
         return Err(TokenError::Malformed(
@@ -558,6 +547,15 @@ mod tests {
         map.insert("scp".into(), json!(["a", "b"]));
         let token = check_claims(map, &expect(1_500)).expect("valid");
         assert_eq!(token.scopes(), ["a", "b"]);
+    }
+
+    /// The whole header check, as the engine makes it on a cache miss.
+    fn bearer_token(header: &str) -> Result<Credentials<'_>, TokenError> {
+        let credentials = split_credentials(header)?;
+        if let Credentials::Bearer(token) | Credentials::Dpop(token) = credentials {
+            check_b64token(token)?;
+        }
+        Ok(credentials)
     }
 
     #[test]
