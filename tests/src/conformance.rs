@@ -1440,3 +1440,34 @@ pub async fn lost_lease_lets_the_call_finish(adapter: Adapter) {
         "one refresh, saved"
     );
 }
+
+/// At start the engine names the resource bearer tokens must carry, and warns when that
+/// resource (so the metadata its challenges point at) is on another origin than `APP_URL`.
+pub async fn start_names_the_resource(adapter: Adapter) {
+    let rp = Rp::start(adapter, Options::default()).await;
+    let app_origin = rp.app.url("");
+    let app_origin = app_origin.trim_end_matches('/');
+    rp.logs
+        .expect_line(&["bearer tokens must name this resource", app_origin])
+        .await;
+    assert!(
+        rp.logs.lines_with("is not on APP_URL's origin").is_empty(),
+        "the default resource is APP_URL: no warning"
+    );
+
+    let slot = AppSlot::new();
+    let config = slot
+        .config(&rp.provider.issuer())
+        .resource("https://api.elsewhere.example/orders");
+    let _elsewhere = slot
+        .start(adapter, config, None)
+        .await
+        .unwrap_or_else(|e| panic!("app: {e}"));
+    rp.logs
+        .expect_line(&[
+            "WARN",
+            "is not on APP_URL's origin",
+            "https://api.elsewhere.example/orders",
+        ])
+        .await;
+}

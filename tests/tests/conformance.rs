@@ -88,6 +88,7 @@ for_every_adapter!(
     duplicated_callback_parameters,
     // Start-up.
     start_without_the_provider,
+    start_names_the_resource,
     // Sessions.
     sign_in_over_another_users_session_revokes_it,
     // Lockout.

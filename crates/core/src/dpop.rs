@@ -88,8 +88,9 @@ pub(crate) fn check_proof(
     if text("htm")? != expect.method {
         return Err(Invalid("htm"));
     }
-    // Step 9: the URI without query and fragment, after syntax-based normalisation (which
-    // `Url` does: scheme and host case, default port, dot segments).
+    // Step 9: the URI without query and fragment, after syntax- and scheme-based
+    // normalisation (RFC 3986 §6.2.2–6.2.3): `Url` does case, default port and dot
+    // segments; `normalized_path` does percent-encoding.
     if !same_target(text("htu")?, expect.uri) {
         return Err(Invalid("htu"));
     }
@@ -145,7 +146,41 @@ fn same_target(htu: &str, uri: &Url) -> bool {
     htu.scheme() == uri.scheme()
         && htu.host_str() == uri.host_str()
         && htu.port_or_known_default() == uri.port_or_known_default()
-        && htu.path() == uri.path()
+        && normalized_path(htu.path()) == normalized_path(uri.path())
+}
+
+/// RFC 3986 §6.2.2.1–2: `%XX` of an unreserved character is that character, and other
+/// escapes compare with upper-case hex digits. A path with no `%` is returned as it is.
+fn normalized_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('%') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let escaped = (byte == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(decoded) if decoded.is_ascii_alphanumeric() || b"-._~".contains(&decoded) => {
+                out.push(char::from(decoded));
+                i += 3;
+            }
+            Some(decoded) => {
+                out.push_str(&format!("%{decoded:02X}"));
+                i += 3;
+            }
+            None => {
+                // `Url` has already escaped everything outside ASCII, so bytes are chars.
+                out.push(char::from(byte));
+                i += 1;
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A server nonce (RFC 9449 §9): the period number and a MAC of it, so any instance with the
@@ -255,6 +290,27 @@ mod tests {
         let key = PublicKey::from_embedded(&signer.jwk()).expect("key");
         assert_eq!(proof.jkt, key.thumbprint());
         assert_eq!(proof.jkt.len(), 43);
+    }
+
+    #[test]
+    fn htu_compares_after_percent_encoding_normalisation() {
+        let uri = Url::parse("https://api.example/tools/a%2fb").expect("url");
+        for same in [
+            "https://api.example/tools/a%2Fb",
+            "https://API.example:443/t%6Fols/a%2fb?q=1",
+            "https://api.example/x/../tools/a%2fb#f",
+        ] {
+            assert!(same_target(same, &uri), "{same}");
+        }
+        for other in [
+            "https://api.example/tools/a/b",
+            "https://api.example/tools/a%2fc",
+            "http://api.example/tools/a%2fb",
+            "https://api.example/tools/a%2",
+        ] {
+            assert!(!same_target(other, &uri), "{other}");
+        }
+        assert_eq!(normalized_path("/a%7e%41%zz%"), "/a~A%zz%");
     }
 
     #[test]

@@ -199,6 +199,23 @@ impl std::fmt::Debug for PingOidc {
     }
 }
 
+/// Names the resource bearer tokens must carry, once at start, and warns when its metadata
+/// URL (which every challenge points agents at) is on another origin than `APP_URL`: this
+/// app serves the metadata only if that host routes to it.
+fn log_resource_server(config: &Config) {
+    let metadata_origin = url::Url::parse(&config.resource_metadata_url)
+        .map(|url| url.origin().ascii_serialization())
+        .unwrap_or_default();
+    tracing::info!(resource = %config.resource, metadata = %config.resource_metadata_url, "bearer tokens must name this resource");
+    if metadata_origin != config.app_origin {
+        tracing::warn!(
+            resource = %config.resource,
+            app_origin = %config.app_origin,
+            "the resource is not on APP_URL's origin: challenges point at its metadata there, which this app serves only if that host routes to it"
+        );
+    }
+}
+
 /// Starts the engine with a chosen store.
 #[must_use]
 pub struct PingOidcBuilder {
@@ -253,6 +270,7 @@ impl PingOidcBuilder {
         if provider.is_ready() {
             tracing::info!(issuer = %config.issuer, client_id = %config.client_id, "ping-oidc ready");
         }
+        log_resource_server(&config);
         let store = self
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
