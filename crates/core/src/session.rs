@@ -26,6 +26,9 @@ pub struct SessionData {
     /// Unix seconds; `None` when the provider gave no `expires_in`.
     #[serde(default)]
     pub(crate) access_expires_at: Option<i64>,
+    /// The access token's `aud`, read once when it arrived (`audience_of`).
+    #[serde(default)]
+    pub(crate) access_audience: Box<[String]>,
     /// Unix seconds after which a request refreshes first (expiry minus the leeway).
     #[serde(default)]
     pub(crate) refresh_at: Option<i64>,
@@ -61,6 +64,40 @@ pub(crate) struct ApiToken {
     #[serde(default)]
     pub refresh_at: Option<i64>,
     pub scopes: Box<[String]>,
+    /// Its `aud`, read once when it arrived (`audience_of`).
+    #[serde(default, skip_serializing_if = "<[_]>::is_empty")]
+    pub audience: Box<[String]>,
+}
+
+/// The audiences a JWT access token names in `aud`, read without checking the token: it is
+/// for the API it names, not for this app, which keeps it only to tell the app where it
+/// goes (never to authorise anything). Empty for an opaque token. Read once per token so
+/// that a handler showing it does not decode the token on every request.
+pub(crate) fn audience_of(access_token: &str) -> Box<[String]> {
+    #[derive(Deserialize)]
+    struct Audience {
+        #[serde(default)]
+        aud: Option<OneOrMany>,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let mut parts = access_token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Box::default();
+    };
+    let claims = crate::crypto::b64url_decode(payload)
+        .and_then(|json| serde_json::from_slice::<Audience>(&json).ok());
+    match claims.and_then(|claims| claims.aud) {
+        Some(OneOrMany::One(aud)) => Box::new([aud]),
+        Some(OneOrMany::Many(auds)) => auds.into(),
+        None => Box::default(),
+    }
 }
 
 impl ApiToken {
@@ -78,6 +115,8 @@ struct Stored<'a> {
     id_token: &'a str,
     access_token: &'a str,
     access_expires_at: Option<i64>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    access_audience: &'a [String],
     refresh_at: Option<i64>,
     refresh_token: Option<&'a str>,
     scopes: &'a [String],
@@ -103,6 +142,7 @@ impl SessionData {
             id_token: &self.id_token,
             access_token: &self.access_token,
             access_expires_at: self.access_expires_at,
+            access_audience: &self.access_audience,
             refresh_at: self.refresh_at,
             refresh_token: self.refresh_token.as_deref(),
             scopes: &self.scopes,
@@ -185,6 +225,7 @@ impl SessionData {
             + self.access_token.len()
             + self.refresh_token.as_ref().map_or(0, |token| token.len())
             + self.scopes.iter().map(String::len).sum::<usize>()
+            + self.access_audience.iter().map(String::len).sum::<usize>()
     }
 }
 
@@ -199,5 +240,37 @@ impl fmt::Debug for SessionData {
             .field("has_provider_cookies", &self.provider_cookies.is_some())
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::audience_of;
+    use crate::crypto::b64url_encode;
+
+    fn jwt(claims: &str) -> String {
+        format!("e30.{}.sig", b64url_encode(claims.as_bytes()))
+    }
+
+    #[test]
+    fn reads_the_audience_of_jwt_access_tokens_only() {
+        assert_eq!(
+            &*audience_of(&jwt(r#"{"aud":"https://api.example/"}"#)),
+            ["https://api.example/"]
+        );
+        assert_eq!(
+            &*audience_of(&jwt(r#"{"aud":["a","b"],"sub":"x"}"#)),
+            ["a", "b"]
+        );
+        for nothing in [
+            jwt(r#"{"sub":"x"}"#),
+            jwt(r#"{"aud":7}"#),
+            jwt("not json"),
+            "opaque-token".to_string(),
+            "a.b.c.d.e".to_string(),
+            "a.%%%.c".to_string(),
+        ] {
+            assert!(audience_of(&nothing).is_empty(), "{nothing}");
+        }
     }
 }

@@ -545,14 +545,26 @@ pub struct OrdersAnswer<'a> {
 impl serde::Serialize for OrdersAnswer<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
+        /// `aud` as a JWT writes it: one audience as a string, several as an array, and
+        /// `null` for an opaque token.
+        struct Audience<'a>(&'a [String]);
+        impl serde::Serialize for Audience<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self.0 {
+                    [] => serializer.serialize_none(),
+                    [one] => serializer.serialize_str(one),
+                    many => many.serialize(serializer),
+                }
+            }
+        }
         #[derive(serde::Serialize)]
-        struct TokenSummary {
-            aud: Value,
+        struct TokenSummary<'a> {
+            aud: Audience<'a>,
             scope: String,
         }
         let no_orders: [Value; 0] = [];
         let summary = TokenSummary {
-            aud: jwt_audience(self.token.secret()),
+            aud: Audience(self.token.audience()),
             scope: self.token.scopes().join(" "),
         };
         let mut map = serializer.serialize_map(Some(4))?;
@@ -562,26 +574,6 @@ impl serde::Serialize for OrdersAnswer<'_> {
         map.serialize_entry("token", &summary)?;
         map.end()
     }
-}
-
-/// The `aud` of a JWT access token, read without checking it (only to show it; the orders
-/// API checks its tokens), or `null` for an opaque token.
-fn jwt_audience(token: &str) -> Value {
-    use base64::Engine as _;
-    let payload = token.split('.').nth(1).and_then(|part| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .ok()
-    });
-    // Only `aud` is read: the other claims are skipped, not built into a map.
-    #[derive(serde::Deserialize)]
-    struct Audience {
-        #[serde(default)]
-        aud: Value,
-    }
-    payload
-        .and_then(|bytes| serde_json::from_slice::<Audience>(&bytes).ok())
-        .map_or(Value::Null, |claims| claims.aud)
 }
 
 fn display_name(user: &Authenticated) -> &str {

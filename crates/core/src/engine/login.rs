@@ -646,6 +646,7 @@ impl PingOidc {
             id_token: raw_id_token.into(),
             access_token: Box::default(),
             access_expires_at: None,
+            access_audience: Box::default(),
             refresh_at: None,
             refresh_token: None,
             scopes: requested.into(),

@@ -520,6 +520,7 @@ fn with_api_token(
         .unwrap_or_else(|| api.scopes.clone());
     let token = crate::session::ApiToken {
         api: api.name.as_str().into(),
+        audience: crate::session::audience_of(&tokens.access_token),
         access_token: tokens.access_token.into(),
         expires_at: tokens.expires_in.map(|secs| now.saturating_add(secs)),
         refresh_at: tokens.expires_in.map(|secs| {
@@ -557,6 +558,7 @@ fn with_session_token_for(old: &SessionData, api: &crate::ApiConfig) -> SessionD
         expires_at: old.access_expires_at,
         refresh_at: old.refresh_at,
         scopes: old.scopes.clone(),
+        audience: old.access_audience.clone(),
     };
     put_api_token(&mut data, token);
     data
@@ -574,6 +576,7 @@ pub(crate) fn apply_tokens(
         let early = duration_secs(leeway).min(secs / 4);
         now.saturating_add(secs - early)
     });
+    data.access_audience = crate::session::audience_of(&tokens.access_token);
     data.access_token = tokens.access_token.into();
     if let Some(rotated) = tokens.refresh_token {
         data.refresh_token = Some(rotated.into());

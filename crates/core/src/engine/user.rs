@@ -199,6 +199,16 @@ impl AccessToken {
         }
     }
 
+    /// The audiences the token names (a JWT access token's `aud`; empty for an opaque
+    /// token), read once when the token arrived. Not verified: the token is for the API it
+    /// names, which checks it. Use it to tell where a token goes, never to authorise.
+    pub fn audience(&self) -> &[String] {
+        match self.api_token() {
+            Some(token) => &token.audience,
+            None => &self.session.access_audience,
+        }
+    }
+
     /// The API this token is for, or `None` for the session's own token.
     pub fn api(&self) -> Option<&str> {
         self.api_token().map(|token| &*token.api)
