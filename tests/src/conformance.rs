@@ -1448,7 +1448,10 @@ pub async fn start_names_the_resource(adapter: Adapter) {
     let app_origin = rp.app.url("");
     let app_origin = app_origin.trim_end_matches('/');
     rp.logs
-        .expect_line(&["bearer tokens must name this resource", app_origin])
+        .expect_line(&[
+            "bearer tokens must name this resource",
+            &format!("resource={app_origin} "),
+        ])
         .await;
     assert!(
         rp.logs.lines_with("is not on APP_URL's origin").is_empty(),

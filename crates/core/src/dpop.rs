@@ -162,6 +162,8 @@ fn normalized_path(path: &str) -> std::borrow::Cow<'_, str> {
         let escaped = (byte == b'%')
             .then(|| bytes.get(i + 1..i + 3))
             .flatten()
+            // Two hex digits exactly: `from_str_radix` alone would also take `+1`.
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
             .and_then(|hex| std::str::from_utf8(hex).ok())
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());
         match escaped {
@@ -309,6 +311,10 @@ mod tests {
             "https://api.example/tools/a%2",
         ] {
             assert!(!same_target(other, &uri), "{other}");
+        }
+        let control = Url::parse("https://api.example/a%01").expect("url");
+        for other in ["https://api.example/a%+1", "https://api.example/a%-1"] {
+            assert!(!same_target(other, &control), "{other}");
         }
         assert_eq!(normalized_path("/a%7e%41%zz%"), "/a~A%zz%");
     }

@@ -273,4 +273,16 @@ mod tests {
             assert!(audience_of(&nothing).is_empty(), "{nothing}");
         }
     }
+
+    #[test]
+    fn sessions_stored_without_audiences_still_load() {
+        let stored = br#"{"subject":"s","claims":{},"id_token":"i","access_token":"a","scopes":[],
+            "created_at":1,"expires_at":2,"idle_timeout":3,
+            "api_tokens":[{"api":"orders","access_token":"b","scopes":[]}]}"#;
+        let data = super::SessionData::from_stored_json(stored).expect("loads");
+        assert!(data.access_audience.is_empty() && data.api_tokens[0].audience.is_empty());
+        let again = super::SessionData::from_stored_json(&data.to_stored_json().expect("json"))
+            .expect("round trip");
+        assert_eq!(again.subject(), "s");
+    }
 }
