@@ -6,17 +6,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ping_oidc::store::SessionStore;
+use ping_oidc::test_util::store_suite::Subject;
+use ping_oidc::test_util::TestClock;
 use ping_oidc::MemoryStore;
 use ping_oidc_tests::store_suite::{now_unix, random_hex, session_id, TestSession};
 
 mod memory {
     use super::*;
 
-    async fn fresh() -> MemoryStore {
-        MemoryStore::default()
+    /// A store on a test clock: the suite's expiry cases move it instead of sleeping.
+    async fn on_test_clock() -> Subject<MemoryStore> {
+        let clock = TestClock::new();
+        Subject::new(MemoryStore::default().with_clock(clock.clone()), clock)
     }
 
-    ping_oidc::store_suite!(fresh);
+    ping_oidc::store_suite!(on_test_clock);
 
     /// More sessions than the bound: never more than the bound held, the newest survive.
     #[tokio::test]
@@ -205,7 +209,21 @@ mod redis {
         command.query_async(con).await.expect("raw query")
     }
 
-    ping_oidc::store_suite!(fresh, #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]);
+    /// A store on a test clock: the suite's expiry cases move the clock and the keys' TTLs
+    /// (`RedisStore::advance_time`) instead of sleeping.
+    async fn on_test_clock() -> Subject<RedisStore> {
+        match RedisStore::builder(&url())
+            .key_prefix(prefix())
+            .clock(TestClock::new())
+            .connect()
+            .await
+        {
+            Ok(store) => Subject::redis(store),
+            Err(error) => panic!("REDIS_URL is set but Redis is unreachable: {error}"),
+        }
+    }
+
+    ping_oidc::store_suite!(on_test_clock, #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]);
 
     /// Records past `max_records`: the one expiring first goes (key and index entry), the
     /// rest stay, and a put is never refused.
@@ -254,12 +272,14 @@ mod redis {
         let store = RedisStore::builder(&server.url())
             .key_prefix(prefix())
             .tls_root_certificates(ca)
+            .clock(TestClock::new())
             .connect()
             .await
             .expect("TLS connection");
-        ping_oidc_tests::store_suite::round_trip(&store).await;
-        ping_oidc_tests::store_suite::update_is_compare_and_set(&store).await;
-        ping_oidc_tests::store_suite::consume_once(&store).await;
+        let time = store.clone();
+        ping_oidc_tests::store_suite::round_trip(&store, &time).await;
+        ping_oidc_tests::store_suite::update_is_compare_and_set(&store, &time).await;
+        ping_oidc_tests::store_suite::consume_once(&store, &time).await;
         let untrusting = RedisStore::builder(&server.url())
             .command_timeout(Duration::from_secs(1))
             .connect()

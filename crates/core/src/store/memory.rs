@@ -10,7 +10,7 @@ use super::{LoadedSession, SaveOutcome, SessionStore, StoreError, StoreFuture};
 use crate::session::SessionData;
 use crate::slot_table::{slot_index, IdHasher};
 use crate::sync::lock;
-use crate::time::now_unix;
+use crate::time::Clock;
 
 const SHARDS: usize = 16;
 
@@ -55,9 +55,8 @@ struct Records {
 }
 
 impl Records {
-    fn put(&mut self, key: &str, value: &str, until: Instant) {
+    fn put(&mut self, key: &str, value: &str, until: Instant, now: Instant) {
         self.remove(key);
-        let now = Instant::now();
         while let Some((first, _)) = self.by_expiry.first() {
             if *first > now && self.values.len() < MAX_RECORDS {
                 break;
@@ -163,6 +162,7 @@ pub struct MemoryStore {
     once: Mutex<OnceMarkers>,
     records: Mutex<Records>,
     leases: Mutex<HashMap<String, (String, Instant)>>,
+    clock: Clock,
 }
 
 impl Default for MemoryStore {
@@ -185,7 +185,17 @@ impl MemoryStore {
             once: Mutex::default(),
             records: Mutex::default(),
             leases: Mutex::default(),
+            clock: Clock::default(),
         }
+    }
+
+    /// Reads the time from `clock` (sessions, markers, records and leases), so that a test
+    /// moves it forward instead of sleeping (the store suite does).
+    #[cfg(feature = "test-util")]
+    #[must_use]
+    pub fn with_clock(mut self, clock: crate::test_util::TestClock) -> Self {
+        self.clock = Clock::test(clock);
+        self
     }
 
     /// Number of sessions held (expired ones included until they are swept).
@@ -316,7 +326,9 @@ impl MemoryStore {
 
 impl SessionStore for MemoryStore {
     fn load<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<LoadedSession>> {
-        Box::pin(std::future::ready(Ok(self.load_in_memory(id, now_unix()))))
+        Box::pin(std::future::ready(Ok(
+            self.load_in_memory(id, self.clock.now())
+        )))
     }
 
     fn load_now(&self, id: &str, now: i64) -> Option<Result<Option<LoadedSession>, StoreError>> {
@@ -399,7 +411,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut once = lock(&self.once);
         let first = match once.until.get(key) {
             Some(until) if *until > now => false,
@@ -412,7 +424,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         let seen = lock(&self.once)
             .until
             .get(key)
@@ -426,12 +438,13 @@ impl SessionStore for MemoryStore {
         value: &'a str,
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
-        lock(&self.records).put(key, value, Instant::now() + ttl);
+        let now = self.clock.instant();
+        lock(&self.records).put(key, value, now + ttl, now);
         Box::pin(std::future::ready(Ok(())))
     }
 
     fn get_record<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<String>> {
-        let value = lock(&self.records).get(key, Instant::now());
+        let value = lock(&self.records).get(key, self.clock.instant());
         Box::pin(std::future::ready(Ok(value)))
     }
 
@@ -446,7 +459,7 @@ impl SessionStore for MemoryStore {
         owner: &'a str,
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         let mut leases = lock(&self.leases);
         let taken = match leases.get(key) {
             Some((holder, until)) if *until > now && holder != owner => false,

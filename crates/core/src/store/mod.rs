@@ -29,7 +29,11 @@
 //!
 //! Then run the shared store suite against it, as the memory store and Redis do: with the
 //! feature `test-util`, `ping_oidc::store_suite!(make_store);` in your tests generates one
-//! `#[tokio::test]` per case of [`crate::test_util::store_suite`].
+//! `#[tokio::test]` per case of [`crate::test_util::store_suite`]. A store that reads the wall
+//! clock passes its expiry cases in real time (a few seconds of sleeping); one that can read a
+//! [`TestClock`](crate::test_util::TestClock) returns a
+//! [`Subject`](crate::test_util::store_suite::Subject) with a
+//! [`SuiteTime`](crate::test_util::store_suite::SuiteTime) that moves it, and nothing sleeps.
 //!
 //! Writes are compare-and-set on a version: an instance never overwrites another instance's
 //! newer tokens. Sliding the idle expiry ([`SessionStore::touch`]) never rewrites the tokens.

@@ -14,16 +14,29 @@
 //! ```
 //!
 //! The factory is called once per test, so each test gets its own store (for Redis, a fresh
-//! key prefix). The cases about expiry wait for one to three seconds of real time: a store
-//! such as Redis expires keys on its own clock, which no test can move.
+//! key prefix). It returns the store, or a [`Subject`]: the store with the [`SuiteTime`] its
+//! deadlines run on. The cases about expiry make time pass through it:
+//!
+//! - a bare store gets [`RealTime`], which sleeps (one to three seconds per expiry case);
+//! - [`MemoryStore::with_clock`](crate::MemoryStore::with_clock) and a
+//!   [`TestClock`](super::TestClock) move at once;
+//! - a Redis store built with a test clock moves its keys' TTLs too
+//!   (`RedisStore::advance_time` (feature `redis`)), so nothing sleeps:
+//!
+//! ```ignore
+//! async fn fresh() -> Subject<MemoryStore> {
+//!     let clock = TestClock::new();
+//!     Subject::new(MemoryStore::default().with_clock(clock.clone()), clock)
+//! }
+//! ```
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::future::join_all;
+use futures_util::future::{join_all, BoxFuture};
 
 use crate::store::{SaveOutcome, SessionData, SessionStore};
 use serde_json::{json, Value};
@@ -61,8 +74,8 @@ macro_rules! store_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         $($attr)*
         async fn $case() {
-            let store = ($make)().await;
-            $crate::test_util::store_suite::$case(&store).await;
+            let subject = $crate::test_util::store_suite::IntoSubject::into_subject(($make)().await);
+            $crate::test_util::store_suite::$case(&subject.store, &*subject.time).await;
         }
     };
     ($make:expr $(, #[$meta:meta])* $(,)?) => {
@@ -86,6 +99,114 @@ macro_rules! store_suite {
             lease_renew_and_expiry,
         );
     };
+}
+
+/// The time a store under the suite lives in, and how the suite makes it pass.
+pub trait SuiteTime: Send + Sync {
+    /// Unix milliseconds, as the store reads them.
+    fn now_millis(&self) -> i64;
+    /// Makes `by` pass for the store: whatever expires within it is gone afterwards.
+    fn advance(&self, by: Duration) -> BoxFuture<'_, ()>;
+
+    /// Unix seconds, as the store reads them.
+    fn now_unix(&self) -> i64 {
+        self.now_millis().div_euclid(1000)
+    }
+}
+
+/// The system's time, which passes by sleeping: for a store that reads the wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealTime;
+
+impl SuiteTime for RealTime {
+    fn now_millis(&self) -> i64 {
+        unix_millis()
+    }
+
+    fn advance(&self, by: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(tokio::time::sleep(by))
+    }
+}
+
+/// A store that reads only a test clock (the memory store built
+/// [`with_clock`](crate::MemoryStore::with_clock)): time passes at once.
+impl SuiteTime for super::TestClock {
+    fn now_millis(&self) -> i64 {
+        super::TestClock::now_millis(self, unix_millis())
+    }
+
+    fn advance(&self, by: Duration) -> BoxFuture<'_, ()> {
+        super::TestClock::advance(self, by);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// A Redis store built with a test clock: its keys' TTLs move with the clock.
+#[cfg(feature = "redis")]
+impl SuiteTime for crate::store::RedisStore {
+    fn now_millis(&self) -> i64 {
+        self.suite_clock_millis()
+    }
+
+    fn advance(&self, by: Duration) -> BoxFuture<'_, ()> {
+        Box::pin(async move { must("advance the store's time", self.advance_time(by).await) })
+    }
+}
+
+/// A store under the suite, with the time it lives in.
+pub struct Subject<S> {
+    /// The store.
+    pub store: S,
+    /// Its time.
+    pub time: Box<dyn SuiteTime>,
+}
+
+impl<S: SessionStore> Subject<S> {
+    /// `store`, whose deadlines run on `time`.
+    pub fn new(store: S, time: impl SuiteTime + 'static) -> Self {
+        Self {
+            store,
+            time: Box::new(time),
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+impl Subject<crate::store::RedisStore> {
+    /// A Redis store built with a [`TestClock`](super::TestClock): expiry cases move its
+    /// clock and its keys' TTLs instead of sleeping.
+    pub fn redis(store: crate::store::RedisStore) -> Self {
+        let time = store.clone();
+        Self::new(store, time)
+    }
+}
+
+/// What a suite factory may return: a store (in [`RealTime`]) or a [`Subject`].
+pub trait IntoSubject {
+    /// The store.
+    type Store: SessionStore;
+    /// The store with its time.
+    fn into_subject(self) -> Subject<Self::Store>;
+}
+
+impl<S: SessionStore> IntoSubject for S {
+    type Store = S;
+    fn into_subject(self) -> Subject<S> {
+        Subject::new(self, RealTime)
+    }
+}
+
+impl<S: SessionStore> IntoSubject for Subject<S> {
+    type Store = S;
+    fn into_subject(self) -> Subject<S> {
+        self
+    }
+}
+
+fn unix_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Unix seconds now.
@@ -209,14 +330,12 @@ fn same(a: &SessionData, b: &SessionData) -> bool {
     as_json(a) == as_json(b)
 }
 
-/// Sleeps until the wall clock is past `unix` (plus a little margin).
-pub async fn sleep_past(unix: i64) {
-    let target = Duration::from_secs(unix.max(0) as u64) + Duration::from_millis(150);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    if target > now {
-        tokio::time::sleep(target - now).await;
+/// Makes the store's time pass until it is past `unix` seconds (plus a little margin).
+pub async fn advance_past(time: &dyn SuiteTime, unix: i64) {
+    let target = unix.saturating_mul(1000).saturating_add(150);
+    let by = target.saturating_sub(time.now_millis());
+    if by > 0 {
+        time.advance(Duration::from_millis(by.unsigned_abs())).await;
     }
 }
 
@@ -237,9 +356,9 @@ macro_rules! ok {
 // The cases.
 
 /// create, load, update, load.
-pub async fn round_trip<S: SessionStore>(store: &S) {
+pub async fn round_trip<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let id = session_id();
-    let now = now_unix();
+    let now = time.now_unix();
     let first = TestSession::new("alice").sid("sid-rt").build();
     assert!(ok!("load missing", store.load(&id)).is_none());
     ok!("create", store.create(&id, Arc::clone(&first), now));
@@ -268,12 +387,12 @@ pub async fn round_trip<S: SessionStore>(store: &S) {
 }
 
 /// A stale or unknown version, or a missing session, is a conflict and changes nothing.
-pub async fn update_is_compare_and_set<S: SessionStore>(store: &S) {
+pub async fn update_is_compare_and_set<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let id = session_id();
     let original = TestSession::new("bob").build();
     ok!(
         "create",
-        store.create(&id, Arc::clone(&original), now_unix())
+        store.create(&id, Arc::clone(&original), time.now_unix())
     );
     for wrong in [0, 2, 7] {
         let other = TestSession::new("bob").marker("x").build();
@@ -300,12 +419,12 @@ pub async fn update_is_compare_and_set<S: SessionStore>(store: &S) {
 }
 
 /// Two writers with the same expected version at once: exactly one wins, its data is kept.
-pub async fn concurrent_writers_one_wins<S: SessionStore>(store: &S) {
+pub async fn concurrent_writers_one_wins<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     for round in 0..10 {
         let id = session_id();
         ok!(
             "create",
-            store.create(&id, TestSession::new("carol").build(), now_unix())
+            store.create(&id, TestSession::new("carol").build(), time.now_unix())
         );
         let a = TestSession::new("carol").marker("a").build();
         let b = TestSession::new("carol").marker("b").build();
@@ -332,8 +451,8 @@ pub async fn concurrent_writers_one_wins<S: SessionStore>(store: &S) {
 /// gets its own session (a store that batches reads must hand each read its own reply), and
 /// none waits on the dropped ones. Several rounds, so that a store that connects in the
 /// background (Redis: a connection per runtime) is measured on both paths.
-pub async fn concurrent_loads_get_their_own<S: SessionStore>(store: &S) {
-    let now = now_unix();
+pub async fn concurrent_loads_get_their_own<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
+    let now = time.now_unix();
     let sessions: Vec<(String, Arc<SessionData>)> = (0..48)
         .map(|i| {
             let data = TestSession::new(&format!("user-{i}"))
@@ -375,9 +494,12 @@ pub async fn concurrent_loads_get_their_own<S: SessionStore>(store: &S) {
 }
 
 /// `touch` moves the last use (so the idle deadline) and keeps data and version.
-pub async fn touch_slides_idle_expiry_without_rewriting<S: SessionStore>(store: &S) {
+pub async fn touch_slides_idle_expiry_without_rewriting<S: SessionStore>(
+    store: &S,
+    time: &dyn SuiteTime,
+) {
     let id = session_id();
-    let now = now_unix();
+    let now = time.now_unix();
     // Last used 3 s ago with a 5 s idle timeout: idle deadline in 2 s unless touched.
     let data = TestSession::new("dave")
         .sid("sid-touch")
@@ -394,7 +516,7 @@ pub async fn touch_slides_idle_expiry_without_rewriting<S: SessionStore>(store: 
     assert!(same(&after.data, &data), "touch does not change the data");
 
     // Past the old idle deadline (now + 2), inside the new one (now + 5).
-    sleep_past(now + 2).await;
+    advance_past(time, now + 2).await;
     let alive =
         ok!("load past the old deadline", store.load(&id)).expect("touch slid the idle expiry");
     assert_eq!(alive.version, 1);
@@ -417,9 +539,9 @@ pub async fn touch_slides_idle_expiry_without_rewriting<S: SessionStore>(store: 
 }
 
 /// An older `now` never moves the last use back; touching a missing session creates nothing.
-pub async fn touch_never_goes_back_nor_creates<S: SessionStore>(store: &S) {
+pub async fn touch_never_goes_back_nor_creates<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let id = session_id();
-    let now = now_unix();
+    let now = time.now_unix();
     ok!(
         "create",
         store.create(&id, TestSession::new("erin").build(), now)
@@ -433,8 +555,11 @@ pub async fn touch_never_goes_back_nor_creates<S: SessionStore>(store: &S) {
 }
 
 /// Sessions whose idle or absolute deadline has passed are never returned.
-pub async fn already_expired_sessions_are_not_loaded<S: SessionStore>(store: &S) {
-    let now = now_unix();
+pub async fn already_expired_sessions_are_not_loaded<S: SessionStore>(
+    store: &S,
+    time: &dyn SuiteTime,
+) {
+    let now = time.now_unix();
     let idle = session_id();
     ok!(
         "create idle-expired",
@@ -465,9 +590,9 @@ pub async fn already_expired_sessions_are_not_loaded<S: SessionStore>(store: &S)
 }
 
 /// Unused past its idle timeout, a session is gone.
-pub async fn idle_expiry<S: SessionStore>(store: &S) {
+pub async fn idle_expiry<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let id = session_id();
-    let now = now_unix();
+    let now = time.now_unix();
     // Last used 1 s ago, 3 s idle timeout: gone at now + 2.
     ok!(
         "create",
@@ -481,7 +606,7 @@ pub async fn idle_expiry<S: SessionStore>(store: &S) {
         )
     );
     assert!(ok!("load fresh", store.load(&id)).is_some());
-    sleep_past(now + 2).await;
+    advance_past(time, now + 2).await;
     assert!(ok!("load after idle timeout", store.load(&id)).is_none());
     let data = TestSession::new("gina").marker("late").build();
     assert_eq!(
@@ -491,9 +616,9 @@ pub async fn idle_expiry<S: SessionStore>(store: &S) {
 }
 
 /// The absolute end wins over a recent use.
-pub async fn absolute_expiry_beats_touch<S: SessionStore>(store: &S) {
+pub async fn absolute_expiry_beats_touch<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let id = session_id();
-    let now = now_unix();
+    let now = time.now_unix();
     ok!(
         "create",
         store.create(
@@ -507,17 +632,17 @@ pub async fn absolute_expiry_beats_touch<S: SessionStore>(store: &S) {
     );
     ok!("touch", store.touch(&id, now + 1));
     assert!(ok!("load before the end", store.load(&id)).is_some());
-    sleep_past(now + 2).await;
-    ok!("touch after the end", store.touch(&id, now_unix()));
+    advance_past(time, now + 2).await;
+    ok!("touch after the end", store.touch(&id, time.now_unix()));
     assert!(ok!("load after the end", store.load(&id)).is_none());
 }
 
 /// `delete` removes one session (and its index entries); deleting twice is fine.
-pub async fn delete<S: SessionStore>(store: &S) {
+pub async fn delete<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let sid = format!("sid-del-{}", random_hex());
     let subject = format!("ivy-{}", random_hex());
     let (a, b) = (session_id(), session_id());
-    let now = now_unix();
+    let now = time.now_unix();
     ok!(
         "create a",
         store.create(&a, TestSession::new(&subject).sid(&sid).build(), now)
@@ -552,7 +677,7 @@ pub async fn delete<S: SessionStore>(store: &S) {
 
 /// Back-channel logout: every session with the `sid`, or of the subject, goes; counts are
 /// what was actually deleted.
-pub async fn delete_by_sid_and_subject<S: SessionStore>(store: &S) {
+pub async fn delete_by_sid_and_subject<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let tag = random_hex();
     let (alice, bob) = (format!("alice-{tag}"), format!("bob-{tag}"));
     let (sid1, sid2, sid3) = (
@@ -560,7 +685,7 @@ pub async fn delete_by_sid_and_subject<S: SessionStore>(store: &S) {
         format!("sid2-{tag}"),
         format!("sid3-{tag}"),
     );
-    let now = now_unix();
+    let now = time.now_unix();
     let ids: Vec<String> = (0..6).map(|_| session_id()).collect();
     let sessions = [
         TestSession::new(&alice).sid(&sid1),
@@ -639,12 +764,12 @@ async fn alive<S: SessionStore>(store: &S, ids: &[String]) -> Vec<usize> {
 }
 
 /// Subjects and sids are provider strings: separators, spaces, non-ASCII.
-pub async fn index_keys_with_odd_characters<S: SessionStore>(store: &S) {
+pub async fn index_keys_with_odd_characters<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let tag = random_hex();
     let subject = format!("user:42 s:{tag} Zoë/\"{{x}}\"");
     let sid = format!("sid:{tag}:*?[]");
     let (a, b) = (session_id(), session_id());
-    let now = now_unix();
+    let now = time.now_unix();
     ok!(
         "create a",
         store.create(&a, TestSession::new(&subject).sid(&sid).build(), now)
@@ -663,7 +788,7 @@ pub async fn index_keys_with_odd_characters<S: SessionStore>(store: &S) {
 }
 
 /// True once per key within the TTL, true again after it; `is_consumed` reads without writing.
-pub async fn consume_once<S: SessionStore>(store: &S) {
+pub async fn consume_once<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let key = format!("jti:{}", random_hex());
     let other = format!("jti:{}", random_hex());
     assert!(!ok!("unused", store.is_consumed(&key)));
@@ -688,7 +813,7 @@ pub async fn consume_once<S: SessionStore>(store: &S) {
         "other key",
         store.consume_once(&other, Duration::from_secs(60))
     ));
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    time.advance(Duration::from_millis(900)).await;
     assert!(!ok!("expired", store.is_consumed(&key)));
     assert!(ok!(
         "after the TTL",
@@ -701,7 +826,7 @@ pub async fn consume_once<S: SessionStore>(store: &S) {
 }
 
 /// Records: a put replaces, a get reads, a delete removes, and the TTL ends them.
-pub async fn records<S: SessionStore>(store: &S) {
+pub async fn records<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let key = format!("flow:{}", random_hex());
     let other = format!("flow:{}", random_hex());
     assert_eq!(ok!("missing", store.get_record(&key)), None);
@@ -722,7 +847,7 @@ pub async fn records<S: SessionStore>(store: &S) {
         ok!("replaced", store.get_record(&key)).as_deref(),
         Some("second")
     );
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    time.advance(Duration::from_millis(900)).await;
     assert_eq!(ok!("expired", store.get_record(&key)), None);
     assert_eq!(
         ok!("other", store.get_record(&other)).as_deref(),
@@ -734,7 +859,7 @@ pub async fn records<S: SessionStore>(store: &S) {
 }
 
 /// One owner at a time; the holder may re-acquire; only the holder releases.
-pub async fn lease_exclusive_between_owners<S: SessionStore>(store: &S) {
+pub async fn lease_exclusive_between_owners<S: SessionStore>(store: &S, _time: &dyn SuiteTime) {
     let key = format!("refresh:{}", session_id());
     let ttl = Duration::from_secs(30);
     assert!(ok!("a takes", store.acquire_lease(&key, "instance-a", ttl)));
@@ -783,7 +908,7 @@ pub async fn lease_exclusive_between_owners<S: SessionStore>(store: &S) {
 }
 
 /// Two owners racing for a free lease: exactly one gets it.
-pub async fn lease_concurrent_acquire_one_wins<S: SessionStore>(store: &S) {
+pub async fn lease_concurrent_acquire_one_wins<S: SessionStore>(store: &S, _time: &dyn SuiteTime) {
     for round in 0..10 {
         let key = format!("refresh:{}", session_id());
         let ttl = Duration::from_secs(30);
@@ -800,25 +925,26 @@ pub async fn lease_concurrent_acquire_one_wins<S: SessionStore>(store: &S) {
 }
 
 /// A lease lapses after its TTL unless the holder renews it by acquiring again.
-pub async fn lease_renew_and_expiry<S: SessionStore>(store: &S) {
+pub async fn lease_renew_and_expiry<S: SessionStore>(store: &S, time: &dyn SuiteTime) {
     let key = format!("refresh:{}", session_id());
     let ttl = Duration::from_millis(800);
-    let start = Instant::now();
+    let start = time.now_millis();
     assert!(ok!("a takes", store.acquire_lease(&key, "instance-a", ttl)));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    time.advance(Duration::from_millis(500)).await;
     assert!(ok!(
         "a renews",
         store.acquire_lease(&key, "instance-a", ttl)
     ));
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // 1 s after the first take: lapsed without the renewal, held with it.
-    if start.elapsed() < Duration::from_millis(1250) {
+    time.advance(Duration::from_millis(500)).await;
+    // 1 s after the first take: lapsed without the renewal, held with it (unless a slow
+    // machine took longer than that in real time).
+    if time.now_millis() - start < 1250 {
         assert!(!ok!(
             "b refused while renewed",
             store.acquire_lease(&key, "instance-b", ttl)
         ));
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    time.advance(Duration::from_millis(700)).await;
     assert!(ok!(
         "b takes after expiry",
         store.acquire_lease(&key, "instance-b", ttl)

@@ -146,6 +146,8 @@ struct Shared {
     /// Whether unsealed (older) session values load.
     accept_plaintext: bool,
     max_records: u64,
+    /// The time the store's deadlines are computed in (a test clock with `test-util`).
+    clock: crate::time::Clock,
 }
 
 /// Records kept at most by default, across instances.
@@ -171,6 +173,7 @@ pub struct RedisStoreBuilder {
     tls_root_certificates: Option<Vec<u8>>,
     accept_plaintext_sessions: bool,
     max_records: u64,
+    clock: crate::time::Clock,
 }
 
 impl fmt::Debug for RedisStoreBuilder {
@@ -217,6 +220,14 @@ impl RedisStoreBuilder {
     /// (default 20,000, each at most about 6 KiB). Past it, the one expiring first goes.
     pub fn max_records(mut self, records: u64) -> Self {
         self.max_records = records.max(1);
+        self
+    }
+
+    /// Reads the time from `clock`. Redis still expires keys on its own clock, so a test that
+    /// moves `clock` moves the keys' TTLs with it: [`RedisStore::advance_time`].
+    #[cfg(feature = "test-util")]
+    pub fn clock(mut self, clock: crate::test_util::TestClock) -> Self {
+        self.clock = crate::time::Clock::test(clock);
         self
     }
 
@@ -321,6 +332,7 @@ impl RedisStoreBuilder {
             sealing: std::sync::OnceLock::new(),
             accept_plaintext: self.accept_plaintext_sessions,
             max_records: self.max_records,
+            clock: self.clock,
         };
         RedisStore {
             inner: Arc::new(Inner {
@@ -349,12 +361,39 @@ impl RedisStore {
             tls_root_certificates: None,
             accept_plaintext_sessions: true,
             max_records: DEFAULT_MAX_RECORDS,
+            clock: crate::time::Clock::default(),
         }
     }
 
     /// The key prefix.
     pub fn key_prefix(&self) -> &str {
         &self.inner.shared.prefix
+    }
+
+    /// The store's clock, in unix milliseconds (the store suite's time).
+    #[cfg(feature = "test-util")]
+    pub(crate) fn suite_clock_millis(&self) -> i64 {
+        self.inner.shared.clock.now_millis()
+    }
+
+    /// Tests only: makes `by` pass for a store whose builder was given a
+    /// [`TestClock`](crate::test_util::TestClock) ([`RedisStoreBuilder::clock`]). Every key
+    /// under the prefix has its TTL shortened by `by` (one left with none is deleted, as Redis
+    /// would have expired it), then the clock moves forward. Redis expires keys on its own
+    /// clock, which nothing can move: this is how the store suite tests expiry without
+    /// sleeping.
+    #[cfg(feature = "test-util")]
+    pub async fn advance_time(&self, by: Duration) -> Result<(), StoreError> {
+        let Some(clock) = self.inner.shared.clock.test_clock().cloned() else {
+            return Err(StoreError::new(
+                StoreErrorKind::Config,
+                "advance_time needs a store built with RedisStoreBuilder::clock",
+            ));
+        };
+        self.on_io(move |s| async move { s.advance_time(by).await })
+            .await?;
+        clock.advance(by);
+        Ok(())
     }
 }
 

@@ -25,6 +25,9 @@ const LUA_RELEASE: &str = include_str!("lua/release_lease.lua");
 const LUA_PUT_RECORD: &str = include_str!("lua/put_record.lua");
 /// KEYS: record, index.
 const LUA_DELETE_RECORD: &str = include_str!("lua/delete_record.lua");
+/// Tests only. ARGV: prefix, ms. Shrinks every TTL under the prefix by `ms`.
+#[cfg(feature = "test-util")]
+const LUA_ADVANCE_TIME: &str = include_str!("lua/advance_time.lua");
 
 pub(super) struct Scripts {
     pub(super) create: Script,
@@ -36,6 +39,8 @@ pub(super) struct Scripts {
     pub(super) release: Script,
     pub(super) put_record: Script,
     pub(super) delete_record: Script,
+    #[cfg(feature = "test-util")]
+    pub(super) advance_time: Script,
 }
 
 impl Scripts {
@@ -51,6 +56,8 @@ impl Scripts {
             release: Script::new(LUA_RELEASE),
             put_record: Script::new(LUA_PUT_RECORD),
             delete_record: Script::new(LUA_DELETE_RECORD),
+            #[cfg(feature = "test-util")]
+            advance_time: Script::new(LUA_ADVANCE_TIME),
         }
     }
 }

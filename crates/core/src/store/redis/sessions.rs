@@ -3,7 +3,7 @@
 //! [`super::RedisStore`]).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use ::redis::Cmd;
 
@@ -11,7 +11,6 @@ use super::connection::{Request, Retry, Via};
 use super::Shared;
 use crate::session::SessionData;
 use crate::store::{LoadedSession, SaveOutcome, StoreError, StoreErrorKind};
-use crate::time::now_unix;
 
 impl Shared {
     pub(super) fn key(&self, kind: &str, name: &str) -> String {
@@ -36,7 +35,7 @@ impl Shared {
             let (version, last_seen): (Option<u64>, Option<i64>) = self.query(via, command).await?;
             match (version, last_seen) {
                 (Some(version), Some(last_seen)) if version == cached_version => {
-                    return Ok(unexpired(data, version, last_seen));
+                    return Ok(unexpired(data, version, last_seen, self.clock.now()));
                 }
                 (Some(_), Some(_)) => {} // changed by another instance: read it again
                 _ => {
@@ -59,7 +58,7 @@ impl Shared {
         };
         let data = Arc::new(data);
         self.cache.put(id, version, Arc::clone(&data));
-        Ok(unexpired(data, version, last_seen))
+        Ok(unexpired(data, version, last_seen, self.clock.now()))
     }
 
     pub(super) async fn create(
@@ -73,7 +72,7 @@ impl Shared {
         let ttl = data
             .deadline(now)
             .saturating_mul(1000)
-            .saturating_sub(now_millis());
+            .saturating_sub(self.clock.now_millis());
         let mut invocation = self.scripts.create.prepare_invoke();
         invocation
             .key(self.key("s:", id))
@@ -116,7 +115,7 @@ impl Shared {
             .arg(&*data.subject)
             .arg(if data.sid.is_some() { "1" } else { "0" })
             .arg(data.sid.as_deref().unwrap_or(""))
-            .arg(now_millis());
+            .arg(self.clock.now_millis());
         let version: u64 = self
             .run(Request::Script(invocation), Retry::IfNotSent)
             .await?;
@@ -136,7 +135,7 @@ impl Shared {
             .arg(&self.prefix)
             .arg(id)
             .arg(now)
-            .arg(now_millis());
+            .arg(self.clock.now_millis());
         let _: i64 = self
             .run(Request::Script(invocation), Retry::Idempotent)
             .await?;
@@ -192,7 +191,7 @@ impl Shared {
         value: &str,
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        let now_ms = crate::time::now_unix_millis();
+        let now_ms = self.clock.now_millis();
         let mut invocation = self.scripts.put_record.prepare_invoke();
         invocation
             .key(self.key("rec:", key))
@@ -243,6 +242,19 @@ impl Shared {
         Ok(taken == 1)
     }
 
+    /// Tests only: `by` passes for every key of this store (see [`super::RedisStore::advance_time`]).
+    #[cfg(feature = "test-util")]
+    pub(super) async fn advance_time(&self, by: Duration) -> Result<(), StoreError> {
+        let mut invocation = self.scripts.advance_time.prepare_invoke();
+        invocation
+            .arg(&self.prefix)
+            .arg(u64::try_from(by.as_millis()).unwrap_or(u64::MAX));
+        let _: i64 = self
+            .run(Request::Script(invocation), Retry::IfNotSent)
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn release_lease(&self, key: &str, owner: &str) -> Result<(), StoreError> {
         let mut invocation = self.scripts.release.prepare_invoke();
         invocation.key(self.key("lease:", key)).arg(owner);
@@ -254,8 +266,13 @@ impl Shared {
 }
 
 /// The session, unless its idle or absolute lifetime is over.
-fn unexpired(data: Arc<SessionData>, version: u64, last_seen: i64) -> Option<LoadedSession> {
-    (now_unix() < data.deadline(last_seen)).then_some(LoadedSession {
+fn unexpired(
+    data: Arc<SessionData>,
+    version: u64,
+    last_seen: i64,
+    now: i64,
+) -> Option<LoadedSession> {
+    (now < data.deadline(last_seen)).then_some(LoadedSession {
         data,
         version,
         last_seen,
@@ -298,12 +315,6 @@ impl Shared {
             None => None,
         }
     }
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// A TTL in whole milliseconds, at least 1 (Redis refuses 0).
