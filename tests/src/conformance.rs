@@ -461,6 +461,59 @@ pub async fn id_token_not_yet_valid(adapter: Adapter) {
     .await;
 }
 
+/// A header naming a critical extension (RFC 7515 §4.1.11): no extension is understood, so
+/// the token is refused however well it is signed.
+pub async fn id_token_crit_header(adapter: Adapter) {
+    id_token_refused(
+        adapter,
+        Options::default(),
+        Misbehavior::IdTokenCritHeader,
+        "the token is not a well-formed JWS: `crit` header parameters are not supported",
+    )
+    .await;
+}
+
+/// Parts in base64url with `=` padding, which RFC 7515 §2 forbids (the signature is over the
+/// padded parts, so only the strict parser refuses it).
+pub async fn id_token_padded_base64(adapter: Adapter) {
+    id_token_refused(
+        adapter,
+        Options::default(),
+        Misbehavior::IdTokenPaddedBase64,
+        "the token is not a well-formed JWS",
+    )
+    .await;
+}
+
+/// After a key rotation the JWKS lists every key for encryption only (`key_ops`, RFC 7517
+/// §4.3): the refetched keys may not verify the new token, so sign-in is refused, not
+/// accepted with a key the provider said is not for signatures.
+pub async fn jwks_key_ops_without_verify(adapter: Adapter) {
+    let rp = Rp::start(adapter, Options::default()).await;
+    rp.provider
+        .set_misbehavior(Misbehavior::JwksKeysForEncryptionOnly);
+    rp.provider
+        .rotate_keys(SigningAlg::RS256)
+        .expect("rotating the RSA key");
+    let callback = rp.callback().await;
+    let code = query_value(&callback, "code");
+    let response = rp.browser.navigate(callback.as_str()).await;
+    rp.assert_sign_in_refused(
+        response,
+        502,
+        "ID token rejected: no provider key matches the token",
+        &[&code],
+    )
+    .await;
+    // The same rotation with the keys for signatures signs in (the control).
+    rp.provider.set_misbehavior(Misbehavior::None);
+    rp.provider
+        .rotate_keys(SigningAlg::RS256)
+        .expect("rotating the RSA key");
+    rp.sign_in().await;
+    assert_eq!(rp.user().await.0, 200);
+}
+
 /// An `aud` array with a member that is not a string.
 pub async fn id_token_audience_not_a_string(adapter: Adapter) {
     id_token_refused(
@@ -1473,4 +1526,59 @@ pub async fn start_names_the_resource(adapter: Adapter) {
             "https://api.elsewhere.example/orders",
         ])
         .await;
+}
+
+/// Over https (`APP_URL`), the sign-in attempt's cookie is `__Host-` prefixed with `Path=/`,
+/// `Secure` and no `Domain`, so neither a sibling subdomain nor a network attacker on plain
+/// http can plant one (login CSRF). The app is served on plain loopback http here, and asked
+/// directly; what matters is the cookie it sets for its https origin.
+pub async fn https_transaction_cookie_has_the_host_prefix(adapter: Adapter) {
+    let _turn = LogCapture::begin().await;
+    let slot = AppSlot::new();
+    let https_base = slot.base.replacen("http://", "https://", 1);
+    let provider = DevProvider::builder()
+        .client(ClientRegistration::confidential(
+            "rp",
+            "rp-secret",
+            format!("{https_base}/auth/callback"),
+        ))
+        .start()
+        .await
+        .expect("dev provider");
+    let plain_base = slot.base.clone();
+    let config = slot.config(&provider.issuer()).app_url(https_base);
+    let _app = slot
+        .start(adapter, config, None)
+        .await
+        .unwrap_or_else(|e| panic!("app: {e}"));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let login = client
+        .get(format!("{plain_base}/auth/login"))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), 302);
+    let cookies: Vec<&str> = login
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let attempt = cookies
+        .iter()
+        .find(|c| c.contains("ping_oidc_tx_"))
+        .unwrap_or_else(|| panic!("no attempt cookie in {cookies:?}"));
+    assert!(attempt.starts_with("__Host-ping_oidc_tx_"), "{attempt}");
+    assert!(attempt.contains("; Secure"), "{attempt}");
+    assert!(
+        attempt.contains("Path=/;") || attempt.ends_with("Path=/"),
+        "{attempt}"
+    );
+    assert!(
+        !attempt.to_ascii_lowercase().contains("domain="),
+        "{attempt}"
+    );
 }

@@ -44,6 +44,8 @@ for_every_adapter!(
     id_token_wrong_at_hash,
     id_token_not_yet_valid,
     id_token_audience_not_a_string,
+    id_token_crit_header,
+    id_token_padded_base64,
     userinfo_wrong_sub,
     // Basic RP: the authorization response and the code exchange.
     state_mismatch,
@@ -56,6 +58,7 @@ for_every_adapter!(
     kid_absent_single_key,
     kid_absent_several_keys,
     key_rotation_between_logins,
+    jwks_key_ops_without_verify,
     es256_id_token,
     // Refresh token.
     refresh_wrong_issuer,
@@ -93,4 +96,5 @@ for_every_adapter!(
     sign_in_over_another_users_session_revokes_it,
     // Lockout.
     callback_flood_locks_nobody_out,
+    https_transaction_cookie_has_the_host_prefix,
 );

@@ -96,6 +96,16 @@ pub(crate) async fn discovery(AxState(shared): AxState<Arc<Shared>>) -> Response
 }
 
 pub(crate) async fn jwks(AxState(shared): AxState<Arc<Shared>>) -> Response {
-    let doc = shared.lock().keys.jwks();
+    let (mut doc, misbehavior) = {
+        let state = shared.lock();
+        (state.keys.jwks(), state.misbehavior.clone())
+    };
+    if misbehavior == Misbehavior::JwksKeysForEncryptionOnly {
+        if let Some(keys) = doc.get_mut("keys").and_then(Value::as_array_mut) {
+            for key in keys {
+                key["key_ops"] = serde_json::json!(["encrypt"]);
+            }
+        }
+    }
     json_response(StatusCode::OK, &doc)
 }

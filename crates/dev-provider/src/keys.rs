@@ -214,6 +214,10 @@ pub(crate) enum SignMode {
     AlgNone,
     /// Signed with `kid`, then the signature bytes are flipped.
     CorruptSignature,
+    /// Signed with `kid`, and `crit` names an extension header parameter.
+    CritHeader,
+    /// Signed with `kid`, every part base64url with `=` padding.
+    PaddedBase64,
 }
 
 /// Builds a compact JWS with header `{alg, typ?, kid}`.
@@ -240,11 +244,19 @@ pub(crate) fn sign_jwt(
     if let Some(typ) = typ {
         header.insert("typ".into(), typ.into());
     }
-    if matches!(mode, SignMode::Normal | SignMode::CorruptSignature) {
+    if mode != SignMode::NoKid && mode != SignMode::AlgNone {
         header.insert("kid".into(), key.kid.clone().into());
     }
-    let h = b64(Value::Object(header).to_string().as_bytes());
-    let p = b64(claims.to_string().as_bytes());
+    if mode == SignMode::CritHeader {
+        header.insert("crit".into(), json!(["urn:example:must-understand"]));
+        header.insert("urn:example:must-understand".into(), true.into());
+    }
+    let part = |bytes: &[u8]| match mode {
+        SignMode::PaddedBase64 => base64::engine::general_purpose::URL_SAFE.encode(bytes),
+        _ => b64(bytes),
+    };
+    let h = part(Value::Object(header).to_string().as_bytes());
+    let p = part(claims.to_string().as_bytes());
     let input = format!("{h}.{p}");
     if mode == SignMode::AlgNone {
         return Ok(format!("{input}."));
@@ -255,7 +267,7 @@ pub(crate) fn sign_jwt(
             *b ^= 0x5a;
         }
     }
-    Ok(format!("{input}.{}", b64(&sig)))
+    Ok(format!("{input}.{}", part(&sig)))
 }
 
 /// `at_hash` for SHA-256 based algorithms: left half of SHA-256, base64url.

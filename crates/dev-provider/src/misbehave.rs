@@ -70,6 +70,15 @@ pub enum Misbehavior {
     IdTokenWrongAtHash,
     /// ID token signed correctly but without `kid` in the header.
     IdTokenNoKid,
+    /// ID token whose header names a critical extension (`crit`, RFC 7515 §4.1.11) that no
+    /// client understands; otherwise signed correctly.
+    IdTokenCritHeader,
+    /// ID token whose three parts are base64url *with* `=` padding (RFC 7515 §2 forbids it);
+    /// the signature is over the padded parts, so only a strict parser refuses it.
+    IdTokenPaddedBase64,
+    /// The JWKS lists every key with `key_ops: ["encrypt"]` (RFC 7517 §4.3): none may verify
+    /// a signature. Takes effect at the client's next JWKS fetch (a rotation, say).
+    JwksKeysForEncryptionOnly,
     /// Userinfo returns `sub` = [`WRONG_SUBJECT`].
     UserinfoWrongSub,
     /// The authorization response carries `iss` = [`WRONG_ISSUER`] (RFC 9207 mix-up).
@@ -129,6 +138,8 @@ impl Misbehavior {
             Misbehavior::CorruptIdTokenSignature => SignMode::CorruptSignature,
             Misbehavior::IdTokenAlgNone => SignMode::AlgNone,
             Misbehavior::IdTokenNoKid => SignMode::NoKid,
+            Misbehavior::IdTokenCritHeader => SignMode::CritHeader,
+            Misbehavior::IdTokenPaddedBase64 => SignMode::PaddedBase64,
             _ => SignMode::Normal,
         }
     }
