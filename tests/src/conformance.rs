@@ -1293,14 +1293,15 @@ pub async fn cancelled_refresh_keeps_the_rotated_token(adapter: Adapter) {
         .await;
     assert!(gave_up.is_err(), "the client gave up: {gave_up:?}");
     rp.provider.set_misbehavior(Misbehavior::None);
-    // Long enough for the provider's answer to arrive and be stored.
-    tokio::time::sleep(Duration::from_millis(1600)).await;
 
+    // While the provider's answer is still on its way, these join the refresh in flight (no
+    // sleep: they wait for its shared result); the last one comes after it was stored.
     let url = rp.app.url("/api/me");
     let answers = futures_util::future::join_all((0..4).map(|_| rp.browser.fetch(&url))).await;
     for api in &answers {
         assert_eq!(api.status(), 200);
     }
+    assert_eq!(rp.browser.fetch(&url).await.status(), 200);
     let after = rp.provider.stats();
     assert_eq!(
         after.refresh_grants - before.refresh_grants,
