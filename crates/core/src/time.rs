@@ -9,6 +9,7 @@ pub(crate) fn now_unix() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+#[cfg(any(feature = "redis", feature = "test-util"))]
 fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -29,7 +30,7 @@ impl Clock {
     }
 
     /// The test clock this one reads, if any.
-    #[cfg(feature = "test-util")]
+    #[cfg(all(feature = "test-util", feature = "redis"))]
     pub(crate) fn test_clock(&self) -> Option<&crate::test_util::TestClock> {
         self.test.as_ref()
     }
@@ -44,6 +45,7 @@ impl Clock {
     }
 
     /// Unix milliseconds.
+    #[cfg(feature = "redis")]
     pub(crate) fn now_millis(&self) -> i64 {
         #[cfg(feature = "test-util")]
         if let Some(test) = &self.test {

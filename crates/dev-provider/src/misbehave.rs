@@ -73,8 +73,9 @@ pub enum Misbehavior {
     /// ID token whose header names a critical extension (`crit`, RFC 7515 §4.1.11) that no
     /// client understands; otherwise signed correctly.
     IdTokenCritHeader,
-    /// ID token whose three parts are base64url *with* `=` padding (RFC 7515 §2 forbids it);
-    /// the signature is over the padded parts, so only a strict parser refuses it.
+    /// ID token whose parts are base64url *with* `=` padding (RFC 7515 §2 forbids it) where
+    /// their length calls for it; the header always does (a member is added if needed). The
+    /// signature is over the padded parts, so only a strict parser refuses it.
     IdTokenPaddedBase64,
     /// The JWKS lists every key with `key_ops: ["encrypt"]` (RFC 7517 §4.3): none may verify
     /// a signature. Takes effect at the client's next JWKS fetch (a rotation, say).

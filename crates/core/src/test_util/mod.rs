@@ -15,7 +15,8 @@
 //!
 //! The clock is the engine's: access-token refresh, session idle and absolute lifetimes (in
 //! the memory store), sign-in attempt expiry and token claim checks. Timeouts, leases and
-//! Redis key TTLs keep real time, unless the store is given the clock too
+//! Redis key TTLs keep real time, as do the memory store's single-use markers and records,
+//! unless the store is given the clock too
 //! ([`MemoryStore::with_clock`](crate::MemoryStore::with_clock),
 //! `RedisStoreBuilder::clock` with `RedisStore::advance_time` (feature `redis`)),
 //! as the store suite does.

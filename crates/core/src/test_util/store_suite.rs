@@ -20,8 +20,10 @@
 //! - a bare store gets [`RealTime`], which sleeps (one to three seconds per expiry case);
 //! - [`MemoryStore::with_clock`](crate::MemoryStore::with_clock) and a
 //!   [`TestClock`](super::TestClock) move at once;
-//! - a Redis store built with a test clock moves its keys' TTLs too
-//!   (`RedisStore::advance_time` (feature `redis`)), so nothing sleeps:
+//! - a Redis store built with a test clock (`RedisStoreBuilder::clock`), given as
+//!   `Subject::redis(store)`, moves its keys' TTLs too (`RedisStore::advance_time`, features
+//!   `redis` and `test-util`). `Subject::new(store, clock)` would move the clock alone, and the
+//!   marker, record and lease cases would fail. Nothing sleeps:
 //!
 //! ```ignore
 //! async fn fresh() -> Subject<MemoryStore> {

@@ -381,9 +381,17 @@ impl RedisStore {
     /// under the prefix has its TTL shortened by `by` (one left with none is deleted, as Redis
     /// would have expired it), then the clock moves forward. Redis expires keys on its own
     /// clock, which nothing can move: this is how the store suite tests expiry without
-    /// sleeping.
+    /// sleeping. One atomic script scans the whole keyspace (Redis 5 or later): for test
+    /// databases only.
     #[cfg(feature = "test-util")]
     pub async fn advance_time(&self, by: Duration) -> Result<(), StoreError> {
+        // An empty prefix would move the TTLs of every key in the database.
+        if self.inner.shared.prefix.is_empty() {
+            return Err(StoreError::new(
+                StoreErrorKind::Config,
+                "advance_time needs a key prefix",
+            ));
+        }
         let Some(clock) = self.inner.shared.clock.test_clock().cloned() else {
             return Err(StoreError::new(
                 StoreErrorKind::Config,
