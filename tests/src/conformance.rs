@@ -1570,12 +1570,7 @@ pub async fn https_transaction_cookie_has_the_host_prefix(adapter: Adapter) {
         .await
         .expect("login");
     assert_eq!(login.status(), 302);
-    let cookies: Vec<&str> = login
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
+    let cookies = set_cookies(&login);
     let attempt = cookies
         .iter()
         .find(|c| c.contains("ping_oidc_tx_"))

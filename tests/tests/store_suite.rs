@@ -179,9 +179,11 @@ mod redis {
         format!("ping_oidc_test:{}:", random_hex())
     }
 
+    /// A store of its own (a fresh prefix), on a test clock that starts at the system's time.
     async fn fresh() -> RedisStore {
         match RedisStore::builder(&url())
             .key_prefix(prefix())
+            .clock(TestClock::new())
             .connect()
             .await
         {
@@ -209,18 +211,10 @@ mod redis {
         command.query_async(con).await.expect("raw query")
     }
 
-    /// A store on a test clock: the suite's expiry cases move the clock and the keys' TTLs
+    /// The suite's expiry cases move the store's clock and its keys' TTLs
     /// (`RedisStore::advance_time`) instead of sleeping.
     async fn on_test_clock() -> Subject<RedisStore> {
-        match RedisStore::builder(&url())
-            .key_prefix(prefix())
-            .clock(TestClock::new())
-            .connect()
-            .await
-        {
-            Ok(store) => Subject::redis(store),
-            Err(error) => panic!("REDIS_URL is set but Redis is unreachable: {error}"),
-        }
+        Subject::redis(fresh().await)
     }
 
     ping_oidc::store_suite!(on_test_clock, #[cfg_attr(not(redis_tests), ignore = "REDIS_URL is not set: Redis tests skipped")]);
@@ -276,10 +270,10 @@ mod redis {
             .connect()
             .await
             .expect("TLS connection");
-        let time = store.clone();
-        ping_oidc_tests::store_suite::round_trip(&store, &time).await;
-        ping_oidc_tests::store_suite::update_is_compare_and_set(&store, &time).await;
-        ping_oidc_tests::store_suite::consume_once(&store, &time).await;
+        // The store is its own suite time (its clock and its keys' TTLs).
+        ping_oidc_tests::store_suite::round_trip(&store, &store).await;
+        ping_oidc_tests::store_suite::update_is_compare_and_set(&store, &store).await;
+        ping_oidc_tests::store_suite::consume_once(&store, &store).await;
         let untrusting = RedisStore::builder(&server.url())
             .command_timeout(Duration::from_secs(1))
             .connect()

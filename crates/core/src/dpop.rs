@@ -172,7 +172,8 @@ fn normalized_path(path: &str) -> std::borrow::Cow<'_, str> {
                 i += 3;
             }
             Some(decoded) => {
-                out.push_str(&format!("%{decoded:02X}"));
+                use std::fmt::Write as _;
+                let _ = write!(out, "%{decoded:02X}");
                 i += 3;
             }
             None => {

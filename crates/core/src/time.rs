@@ -10,7 +10,7 @@ pub(crate) fn now_unix() -> i64 {
 }
 
 #[cfg(any(feature = "redis", feature = "test-util"))]
-fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

@@ -103,7 +103,7 @@ pub(crate) async fn jwks(AxState(shared): AxState<Arc<Shared>>) -> Response {
     if misbehavior == Misbehavior::JwksKeysForEncryptionOnly {
         if let Some(keys) = doc.get_mut("keys").and_then(Value::as_array_mut) {
             for key in keys {
-                key["key_ops"] = serde_json::json!(["encrypt"]);
+                key["key_ops"] = json!(["encrypt"]);
             }
         }
     }

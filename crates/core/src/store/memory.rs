@@ -46,31 +46,41 @@ const MAX_ONCE_MARKERS: usize = 100_000;
 /// longest) makes room, so a flood of new records evicts old idle ones but refuses nobody.
 const MAX_RECORDS: usize = 10_000;
 
-/// Records by key, and by when they expire: eviction and the sweep of expired records take
-/// the front of the ordered set (no scan of every record).
-#[derive(Default)]
-struct Records {
-    values: HashMap<String, (String, Instant)>,
+/// Values by key with an expiry, and the keys by when they expire: records (`put_record`)
+/// and single-use markers (`consume_once`, with no value). The expired ones and, at the
+/// bound, the one expiring first leave from the front of the ordered set, so a flood at the
+/// bound costs each write a look-up, not a scan of every entry under the lock.
+struct Expiring<V> {
+    max: usize,
+    values: HashMap<String, (V, Instant)>,
     by_expiry: std::collections::BTreeSet<(Instant, String)>,
 }
 
-impl Records {
-    fn put(&mut self, key: &str, value: &str, until: Instant, now: Instant) {
+impl<V: Clone> Expiring<V> {
+    fn new(max: usize) -> Self {
+        Self {
+            max,
+            values: HashMap::new(),
+            by_expiry: std::collections::BTreeSet::new(),
+        }
+    }
+
+    fn put(&mut self, key: &str, value: V, until: Instant, now: Instant) {
         self.remove(key);
         while let Some((first, _)) = self.by_expiry.first() {
-            if *first > now && self.values.len() < MAX_RECORDS {
+            if *first > now && self.values.len() < self.max {
                 break;
             }
             if let Some((_, gone)) = self.by_expiry.pop_first() {
                 self.values.remove(&gone);
             }
         }
-        self.values
-            .insert(key.to_string(), (value.to_string(), until));
+        self.values.insert(key.to_string(), (value, until));
         self.by_expiry.insert((until, key.to_string()));
     }
 
-    fn get(&mut self, key: &str, now: Instant) -> Option<String> {
+    /// The value, unless missing or expired at `now` (an expired one is removed).
+    fn get(&mut self, key: &str, now: Instant) -> Option<V> {
         match self.values.get(key) {
             Some((value, until)) if *until > now => Some(value.clone()),
             Some(_) => {
@@ -85,33 +95,6 @@ impl Records {
         if let Some((_, until)) = self.values.remove(key) {
             self.by_expiry.remove(&(until, key.to_string()));
         }
-    }
-}
-
-/// Single-use markers by key, and by when they expire, as [`Records`]: the expired ones and, at
-/// the bound, the one expiring first leave from the front of the ordered set, so a flood at
-/// the bound costs each call a look-up, not a scan of every marker under the lock.
-#[derive(Default)]
-struct OnceMarkers {
-    until: HashMap<String, Instant>,
-    by_expiry: std::collections::BTreeSet<(Instant, String)>,
-}
-
-impl OnceMarkers {
-    fn insert(&mut self, key: &str, until: Instant, now: Instant) {
-        if let Some(old) = self.until.remove(key) {
-            self.by_expiry.remove(&(old, key.to_string()));
-        }
-        while let Some((first, _)) = self.by_expiry.first() {
-            if *first > now && self.until.len() < MAX_ONCE_MARKERS {
-                break;
-            }
-            if let Some((_, gone)) = self.by_expiry.pop_first() {
-                self.until.remove(&gone);
-            }
-        }
-        self.until.insert(key.to_string(), until);
-        self.by_expiry.insert((until, key.to_string()));
     }
 }
 
@@ -159,8 +142,8 @@ pub struct MemoryStore {
     max_per_shard: usize,
     by_sid: Index,
     by_subject: Index,
-    once: Mutex<OnceMarkers>,
-    records: Mutex<Records>,
+    once: Mutex<Expiring<()>>,
+    records: Mutex<Expiring<String>>,
     leases: Mutex<HashMap<String, (String, Instant)>>,
     clock: Clock,
 }
@@ -182,8 +165,8 @@ impl MemoryStore {
             max_per_shard: max_sessions.div_ceil(SHARDS).max(1),
             by_sid: Mutex::default(),
             by_subject: Mutex::default(),
-            once: Mutex::default(),
-            records: Mutex::default(),
+            once: Mutex::new(Expiring::new(MAX_ONCE_MARKERS)),
+            records: Mutex::new(Expiring::new(MAX_RECORDS)),
             leases: Mutex::default(),
             clock: Clock::default(),
         }
@@ -413,22 +396,16 @@ impl SessionStore for MemoryStore {
     fn consume_once<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
         let now = self.clock.instant();
         let mut once = lock(&self.once);
-        let first = match once.until.get(key) {
-            Some(until) if *until > now => false,
-            _ => {
-                once.insert(key, now + ttl, now);
-                true
-            }
-        };
+        let first = once.get(key, now).is_none();
+        if first {
+            once.put(key, (), now + ttl, now);
+        }
         Box::pin(std::future::ready(Ok(first)))
     }
 
     fn is_consumed<'a>(&'a self, key: &'a str) -> StoreFuture<'a, bool> {
         let now = self.clock.instant();
-        let seen = lock(&self.once)
-            .until
-            .get(key)
-            .is_some_and(|until| *until > now);
+        let seen = lock(&self.once).get(key, now).is_some();
         Box::pin(std::future::ready(Ok(seen)))
     }
 
@@ -439,7 +416,7 @@ impl SessionStore for MemoryStore {
         ttl: Duration,
     ) -> StoreFuture<'a, ()> {
         let now = self.clock.instant();
-        lock(&self.records).put(key, value, now + ttl, now);
+        lock(&self.records).put(key, value.to_string(), now + ttl, now);
         Box::pin(std::future::ready(Ok(())))
     }
 
@@ -501,7 +478,7 @@ mod tests {
         for i in 0..MAX_ONCE_MARKERS + 5 {
             assert!(consume(&store, &format!("m{i}")));
         }
-        let held = lock(&store.once).until.len();
+        let held = lock(&store.once).values.len();
         assert_eq!(held, MAX_ONCE_MARKERS);
         assert_eq!(lock(&store.once).by_expiry.len(), MAX_ONCE_MARKERS);
         assert!(!consume(&store, "m10"));

@@ -122,7 +122,7 @@ pub struct RealTime;
 
 impl SuiteTime for RealTime {
     fn now_millis(&self) -> i64 {
-        unix_millis()
+        crate::time::now_millis()
     }
 
     fn advance(&self, by: Duration) -> BoxFuture<'_, ()> {
@@ -134,7 +134,7 @@ impl SuiteTime for RealTime {
 /// [`with_clock`](crate::MemoryStore::with_clock)): time passes at once.
 impl SuiteTime for super::TestClock {
     fn now_millis(&self) -> i64 {
-        super::TestClock::now_millis(self, unix_millis())
+        super::TestClock::now_millis(self, crate::time::now_millis())
     }
 
     fn advance(&self, by: Duration) -> BoxFuture<'_, ()> {
@@ -205,17 +205,9 @@ impl<S: SessionStore> IntoSubject for Subject<S> {
     }
 }
 
-fn unix_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// Unix seconds now.
 pub fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    crate::time::now_unix()
 }
 
 /// A random-enough hex string (not for secrets): ids and key prefixes in tests.
