@@ -82,6 +82,9 @@
 //   POST /__test/sign            a JSON object of claims in, a JWT out, signed (RS256, typ
 //                                at+jwt) with the provider's own signing key: tokens with the
 //                                claims a bearer test needs (another `iss`, an `nbf` ahead).
+//   POST /__test/next-login      {"account_id":"bob"}: ends every end-user session (as if they
+//                                had expired) and makes the next login complete as that
+//                                account: another user on a shared browser.
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
@@ -655,11 +658,15 @@ function loginAcr(requested) {
   return process.env.LOWER_ACR === '1' ? 'Single_Factor' : (first ?? 'Single_Factor');
 }
 
+// Set by POST /__test/next-login; used by one login interaction.
+let nextLoginAccount;
+
 async function completeInteraction(req, res) {
   const details = await provider.interactionDetails(req, res);
   const { params, session, grantId } = details;
   const promptDetails = details.prompt?.details ?? {};
-  const accountId = session?.accountId ?? ACCOUNT_ID;
+  const accountId = nextLoginAccount ?? session?.accountId ?? ACCOUNT_ID;
+  nextLoginAccount = undefined;
 
   let grant = grantId ? await provider.Grant.find(grantId) : undefined;
   if (!grant || grant.accountId !== accountId) {
@@ -721,6 +728,14 @@ async function testHook(req, res, pathname) {
       return sendJson(res, 200, issuedRefreshTokens);
     case 'GET /__test/sessions':
       return sendJson(res, 200, activeSessions());
+    case 'POST /__test/next-login': {
+      const accountId = JSON.parse(await readAll(req)).account_id;
+      if (typeof accountId !== 'string' || !accountId) return sendJson(res, 400, { error: 'account_id' });
+      nextLoginAccount = accountId;
+      for (const key of [...store.keys()]) if (key.startsWith('Session:')) store.delete(key);
+      sessionUids.clear();
+      return sendJson(res, 200, { account_id: accountId });
+    }
     case 'POST /__test/sign':
       return sendJson(res, 200, { jwt: signWithProviderKey(JSON.parse(await readAll(req))) });
     default:

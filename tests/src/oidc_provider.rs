@@ -607,6 +607,22 @@ impl OidcProvider {
         Ok(())
     }
 
+    /// `POST /__test/next-login`: the next login interaction completes as `account_id`.
+    pub async fn next_login_as(&self, account_id: &str) -> Result<(), String> {
+        let url = format!("{}/__test/next-login", self.base_url);
+        let response = self
+            .http
+            .post(&url)
+            .json(&serde_json::json!({ "account_id": account_id }))
+            .send()
+            .await
+            .map_err(|e| format!("POST {url}: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("POST {url}: HTTP {}", response.status()));
+        }
+        Ok(())
+    }
+
     /// `GET /__test/refresh-tokens`: every refresh token issued so far, newest last.
     pub async fn refresh_tokens(&self) -> Result<Vec<String>, String> {
         self.hook("/__test/refresh-tokens").await

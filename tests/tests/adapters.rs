@@ -175,6 +175,16 @@ macro_rules! adapter_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sign_in_over_another_users_session_revokes_its_grant() {
+                cases::sign_in_over_another_users_session_revokes_its_grant(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sign_in_again_as_the_same_user_keeps_the_grant() {
+                cases::sign_in_again_as_the_same_user_keeps_the_grant(ADAPTER).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn user_endpoint_slides_idle_expiry() {
                 cases::user_endpoint_slides_idle_expiry(ADAPTER).await;
             }
