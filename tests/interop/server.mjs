@@ -79,6 +79,7 @@
 //   POST /__test/reset           zero the counters.
 //   GET  /__test/refresh-tokens  every refresh token value issued so far, newest last.
 //   GET  /__test/sessions        {"active":N,"accounts":{"alice":N}}: live end-user sessions.
+//   GET  /__test/revoked-tokens  the `token` of every revocation request so far, in order.
 //   POST /__test/sign            a JSON object of claims in, a JWT out, signed (RS256, typ
 //                                at+jwt) with the provider's own signing key: tokens with the
 //                                claims a bearer test needs (another `iss`, an `nbf` ahead).
@@ -215,6 +216,7 @@ function emptyStats() {
 
 let stats = emptyStats();
 const issuedRefreshTokens = [];
+const revokedTokens = []; // the `token` of every revocation request, in order
 const issuedRefreshTokenSet = new Set();
 
 // ---------------------------------------------------------------------------------------------
@@ -628,7 +630,12 @@ provider.use(async (ctx, next) => {
       break;
     }
     case 'revocation':
-      if (ctx.method === 'POST') stats.revocations += 1;
+      if (ctx.method === 'POST') {
+        stats.revocations += 1;
+        let token;
+        try { token = ctx.oidc?.body?.token; } catch { token = undefined; }
+        if (typeof token === 'string') revokedTokens.push(token);
+      }
       break;
     case 'introspection':
       if (ctx.method === 'POST') stats.introspections += 1;
@@ -726,11 +733,14 @@ async function testHook(req, res, pathname) {
       return sendJson(res, 200, stats);
     case 'GET /__test/refresh-tokens':
       return sendJson(res, 200, issuedRefreshTokens);
+    case 'GET /__test/revoked-tokens':
+      return sendJson(res, 200, revokedTokens);
     case 'GET /__test/sessions':
       return sendJson(res, 200, activeSessions());
     case 'POST /__test/next-login': {
       const accountId = JSON.parse(await readAll(req)).account_id;
       if (typeof accountId !== 'string' || !accountId) return sendJson(res, 400, { error: 'account_id' });
+      // Used by the next login interaction, whichever client or test step starts it.
       nextLoginAccount = accountId;
       for (const key of [...store.keys()]) if (key.startsWith('Session:')) store.delete(key);
       sessionUids.clear();

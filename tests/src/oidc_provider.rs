@@ -607,7 +607,13 @@ impl OidcProvider {
         Ok(())
     }
 
-    /// `POST /__test/next-login`: the next login interaction completes as `account_id`.
+    /// `GET /__test/revoked-tokens`: the `token` of every revocation request, in order.
+    pub async fn revoked_tokens(&self) -> Result<Vec<String>, String> {
+        self.hook("/__test/revoked-tokens").await
+    }
+
+    /// `POST /__test/next-login`: ends every provider session and makes the next login
+    /// interaction complete as `account_id`.
     pub async fn next_login_as(&self, account_id: &str) -> Result<(), String> {
         let url = format!("{}/__test/next-login", self.base_url);
         let response = self

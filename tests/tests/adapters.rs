@@ -175,8 +175,8 @@ macro_rules! adapter_suite {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sign_in_over_another_users_session_revokes_its_grant() {
-                cases::sign_in_over_another_users_session_revokes_its_grant(ADAPTER).await;
+            async fn sign_in_over_another_users_session_revokes_its_tokens() {
+                cases::sign_in_over_another_users_session_revokes_its_tokens(ADAPTER).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

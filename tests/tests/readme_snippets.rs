@@ -33,15 +33,28 @@ fn lines_of_code(source: &str) -> usize {
 
 #[test]
 fn quick_starts_stay_short() {
-    let axum = include_str!("../../crates/tower/examples/axum_quickstart.rs");
-    assert!(
-        lines_of_code(axum) <= 15,
-        "the axum quick start grew past 15 lines"
-    );
-    // actix-web needs a route attribute per handler and an app factory closure.
-    let actix = include_str!("../../crates/actix/examples/actix_quickstart.rs");
-    assert!(
-        lines_of_code(actix) <= 19,
-        "the actix quick start grew past 19 lines"
-    );
+    // actix-web needs a route attribute per handler, and the same pages cost 4 lines more.
+    for (name, source, limit) in [
+        (
+            "axum",
+            include_str!("../../crates/tower/examples/axum_quickstart.rs"),
+            15,
+        ),
+        (
+            "actix",
+            include_str!("../../crates/actix/examples/actix_quickstart.rs"),
+            19,
+        ),
+    ] {
+        let lines = lines_of_code(source);
+        assert!(
+            lines <= limit,
+            "the {name} quick start has {lines} lines of code"
+        );
+        // rustfmt cannot wrap a long string: keep every line within its width.
+        assert!(
+            source.lines().all(|line| line.len() <= 100),
+            "a line of the {name} quick start is over 100 characters"
+        );
+    }
 }

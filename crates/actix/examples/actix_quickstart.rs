@@ -4,13 +4,15 @@ use ping_oidc_actix::{AuthenticatedUser, Claims, OidcMiddleware, OptionalUser, P
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info").init(); // or nothing is logged
-    let auth = OidcMiddleware::new(PingOidc::from_env().await?); // OIDC_ISSUER, APP_URL, ...
+    // Without a subscriber nothing is logged, not even the start-up warnings.
+    tracing_subscriber::fmt().with_env_filter("info").init();
+    // Reads OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and APP_URL (see below).
+    let auth = OidcMiddleware::new(PingOidc::from_env().await?);
     let app = move || App::new().wrap(auth.clone()).service(home).service(me);
     Ok(HttpServer::new(app).bind("127.0.0.1:3000")?.run().await?)
 }
 
-#[get("/me")] // guarded: signed out, a navigation goes to sign-in and fetch gets 401
+#[get("/me")] // guarded: a signed-out browser is sent to sign in and comes back; fetch gets 401
 async fn me(user: AuthenticatedUser) -> Json<Claims> {
     Json(user.claims().clone())
 }
@@ -20,5 +22,5 @@ async fn home(user: OptionalUser) -> Html {
     Html::new(if user.0.is_some() { SIGN_OUT } else { SIGN_IN })
 }
 
-const SIGN_IN: &str = "<a href=/me>Sign in</a>"; // /me is guarded: it sends a browser to sign in
-const SIGN_OUT: &str = "<a href=/me>Your claims</a> <form method=post action=/auth/logout><button>Sign out</button></form>";
+const SIGN_IN: &str = "<a href=/auth/login?return_to=/me>Sign in</a> to see your claims";
+const SIGN_OUT: &str = "<form method=post action=/auth/logout><button>Sign out</button></form>";

@@ -4,10 +4,12 @@ use ping_oidc_tower::{AuthenticatedUser, OidcLayer, OptionalUser, PingOidc};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info").init(); // or nothing is logged
-    let me = get(|user: AuthenticatedUser| async move { Json(user.claims().clone()) });
-    let app = Router::new().route("/", get(home)).route("/me", me); // /me is guarded
-    let app = app.layer(OidcLayer::new(PingOidc::from_env().await?)); // OIDC_ISSUER, APP_URL, ...
+    // Without a subscriber nothing is logged, not even the start-up warnings.
+    tracing_subscriber::fmt().with_env_filter("info").init();
+    let me = get(|user: AuthenticatedUser| async move { Json(user.claims().clone()) }); // guarded
+    let app = Router::new().route("/", get(home)).route("/me", me);
+    // Reads OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and APP_URL (see below).
+    let app = app.layer(OidcLayer::new(PingOidc::from_env().await?));
     Ok(axum::serve(tokio::net::TcpListener::bind("127.0.0.1:3000").await?, app).await?)
 }
 
@@ -15,5 +17,5 @@ async fn home(user: OptionalUser) -> Html<&'static str> {
     Html(if user.0.is_some() { SIGN_OUT } else { SIGN_IN })
 }
 
-const SIGN_IN: &str = "<a href=/me>Sign in</a>"; // /me is guarded: it sends a browser to sign in
-const SIGN_OUT: &str = "<a href=/me>Your claims</a> <form method=post action=/auth/logout><button>Sign out</button></form>";
+const SIGN_IN: &str = "<a href=/auth/login?return_to=/me>Sign in</a> to see your claims";
+const SIGN_OUT: &str = "<form method=post action=/auth/logout><button>Sign out</button></form>";

@@ -159,8 +159,8 @@ fn provider_unreachable_page() -> AuthResponse {
 impl PingOidc {
     /// Ends the session a new sign-in replaces. When another user signs in over it (a shared
     /// computer), its tokens are revoked in the background. The same user's old tokens are
-    /// left to expire: providers that reuse one grant per user and client (oidc-provider
-    /// does) would revoke the new tokens with them (RFC 7009 §2.1).
+    /// left to expire: a provider may revoke a whole grant with one of its tokens (RFC 7009
+    /// §2.1), and two sign-ins in one provider session may share it (oidc-provider's do).
     async fn replace_session(
         &self,
         old_id: crate::session_cookie::VerifiedSessionId<'_>,
