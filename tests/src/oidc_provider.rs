@@ -594,10 +594,16 @@ impl OidcProvider {
 
     /// `POST /__test/reset`: zero the counters.
     pub async fn reset_stats(&self) -> Result<(), String> {
-        let url = format!("{}/__test/reset", self.base_url);
+        self.post_hook("/__test/reset", &json!({})).await
+    }
+
+    /// POSTs `body` as JSON to a test hook and checks for success.
+    async fn post_hook(&self, path: &str, body: &Value) -> Result<(), String> {
+        let url = format!("{}{path}", self.base_url);
         let response = self
             .http
             .post(&url)
+            .json(body)
             .send()
             .await
             .map_err(|e| format!("POST {url}: {e}"))?;
@@ -615,18 +621,8 @@ impl OidcProvider {
     /// `POST /__test/next-login`: ends every provider session and makes the next login
     /// interaction complete as `account_id`.
     pub async fn next_login_as(&self, account_id: &str) -> Result<(), String> {
-        let url = format!("{}/__test/next-login", self.base_url);
-        let response = self
-            .http
-            .post(&url)
-            .json(&serde_json::json!({ "account_id": account_id }))
-            .send()
-            .await
-            .map_err(|e| format!("POST {url}: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("POST {url}: HTTP {}", response.status()));
-        }
-        Ok(())
+        let body = json!({ "account_id": account_id });
+        self.post_hook("/__test/next-login", &body).await
     }
 
     /// `GET /__test/refresh-tokens`: every refresh token issued so far, newest last.
