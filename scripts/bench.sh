@@ -20,6 +20,8 @@
 #                   apps, and exit
 #
 # BENCH_BIN_DIR=dir: use the harness binaries in dir instead of building them (no Criterion).
+# BENCH_ROUTES="/healthz /api/ok /api/orders": the memory-store routes to measure (default:
+# all five); a harness from before the bearer route has only these three.
 # BENCH_CONNECTIONS (64). BENCH_REDIS_URL=redis://...: measure against that Redis instead of
 # the script's own.
 #
@@ -237,8 +239,9 @@ fi
 # /healthz?bearer is the unguarded route sent the bearer route's request (the same 700-byte
 # Authorization header, which nothing reads): the bearer route against it is the guard's own
 # cost; against /healthz it also carries the larger request.
-measure axum memory /healthz /api/ok /api/orders /api/resource /healthz?bearer
-measure actix memory /healthz /api/ok /api/orders /api/resource /healthz?bearer
+read -ra MEMORY_ROUTES <<<"${BENCH_ROUTES:-/healthz /api/ok /api/orders /api/resource /healthz?bearer}"
+measure axum memory "${MEMORY_ROUTES[@]}"
+measure actix memory "${MEMORY_ROUTES[@]}"
 if [ "$HAVE_REDIS" = 1 ]; then
   measure axum "$REDIS_URL" /healthz /api/ok
   measure actix "$REDIS_URL" /healthz /api/ok

@@ -215,7 +215,7 @@ impl PingOidc {
                 false,
             )));
         };
-        if user.session.data.serves_api(config, self.now()) {
+        if user.session.data.serves_api(config, user.checked_at) {
             return Immediate::Answered(Ok(user));
         }
         if config.resource.is_none() {
@@ -251,7 +251,7 @@ impl PingOidc {
         }
         let id = user.session_id.verified();
         match Box::pin(self.fetch_api_token(id, index)).await {
-            Ok(loaded) => Ok(self.user(id, loaded)),
+            Ok(loaded) => Ok(self.user(id, loaded, self.now())),
             Err(super::refresh::RefreshFailure::ApiRefused(_)) => {
                 Err(self.api_refused(request, kind, api, &user.session.data))
             }
@@ -383,7 +383,7 @@ impl PingOidc {
         if self.touch_due(&loaded, now) || loaded.data.needs_refresh(now) {
             return Ok(Now::must_wait(self, id));
         }
-        Ok(Now::Decided(Some(self.user(id, loaded))))
+        Ok(Now::Decided(Some(self.user(id, loaded, now))))
     }
 
     /// The current session when reading, touching or refreshing it waits on the store or
@@ -412,7 +412,8 @@ impl PingOidc {
         } else {
             loaded
         };
-        Ok(Some(self.user(id, loaded)))
+        // Read again: the store or a refresh may have taken a while.
+        Ok(Some(self.user(id, loaded, self.now())))
     }
 
     /// Whether the session's last use is old enough to be recorded again (the idle timeout
@@ -421,11 +422,12 @@ impl PingOidc {
         now - loaded.last_seen >= self.inner.touch_interval
     }
 
-    fn user(&self, id: VerifiedSessionId<'_>, session: LoadedSession) -> Authenticated {
+    fn user(&self, id: VerifiedSessionId<'_>, session: LoadedSession, now: i64) -> Authenticated {
         Authenticated {
             engine: self.clone(),
             session_id: SessionId::new(id),
             session,
+            checked_at: now,
         }
     }
 }

@@ -604,14 +604,12 @@ impl RequestAuth {
                 self.engine.authenticate_now(request, scopes)
             }
             Some(api) => {
-                let now = self.engine.now();
-                let ready = self.user.as_ref().filter(|user| {
-                    self.engine
-                        .inner
-                        .config
-                        .api(api)
-                        .is_some_and(|config| user.session.data.serves_api(config, now))
-                });
+                let ready =
+                    self.user.as_ref().filter(|user| {
+                        self.engine.inner.config.api(api).is_some_and(|config| {
+                            user.session.data.serves_api(config, user.checked_at)
+                        })
+                    });
                 if let Some(user) = ready {
                     return Immediate::Answered(Ok(user.clone()));
                 }

@@ -15,6 +15,9 @@ pub struct Authenticated {
     pub(super) engine: PingOidc,
     pub(super) session_id: SessionId,
     pub(super) session: LoadedSession,
+    /// When the guard found the session fresh (unix seconds): the extractors' API-token check
+    /// reuses it, so that a guarded request reads the clock once.
+    pub(super) checked_at: i64,
 }
 
 impl std::fmt::Debug for Authenticated {
@@ -123,6 +126,7 @@ impl Authenticated {
             engine: engine.clone(),
             session_id: self.session_id.clone(),
             session: loaded,
+            checked_at: engine.now(),
         };
         user.api_token(name).ok_or_else(|| {
             engine.unavailable(RequestKind::Api, super::RejectionKind::ProviderUnavailable)
