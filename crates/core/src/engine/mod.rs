@@ -604,12 +604,13 @@ impl RequestAuth {
                 self.engine.authenticate_now(request, scopes)
             }
             Some(api) => {
-                let ready =
-                    self.user.as_ref().filter(|user| {
-                        self.engine.inner.config.api(api).is_some_and(|config| {
-                            user.session.data.serves_api(config, user.checked_at)
-                        })
-                    });
+                let config = &self.engine.inner.config;
+                let ready = self.user.as_ref().filter(|user| {
+                    let data = &user.session.data;
+                    config
+                        .api(api)
+                        .is_some_and(|api| data.serves_api(api, user.checked_at))
+                });
                 if let Some(user) = ready {
                     return Immediate::Answered(Ok(user.clone()));
                 }
