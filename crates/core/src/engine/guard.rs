@@ -243,7 +243,7 @@ impl PingOidc {
             return Err(self.signed_out(request, kind, false));
         };
         let api = &config.apis[index];
-        if user.session.data.serves_api(api, self.now()) {
+        if user.session.data.serves_api(api, user.checked_at) {
             return Ok(user);
         }
         if api.resource.is_none() {

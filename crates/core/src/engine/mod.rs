@@ -604,12 +604,14 @@ impl RequestAuth {
                 self.engine.authenticate_now(request, scopes)
             }
             Some(api) => {
+                // A user kept here was found after a wait, perhaps by an earlier extractor
+                // and a while ago: check its API token against the clock, not `checked_at`.
                 let config = &self.engine.inner.config;
                 let ready = self.user.as_ref().filter(|user| {
                     let data = &user.session.data;
                     config
                         .api(api)
-                        .is_some_and(|api| data.serves_api(api, user.checked_at))
+                        .is_some_and(|api| data.serves_api(api, self.engine.now()))
                 });
                 if let Some(user) = ready {
                     return Immediate::Answered(Ok(user.clone()));

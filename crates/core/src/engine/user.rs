@@ -15,8 +15,8 @@ pub struct Authenticated {
     pub(super) engine: PingOidc,
     pub(super) session_id: SessionId,
     pub(super) session: LoadedSession,
-    /// When the guard found the session fresh (unix seconds): the extractors' API-token check
-    /// reuses it, so that a guarded request reads the clock once.
+    /// When the guard found the session fresh (unix seconds): its API-token check reuses it,
+    /// so that a request answered at once reads the clock once.
     pub(super) checked_at: i64,
 }
 
